@@ -1,0 +1,378 @@
+//! Errors: what the API answered ([`ApiError`], [`ErrorCode`]) and where a call failed ([`Error`]).
+
+use std::fmt;
+
+use crate::format::Format;
+
+/// Every error code the Ipernity API documents, plus the method-specific codes below 100.
+///
+/// Codes of 100 and above are global (spec §8); codes below 100 mean something different for each
+/// method and are kept as [`ErrorCode::Method`]. A global code this crate does not know is kept as
+/// [`ErrorCode::Other`], so no answer is ever lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// 100: the `api_key` parameter is missing.
+    ApiKeyMissing,
+    /// 101: the API key is invalid or disabled.
+    ApiKeyInvalid,
+    /// 102: the response format is not one of json, xml, php.
+    InvalidFormat,
+    /// 103: the method is invalid or missing.
+    MethodNotFound,
+    /// 104: `api_sig` is absent.
+    SignatureMissing,
+    /// 105: `api_sig` does not match.
+    SignatureInvalid,
+    /// 106: `auth_token` is missing.
+    TokenMissing,
+    /// 107: `auth_token` is invalid.
+    TokenInvalid,
+    /// 108: the user's account is closed or suspended.
+    AccountClosed,
+    /// 109: a member or group blocklist forbids the action.
+    ActionBlocked,
+    /// 110: the token lacks the permission the method needs.
+    InsufficientPermissions,
+    /// 111: the client's address is not allowed for this application.
+    IpNotAllowed,
+    /// 112: the application reached its request quota.
+    ApplicationQuota,
+    /// 113: the client address reached a request-rate limit.
+    ClientIpQuota,
+    /// 120: the method must be called with HTTP POST.
+    PostRequired,
+    /// 121: the SOAP envelope could not be parsed.
+    InvalidSoapEnvelope,
+    /// 122: the XML-RPC envelope could not be parsed.
+    InvalidXmlRpcEnvelope,
+    /// 130: the OAuth protocol version is not supported.
+    OAuthVersion,
+    /// 131: OAuth parameters are missing.
+    OAuthParametersMissing,
+    /// 132: the OAuth timestamp is too far from the server's clock.
+    OAuthClockSkew,
+    /// 133: the OAuth nonce was used before.
+    OAuthNonceInvalid,
+    /// 134: the OAuth timestamp is out of range or older than a previous one.
+    OAuthTimestampInvalid,
+    /// 135: the OAuth signature method is not supported.
+    OAuthSignatureMethod,
+    /// 500: service error.
+    ServiceError,
+    /// 501: maintenance mode.
+    Maintenance,
+    /// 503: service unavailable.
+    ServiceUnavailable,
+    /// A method-specific code (below 100); its meaning depends on the method.
+    Method(u32),
+    /// A global code (100 or above) that the API documentation does not list.
+    Other(u32),
+}
+
+/// What kind of trouble an [`ErrorCode`] reports; it decides whether a call may be retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCategory {
+    /// Credentials: api key, signature, token, OAuth parameters.
+    Auth,
+    /// The caller is known but not allowed (permission, blocklist, address, closed account).
+    Permission,
+    /// The application's request quota is used up.
+    Quota,
+    /// The client sends requests too fast.
+    RateLimit,
+    /// The service failed or is in maintenance; the same call may succeed later.
+    Transient,
+    /// The call itself is wrong: unknown method, method-specific error.
+    Caller,
+    /// The request's wire form is wrong: format, envelope, HTTP method.
+    Protocol,
+}
+
+/// The global codes in one table: code, variant, documented title, category.
+const GLOBAL_CODES: &[(u32, ErrorCode, &str, ErrorCategory)] = {
+    use ErrorCategory as C;
+    use ErrorCode as E;
+    &[
+        (100, E::ApiKeyMissing, "API Key is missing", C::Auth),
+        (101, E::ApiKeyInvalid, "API Key is invalid", C::Auth),
+        (102, E::InvalidFormat, "Invalid format", C::Protocol),
+        (103, E::MethodNotFound, "Method not found", C::Caller),
+        (104, E::SignatureMissing, "Signature missing", C::Auth),
+        (105, E::SignatureInvalid, "Signature is invalid", C::Auth),
+        (106, E::TokenMissing, "Token missing", C::Auth),
+        (107, E::TokenInvalid, "Token invalid", C::Auth),
+        (108, E::AccountClosed, "Account closed", C::Permission),
+        (109, E::ActionBlocked, "Action blocked", C::Permission),
+        (110, E::InsufficientPermissions, "Insufficient permissions", C::Permission),
+        (111, E::IpNotAllowed, "IP not allowed", C::Permission),
+        (112, E::ApplicationQuota, "Application Quota Error", C::Quota),
+        (113, E::ClientIpQuota, "Client IP Quota Error", C::RateLimit),
+        (120, E::PostRequired, "HTTP POST required", C::Protocol),
+        (121, E::InvalidSoapEnvelope, "Invalid SOAP envelope", C::Protocol),
+        (122, E::InvalidXmlRpcEnvelope, "Invalid XML-RPC envelope", C::Protocol),
+        (130, E::OAuthVersion, "OAuth protocol version unsupported", C::Auth),
+        (131, E::OAuthParametersMissing, "OAuth parameters are missing", C::Auth),
+        (132, E::OAuthClockSkew, "OAuth Clock skew", C::Auth),
+        (133, E::OAuthNonceInvalid, "OAuth Nonce is invalid", C::Auth),
+        (134, E::OAuthTimestampInvalid, "OAuth Timestamp is invalid", C::Auth),
+        (135, E::OAuthSignatureMethod, "OAuth Signature method unsupported", C::Auth),
+        (500, E::ServiceError, "Service error", C::Transient),
+        (501, E::Maintenance, "Maintenance mode", C::Transient),
+        (503, E::ServiceUnavailable, "Service unavailable", C::Transient),
+    ]
+};
+
+impl ErrorCode {
+    /// Every global code the API documents, in numeric order.
+    pub fn globals() -> impl Iterator<Item = ErrorCode> {
+        GLOBAL_CODES.iter().map(|(_, code, _, _)| *code)
+    }
+
+    /// The code for a number: a documented global code, [`ErrorCode::Method`] below 100, or
+    /// [`ErrorCode::Other`].
+    pub fn from_u32(code: u32) -> ErrorCode {
+        if code < 100 {
+            return ErrorCode::Method(code);
+        }
+        GLOBAL_CODES
+            .iter()
+            .find(|(number, _, _, _)| *number == code)
+            .map_or(ErrorCode::Other(code), |(_, variant, _, _)| *variant)
+    }
+
+    /// The number sent on the wire.
+    pub fn as_u32(self) -> u32 {
+        match self {
+            ErrorCode::Method(code) | ErrorCode::Other(code) => code,
+            known => GLOBAL_CODES
+                .iter()
+                .find(|(_, variant, _, _)| *variant == known)
+                .map_or(0, |(number, _, _, _)| *number),
+        }
+    }
+
+    fn entry(self) -> Option<&'static (u32, ErrorCode, &'static str, ErrorCategory)> {
+        GLOBAL_CODES.iter().find(|(_, variant, _, _)| *variant == self)
+    }
+
+    /// The documented title, which the API sends as the error message; `None` for method-specific
+    /// and unknown codes.
+    pub fn title(self) -> Option<&'static str> {
+        self.entry().map(|(_, _, title, _)| *title)
+    }
+
+    /// What kind of trouble the code reports.
+    pub fn category(self) -> ErrorCategory {
+        self.entry()
+            .map_or(ErrorCategory::Caller, |(_, _, _, category)| *category)
+    }
+
+    /// Whether the same call may succeed if sent again later: service errors, maintenance,
+    /// quota and rate-limit answers.
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self.category(),
+            ErrorCategory::Transient | ErrorCategory::Quota | ErrorCategory::RateLimit
+        )
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.as_u32())
+    }
+}
+
+impl From<u32> for ErrorCode {
+    fn from(code: u32) -> Self {
+        ErrorCode::from_u32(code)
+    }
+}
+
+/// An error answered by the API: its code and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The error code.
+    pub code: ErrorCode,
+    /// The message the API sent (for global codes, usually the documented title).
+    pub message: String,
+}
+
+impl ApiError {
+    /// An error with an explicit message.
+    pub fn new(code: impl Into<ErrorCode>, message: impl Into<String>) -> ApiError {
+        ApiError {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A global error with its documented title as the message.
+    pub fn global(code: ErrorCode) -> ApiError {
+        ApiError {
+            code,
+            message: code.title().unwrap_or("Error").to_owned(),
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "error {}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// Why a call failed, and where.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A parameter was refused before anything was sent.
+    #[error("invalid parameter `{name}`: {reason}")]
+    InvalidParam {
+        /// The parameter's name.
+        name: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// The HTTP exchange failed.
+    #[error("transport error{}: {source}", if *.may_have_been_sent { " (the request may have been sent)" } else { "" })]
+    Transport {
+        /// The underlying failure.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+        /// Whether the request may have reached the server.
+        may_have_been_sent: bool,
+    },
+    /// The server answered a non-2xx status with a body that is not an API response.
+    #[error("HTTP status {status}: {body_prefix:?}")]
+    Http {
+        /// The HTTP status code.
+        status: u16,
+        /// The first bytes of the body, lossily decoded.
+        body_prefix: String,
+    },
+    /// The response body could not be decoded in the format that was asked for.
+    #[error("malformed {format} response: {reason}")]
+    Malformed {
+        /// The format the body was decoded as.
+        format: Format,
+        /// What was wrong, with a short excerpt of the input where it helps.
+        reason: String,
+    },
+    /// The server answered with a SOAP or XML-RPC fault that carries no Ipernity error code.
+    #[error("{format} fault {code}: {message}")]
+    Fault {
+        /// The envelope format that carried the fault.
+        format: Format,
+        /// The fault code as sent.
+        code: String,
+        /// The fault text.
+        message: String,
+    },
+    /// The API answered with an error.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+}
+
+impl Error {
+    /// The API error, when the API answered with one.
+    pub fn api_error(&self) -> Option<&ApiError> {
+        match self {
+            Error::Api(error) => Some(error),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn malformed(format: Format, reason: impl Into<String>) -> Error {
+        Error::Malformed {
+            format,
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn invalid_param(name: impl Into<String>, reason: impl Into<String>) -> Error {
+        Error::InvalidParam {
+            name: name.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A short, printable excerpt of `bytes` around `position`, for error messages.
+pub(crate) fn excerpt(bytes: &[u8], position: usize) -> String {
+    const RADIUS: usize = 24;
+    let start = position.saturating_sub(RADIUS);
+    let end = position.saturating_add(RADIUS).min(bytes.len());
+    let window = bytes.get(start..end).unwrap_or_default();
+    let text = String::from_utf8_lossy(window);
+    let mut out = String::with_capacity(text.len() + 8);
+    if start > 0 {
+        out.push('…');
+    }
+    out.extend(text.chars().flat_map(char::escape_debug));
+    if end < bytes.len() {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_global_code_round_trips_and_has_a_title() {
+        let numbers: Vec<u32> = ErrorCode::globals().map(ErrorCode::as_u32).collect();
+        let expected: Vec<u32> = (100..=113)
+            .chain(120..=122)
+            .chain(130..=135)
+            .chain([500, 501, 503])
+            .collect();
+        assert_eq!(numbers, expected);
+        for code in ErrorCode::globals() {
+            assert_eq!(ErrorCode::from_u32(code.as_u32()), code);
+            assert!(code.title().is_some_and(|t| !t.is_empty()));
+        }
+    }
+
+    #[test]
+    fn method_and_unknown_codes_are_kept() {
+        assert_eq!(ErrorCode::from_u32(2), ErrorCode::Method(2));
+        assert_eq!(ErrorCode::Method(2).as_u32(), 2);
+        assert_eq!(ErrorCode::from_u32(114), ErrorCode::Other(114));
+        assert_eq!(ErrorCode::Other(114).as_u32(), 114);
+        assert_eq!(ErrorCode::Method(1).category(), ErrorCategory::Caller);
+    }
+
+    #[test]
+    fn retryable_codes_are_transient_quota_and_rate_limit() {
+        let retryable: Vec<u32> = ErrorCode::globals()
+            .filter(|c| c.is_retryable())
+            .map(ErrorCode::as_u32)
+            .collect();
+        assert_eq!(retryable, vec![112, 113, 500, 501, 503]);
+        assert!(!ErrorCode::Method(1).is_retryable());
+    }
+
+    #[test]
+    fn categories_follow_the_documented_meaning() {
+        assert_eq!(ErrorCode::SignatureInvalid.category(), ErrorCategory::Auth);
+        assert_eq!(ErrorCode::InsufficientPermissions.category(), ErrorCategory::Permission);
+        assert_eq!(ErrorCode::InvalidSoapEnvelope.category(), ErrorCategory::Protocol);
+        assert_eq!(ErrorCode::ClientIpQuota.category(), ErrorCategory::RateLimit);
+        assert_eq!(ErrorCode::ApplicationQuota.category(), ErrorCategory::Quota);
+        assert_eq!(ErrorCode::MethodNotFound.category(), ErrorCategory::Caller);
+    }
+
+    #[test]
+    fn excerpt_is_short_and_escaped() {
+        let long = vec![b'a'; 1000];
+        let text = excerpt(&long, 500);
+        assert!(text.chars().count() <= 50);
+        assert_eq!(excerpt(b"a\0b", 1), "a\\0b");
+    }
+}

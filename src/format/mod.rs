@@ -1,0 +1,195 @@
+//! Response formats: [`Format`] and one module per format, each holding its decoder (client side)
+//! and its renderer (emulator side).
+//!
+//! Every decoder turns a body into the response payload (the document without its `api` status
+//! member) or into the error the API answered, and every renderer writes a payload or an error in
+//! the form spec §14.6–14.10 fixes. Decoders are lenient about what they accept, strict about
+//! resources: at most [`MAX_DEPTH`] levels of nesting, no trailing bytes, no allocation beyond what
+//! the input justifies.
+//!
+//! ```
+//! use ipernity::{Format, Value};
+//! let format: Format = "php".parse().unwrap();
+//! let body = br#"a:2:{s:3:"api";a:1:{s:6:"status";s:2:"ok";}s:5:"hello";s:12:"hello world!";}"#;
+//! let payload = format.decode(body).unwrap();
+//! assert_eq!(payload.get("hello").and_then(Value::as_str), Some("hello world!"));
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::{ApiError, Error, ErrorCode};
+use crate::value::{Map, Value};
+
+pub mod json;
+pub mod php;
+pub mod soap;
+pub mod xml;
+pub mod xmlrpc;
+
+/// The deepest nesting any decoder accepts (elements, arrays or maps inside one another).
+pub const MAX_DEPTH: usize = 128;
+
+/// A response format, chosen at run time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// JSON (`/json`), the REST default.
+    Json,
+    /// XML (`/xml`).
+    Xml,
+    /// PHP `serialize()` (`/php`).
+    Php,
+    /// The SOAP 1.2 envelope, the SOAP endpoint's default.
+    Soap,
+    /// The XML-RPC `methodResponse`, the XML-RPC endpoint's default.
+    XmlRpc,
+}
+
+impl Format {
+    /// All five formats.
+    pub const ALL: [Format; 5] = [Format::Json, Format::Xml, Format::Php, Format::Soap, Format::XmlRpc];
+
+    /// The name used in URLs and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Xml => "xml",
+            Format::Php => "php",
+            Format::Soap => "soap",
+            Format::XmlRpc => "xmlrpc",
+        }
+    }
+
+    /// The `Content-Type` the emulator sends for this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Json => "application/json; charset=utf-8",
+            Format::Xml => "text/xml; charset=utf-8",
+            Format::Php => "text/plain; charset=utf-8",
+            Format::Soap => "application/soap+xml; charset=utf-8",
+            Format::XmlRpc => "text/xml; charset=utf-8",
+        }
+    }
+
+    /// Decodes a response body into its payload, or the error the API answered.
+    pub fn decode(self, body: &[u8]) -> Result<Value, Error> {
+        match self {
+            Format::Json => json::decode(body),
+            Format::Xml => xml::decode(body),
+            Format::Php => php::decode(body),
+            Format::Soap => soap::decode(body),
+            Format::XmlRpc => xmlrpc::decode(body),
+        }
+    }
+
+    /// Renders a payload (the members beside `api`) or an error as a response body.
+    pub fn render(self, outcome: Result<&Map, &ApiError>) -> Vec<u8> {
+        match self {
+            Format::Json => json::render(outcome),
+            Format::Xml => xml::render(outcome),
+            Format::Php => php::render(outcome),
+            Format::Soap => soap::render(outcome),
+            Format::XmlRpc => xmlrpc::render(outcome),
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error of parsing a [`Format`] or a [`Protocol`](crate::Protocol) name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} `{name}` (expected one of: {expected})")]
+pub struct UnknownName {
+    pub(crate) kind: &'static str,
+    pub(crate) name: String,
+    pub(crate) expected: &'static str,
+}
+
+impl FromStr for Format {
+    type Err = UnknownName;
+
+    fn from_str(name: &str) -> Result<Format, UnknownName> {
+        Format::ALL
+            .into_iter()
+            .find(|format| format.as_str() == name)
+            .ok_or_else(|| UnknownName {
+                kind: "format",
+                name: name.to_owned(),
+                expected: "json, xml, php, soap, xmlrpc",
+            })
+    }
+}
+
+/// Reads the `api` status member of a JSON or PHP document (both encode the same array) and
+/// returns the rest as the payload.
+pub(crate) fn interpret_document(document: Value, format: Format) -> Result<Value, Error> {
+    let Value::Map(mut members) = document else {
+        return Err(Error::malformed(
+            format,
+            format!("the document is a {}, expected a map with an `api` member", document.kind()),
+        ));
+    };
+    let Some(api) = members.shift_remove("api") else {
+        return Err(Error::malformed(format, "the document has no `api` member"));
+    };
+    let status = api.get("status").and_then(Value::to_text);
+    match status.as_deref() {
+        Some("ok") => Ok(Value::Map(members)),
+        Some(_) => Err(api_error_from(&api, format)?.into()),
+        None => Err(Error::malformed(format, "the `api` member has no `status`")),
+    }
+}
+
+/// The error described by an `api` member (or `<api>` attributes) whose status is not `ok`.
+pub(crate) fn api_error_from(api: &Value, format: Format) -> Result<ApiError, Error> {
+    let code = api
+        .get("code")
+        .ok_or_else(|| Error::malformed(format, "an error status without a `code`"))?;
+    let number = code
+        .as_u64()
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or_else(|| Error::malformed(format, format!("the error code {code:?} is not a number")))?;
+    let message = api
+        .get("message")
+        .and_then(Value::to_text)
+        .map(|text| text.into_owned())
+        .unwrap_or_default();
+    Ok(ApiError::new(ErrorCode::from_u32(number), message))
+}
+
+/// Parses the code of a SOAP or XML-RPC fault: `N` or `ipernity.error.N`.
+pub(crate) fn ipernity_fault_code(text: &str) -> Option<ErrorCode> {
+    let text = text.trim();
+    let digits = text.strip_prefix("ipernity.error.").unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<u32>().ok().map(ErrorCode::from_u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for format in Format::ALL {
+            assert_eq!(format.as_str().parse::<Format>().unwrap(), format);
+        }
+        let err = "yaml".parse::<Format>().unwrap_err();
+        assert!(err.to_string().contains("yaml"));
+    }
+
+    #[test]
+    fn fault_codes_accept_both_spellings() {
+        assert_eq!(ipernity_fault_code("ipernity.error.105"), Some(ErrorCode::SignatureInvalid));
+        assert_eq!(ipernity_fault_code(" 2 "), Some(ErrorCode::Method(2)));
+        assert_eq!(ipernity_fault_code("s:Sender"), None);
+        assert_eq!(ipernity_fault_code("ipernity.error."), None);
+        assert_eq!(ipernity_fault_code("-32700"), None);
+    }
+}

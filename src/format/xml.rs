@@ -1,0 +1,519 @@
+//! The XML format (`/xml`), and the XML helpers the SOAP and XML-RPC modules share.
+//!
+//! Wire rules (spec §3.3, §14.7):
+//! - Success: `<api status="ok">` holding the payload; error: `<api status="error" code="N"
+//!   message="…">` with no children (an `<error code="N" message="…"/>` child is accepted too).
+//! - Mapping to [`Value`]: attributes become string members; child elements become members named
+//!   after the element, repeated ones a list; an element with only text becomes a string; text of
+//!   an element that also has attributes or children goes under `_value`.
+//! - The renderer writes scalars inside objects as attributes and the direct payload of `<api>` as
+//!   elements.
+//!
+//! The parser keeps an explicit stack (no recursion), stops at [`MAX_DEPTH`] levels, refuses DTDs
+//! (so no entity is ever expanded) and refuses anything but whitespace, comments and processing
+//! instructions after the root element.
+
+use quick_xml::Reader;
+use quick_xml::events::{BytesRef, BytesStart, Event};
+
+use super::{Format, MAX_DEPTH, api_error_from};
+use crate::error::{ApiError, Error, excerpt};
+use crate::value::{Map, Value};
+
+/// The member that holds the text of an element that also has attributes or children.
+pub const TEXT_MEMBER: &str = "_value";
+
+/// Decodes an `/xml` response body.
+pub fn decode(body: &[u8]) -> Result<Value, Error> {
+    let text = utf8(body, Format::Xml)?;
+    let (name, root) = parse_tree(text, Format::Xml)?;
+    interpret_api(&name, root, Format::Xml)
+}
+
+/// Renders a payload or an error as an `/xml` response body.
+pub fn render(outcome: Result<&Map, &ApiError>) -> Vec<u8> {
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
+    write_api_document(&mut out, outcome);
+    out.into_bytes()
+}
+
+/// Writes the `<api>` document (without XML declaration).
+pub(crate) fn write_api_document(out: &mut String, outcome: Result<&Map, &ApiError>) {
+    match outcome {
+        Ok(payload) => {
+            out.push_str("<api status=\"ok\">");
+            for (name, value) in payload {
+                write_member_as_elements(out, name, value);
+            }
+            out.push_str("</api>");
+        }
+        Err(error) => {
+            out.push_str("<api status=\"error\" code=\"");
+            out.push_str(&error.code.to_string());
+            out.push_str("\" message=\"");
+            escape_attr_into(out, &error.message);
+            out.push_str("\"></api>");
+        }
+    }
+}
+
+/// Writes `value` as one element named `name` (or several, for a list).
+fn write_member_as_elements(out: &mut String, name: &str, value: &Value) {
+    match value {
+        Value::List(items) => {
+            for item in items {
+                // A list directly inside a list has no XML form; its items are written flat.
+                write_member_as_elements(out, name, item);
+            }
+        }
+        Value::Map(map) => write_map_element(out, name, map),
+        scalar => {
+            let name = element_name(name);
+            out.push('<');
+            out.push_str(&name);
+            out.push('>');
+            escape_text_into(out, &scalar.to_text().unwrap_or_default());
+            out.push_str("</");
+            out.push_str(&name);
+            out.push('>');
+        }
+    }
+}
+
+fn write_map_element(out: &mut String, name: &str, map: &Map) {
+    let name = element_name(name);
+    out.push('<');
+    out.push_str(&name);
+    let mut text = None;
+    let mut has_children = false;
+    for (key, value) in map {
+        match value {
+            Value::List(_) | Value::Map(_) => has_children = true,
+            _ if key == TEXT_MEMBER => text = value.to_text(),
+            scalar => {
+                out.push(' ');
+                out.push_str(&element_name(key));
+                out.push_str("=\"");
+                escape_attr_into(out, &scalar.to_text().unwrap_or_default());
+                out.push('"');
+            }
+        }
+    }
+    if !has_children && text.is_none() {
+        out.push_str("/>");
+        return;
+    }
+    out.push('>');
+    if let Some(text) = text {
+        escape_text_into(out, &text);
+    }
+    for (key, value) in map {
+        if matches!(value, Value::List(_) | Value::Map(_)) {
+            write_member_as_elements(out, key, value);
+        }
+    }
+    out.push_str("</");
+    out.push_str(&name);
+    out.push('>');
+}
+
+/// A member name made safe as an XML name: characters that cannot appear become `_`.
+fn element_name(name: &str) -> std::borrow::Cow<'_, str> {
+    if is_xml_name(name) {
+        return std::borrow::Cow::Borrowed(name);
+    }
+    let mut safe: String = name
+        .chars()
+        .map(|c| if is_name_char(c) { c } else { '_' })
+        .collect();
+    if !safe.starts_with(is_name_start_char) {
+        safe.insert(0, '_');
+    }
+    std::borrow::Cow::Owned(safe)
+}
+
+fn is_name_start_char(c: char) -> bool {
+    c.is_ascii_alphabetic() || c == '_' || (!c.is_ascii() && c.is_alphabetic())
+}
+
+fn is_name_char(c: char) -> bool {
+    is_name_start_char(c) || c.is_ascii_digit() || c == '-' || c == '.'
+}
+
+/// Whether `name` can be an (un-prefixed) XML element or attribute name.
+pub(crate) fn is_xml_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(is_name_start_char) && chars.all(is_name_char)
+}
+
+/// Whether XML 1.0 can carry `c` at all (even escaped).
+pub(crate) fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// The first character of `text` that XML cannot carry, if any.
+pub(crate) fn first_non_xml_char(text: &str) -> Option<char> {
+    text.chars().find(|c| !is_xml_char(*c))
+}
+
+/// Escapes element text: `& < >` (which also breaks up `]]>`) and `\r`, which a parser would
+/// otherwise turn into `\n`. Characters XML cannot carry become U+FFFD; encoders check for them
+/// first and refuse the request instead.
+pub(crate) fn escape_text_into(out: &mut String, text: &str) {
+    escape_into(out, text, false);
+}
+
+/// Escapes an attribute value: as text, plus quotes, tab and newline.
+pub(crate) fn escape_attr_into(out: &mut String, text: &str) {
+    escape_into(out, text, true);
+}
+
+fn escape_into(out: &mut String, text: &str, attribute: bool) {
+    let mut rest = text;
+    while let Some(position) = rest.find(|c: char| needs_escape(c, attribute)) {
+        let (plain, tail) = rest.split_at(position);
+        out.push_str(plain);
+        let mut chars = tail.chars();
+        if let Some(c) = chars.next() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&apos;"),
+                '\r' => out.push_str("&#13;"),
+                '\n' => out.push_str("&#10;"),
+                '\t' => out.push_str("&#9;"),
+                _ => out.push('\u{FFFD}'),
+            }
+        }
+        rest = chars.as_str();
+    }
+    out.push_str(rest);
+}
+
+fn needs_escape(c: char, attribute: bool) -> bool {
+    match c {
+        '&' | '<' | '>' | '\r' => true,
+        '"' | '\'' | '\n' | '\t' => attribute,
+        other => !is_xml_char(other),
+    }
+}
+
+/// Escaped element text as a new string.
+#[cfg(test)]
+fn escape_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    escape_text_into(&mut out, text);
+    out
+}
+
+/// The body as UTF-8, or a malformed-response error that says where it stops being UTF-8.
+pub(crate) fn utf8(body: &[u8], format: Format) -> Result<&str, Error> {
+    std::str::from_utf8(body).map_err(|error| {
+        Error::malformed(
+            format,
+            format!(
+                "invalid UTF-8 at byte {}: {}",
+                error.valid_up_to(),
+                excerpt(body, error.valid_up_to())
+            ),
+        )
+    })
+}
+
+/// Reads the `<api>` root of a decoded tree: the payload, or the error it reports.
+pub(crate) fn interpret_api(name: &str, root: Value, format: Format) -> Result<Value, Error> {
+    if name != "api" {
+        return Err(Error::malformed(
+            format,
+            format!("the root element is <{name}>, expected <api>"),
+        ));
+    }
+    let mut members = match root {
+        Value::Map(members) => members,
+        _ => return Err(Error::malformed(format, "<api> has no status attribute")),
+    };
+    let status = members.shift_remove("status");
+    match status.as_ref().and_then(Value::as_str) {
+        Some("ok") => {
+            members.shift_remove("at");
+            members.shift_remove(TEXT_MEMBER);
+            Ok(Value::Map(members))
+        }
+        Some(_) => {
+            // Either `<api status="error" code=… message=…>` or an `<error code=… message=…>` child.
+            let source = if members.contains_key("code") {
+                Value::Map(members)
+            } else {
+                members.shift_remove("error").unwrap_or(Value::Map(members))
+            };
+            Err(api_error_from(&source, format)?.into())
+        }
+        None => Err(Error::malformed(format, "<api> has no status attribute")),
+    }
+}
+
+/// One open element while parsing.
+struct Frame {
+    name: String,
+    members: Map,
+    text: String,
+    has_children: bool,
+}
+
+impl Frame {
+    fn open(start: &BytesStart<'_>, reader: &Reader<&[u8]>, format: Format) -> Result<Frame, Error> {
+        let name = start.local_name().as_ref().to_owned();
+        let mut members = Map::new();
+        for attribute in start.attributes() {
+            let attribute = attribute.map_err(|e| parse_error(format, reader, e))?;
+            let key = attribute.key;
+            if key.as_ref() == "xmlns" || key.as_ref().starts_with("xmlns:") {
+                continue;
+            }
+            let value = attribute
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .map_err(|e| parse_error(format, reader, e))?;
+            members.insert(
+                key.local_name().as_ref().to_owned(),
+                Value::String(value.into_owned()),
+            );
+        }
+        Ok(Frame {
+            name,
+            members,
+            text: String::new(),
+            has_children: false,
+        })
+    }
+
+    fn close(self) -> (String, Value) {
+        let Frame {
+            name,
+            mut members,
+            text,
+            has_children,
+        } = self;
+        if members.is_empty() && !has_children {
+            return (name, Value::String(text));
+        }
+        let text = if has_children { text.trim() } else { text.as_str() };
+        if !text.is_empty() {
+            members.insert(TEXT_MEMBER.to_owned(), Value::String(text.to_owned()));
+        }
+        (name, Value::Map(members))
+    }
+}
+
+/// Adds a child element's value to its parent: a second element of the same name turns the member
+/// into a list.
+fn insert_member(members: &mut Map, name: String, value: Value) {
+    match members.entry(name) {
+        indexmap::map::Entry::Vacant(slot) => {
+            slot.insert(value);
+        }
+        indexmap::map::Entry::Occupied(mut slot) => match slot.get_mut() {
+            Value::List(items) => items.push(value),
+            existing => {
+                let first = std::mem::take(existing);
+                *existing = Value::List(vec![first, value]);
+            }
+        },
+    }
+}
+
+fn parse_error(format: Format, reader: &Reader<&[u8]>, error: impl std::fmt::Display) -> Error {
+    let position = usize::try_from(reader.error_position()).unwrap_or(usize::MAX);
+    let input = reader.get_ref();
+    Error::malformed(
+        format,
+        format!("at byte {position}: {error} near {}", excerpt(input, position)),
+    )
+}
+
+/// Resolves `&name;` or `&#N;` to its text.
+pub(crate) fn resolve_reference(reference: &BytesRef<'_>) -> Result<char, String> {
+    match reference.resolve_char_ref() {
+        Ok(Some(c)) => Ok(c),
+        Ok(None) => {
+            let name = reference.xml10_content();
+            quick_xml::escape::resolve_predefined_entity(&name)
+                .and_then(|text| text.chars().next())
+                .ok_or_else(|| format!("unknown entity &{name};"))
+        }
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+/// Parses an XML document into its root element's name and value (see the module docs for the
+/// mapping).
+pub(crate) fn parse_tree(text: &str, format: Format) -> Result<(String, Value), Error> {
+    let mut reader = Reader::from_str(text);
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut root: Option<(String, Value)> = None;
+    loop {
+        let event = reader
+            .read_event()
+            .map_err(|e| parse_error(format, &reader, e))?;
+        match event {
+            Event::Start(start) | Event::Empty(start) if root.is_some() => {
+                let name = start.local_name().as_ref().to_owned();
+                return Err(parse_error(format, &reader, format!("a second root element <{name}>")));
+            }
+            Event::Start(start) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(parse_error(
+                        format,
+                        &reader,
+                        format!("elements nested more than {MAX_DEPTH} deep"),
+                    ));
+                }
+                stack.push(Frame::open(&start, &reader, format)?);
+            }
+            Event::Empty(start) => {
+                let (name, value) = Frame::open(&start, &reader, format)?.close();
+                attach(&mut stack, &mut root, name, value);
+            }
+            Event::End(_) => {
+                let Some(frame) = stack.pop() else {
+                    return Err(parse_error(format, &reader, "an end tag without a start tag"));
+                };
+                let (name, value) = frame.close();
+                attach(&mut stack, &mut root, name, value);
+            }
+            Event::Text(content) => {
+                let content = content.xml10_content();
+                push_text(&mut stack, &content, format, &reader)?;
+            }
+            Event::CData(content) => {
+                let content = content.xml10_content();
+                push_text(&mut stack, &content, format, &reader)?;
+            }
+            Event::GeneralRef(reference) => {
+                let c = resolve_reference(&reference).map_err(|e| parse_error(format, &reader, e))?;
+                push_text(&mut stack, c.encode_utf8(&mut [0; 4]), format, &reader)?;
+            }
+            Event::DocType(_) => {
+                return Err(parse_error(format, &reader, "a DTD (not accepted)"));
+            }
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
+            Event::Eof => break,
+        }
+    }
+    if let Some(open) = stack.last() {
+        return Err(Error::malformed(
+            format,
+            format!("truncated: <{}> is never closed", open.name),
+        ));
+    }
+    root.ok_or_else(|| Error::malformed(format, "no root element"))
+}
+
+fn attach(stack: &mut [Frame], root: &mut Option<(String, Value)>, name: String, value: Value) {
+    match stack.last_mut() {
+        Some(parent) => {
+            parent.has_children = true;
+            insert_member(&mut parent.members, name, value);
+        }
+        None => *root = Some((name, value)),
+    }
+}
+
+fn push_text(stack: &mut [Frame], text: &str, format: Format, reader: &Reader<&[u8]>) -> Result<(), Error> {
+    match stack.last_mut() {
+        Some(top) => {
+            top.text.push_str(text);
+            Ok(())
+        }
+        None if text.trim().is_empty() => Ok(()),
+        None => Err(parse_error(format, reader, "text outside the root element")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+
+    fn payload(xml: &str) -> Value {
+        decode(xml.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn maps_attributes_children_and_text() {
+        let v = payload(
+            r#"<?xml version="1.0"?><api status="ok" at="1"><doc doc_id="1" title="Zo&#235; &amp; &#x1F980;"><owner user_id="5"/><tags><tag>a</tag><tag>b &lt; c</tag></tags><description>t &amp; <![CDATA[<raw>]]></description></doc></api>"#,
+        );
+        let doc = v.get("doc").unwrap();
+        assert_eq!(doc.get("doc_id").and_then(Value::as_str), Some("1"));
+        assert_eq!(doc.get("title").and_then(Value::as_str), Some("Zoë & 🦀"));
+        assert_eq!(doc.get("owner").unwrap().get("user_id").and_then(Value::as_str), Some("5"));
+        let tags: Vec<&str> = doc.get("tags").unwrap().list("tag").iter().filter_map(Value::as_str).collect();
+        assert_eq!(tags, ["a", "b < c"]);
+        assert_eq!(doc.get("description").and_then(Value::as_str), Some("t & <raw>"));
+        assert!(v.get("at").is_none());
+    }
+
+    #[test]
+    fn text_beside_attributes_goes_under_value() {
+        let v = payload(r#"<api status="ok"><note for="params">some text</note></api>"#);
+        assert_eq!(v.get("note").unwrap().get(TEXT_MEMBER).and_then(Value::as_str), Some("some text"));
+    }
+
+    #[test]
+    fn errors_in_both_shapes() {
+        let err = decode(br#"<api status="error" code="1" message="Document not found"> </api>"#).unwrap_err();
+        assert_eq!(err.api_error().unwrap(), &ApiError::new(ErrorCode::Method(1), "Document not found"));
+        let err = decode(br#"<api status="error"><error code="100" message="API Key is missing"/></api>"#).unwrap_err();
+        assert_eq!(err.api_error().unwrap().code, ErrorCode::ApiKeyMissing);
+    }
+
+    #[test]
+    fn refuses_dtds_unknown_entities_trailing_content_and_deep_nesting() {
+        for bad in [
+            "<!DOCTYPE api [<!ENTITY x \"y\">]><api status=\"ok\">&x;</api>",
+            "<api status=\"ok\">&nbsp;</api>",
+            "<api status=\"ok\"></api><api/>",
+            "<api status=\"ok\"></api>trailing",
+            "<api status=\"ok\"><a></api>",
+            "<api status=\"ok\">",
+            "",
+            "<hello>x</hello>",
+        ] {
+            assert!(matches!(decode(bad.as_bytes()), Err(Error::Malformed { .. })), "{bad}");
+        }
+        let deep = format!("<api status=\"ok\">{}{}</api>", "<a>".repeat(200), "</a>".repeat(200));
+        let err = decode(deep.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("nested"), "{err}");
+    }
+
+    #[test]
+    fn escaping_covers_markup_cdata_end_and_carriage_return() {
+        assert_eq!(escape_text("a<b>&]]>\r\n"), "a&lt;b&gt;&amp;]]&gt;&#13;\n");
+        let mut attr = String::new();
+        escape_attr_into(&mut attr, "\"'\t\n");
+        assert_eq!(attr, "&quot;&apos;&#9;&#10;");
+        assert_eq!(escape_text("a\u{1}b"), "a\u{FFFD}b");
+    }
+
+    #[test]
+    fn renders_scalars_in_objects_as_attributes() {
+        let doc: Map = [
+            ("doc_id".to_owned(), Value::from("1")),
+            ("title".to_owned(), Value::from("a \"b\" & c")),
+            ("tags".to_owned(), Value::Map([("tag".to_owned(), Value::List(vec!["x".into(), "y".into()]))].into_iter().collect())),
+        ]
+        .into_iter()
+        .collect();
+        let payload: Map = [("doc".to_owned(), Value::Map(doc)), ("hello".to_owned(), Value::from("hi"))]
+            .into_iter()
+            .collect();
+        let body = String::from_utf8(render(Ok(&payload))).unwrap();
+        assert_eq!(
+            body,
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<api status=\"ok\"><doc doc_id=\"1\" title=\"a &quot;b&quot; &amp; c\"><tags><tag>x</tag><tag>y</tag></tags></doc><hello>hi</hello></api>"
+        );
+        assert_eq!(decode(body.as_bytes()).unwrap(), Value::Map(payload));
+    }
+}

@@ -1,0 +1,491 @@
+//! Request protocols: the [`Transport`] trait and its three implementations, [`Rest`], [`Soap`]
+//! and [`XmlRpc`], chosen at run time through [`Protocol`].
+//!
+//! A transport turns a signed [`Call`] into the [`HttpRequest`] to send (client side) and parses
+//! an incoming request back into a call (emulator side); both directions of one protocol live in
+//! one file. Nothing here does I/O.
+//!
+//! ```
+//! use ipernity::{Call, Credentials, Format, Protocol};
+//! let protocol: Protocol = "soap".parse().unwrap();
+//! let call = Call::new("test.echo").param("echo", "hi").signed(&Credentials::new("key", "secret"));
+//! let request = protocol.transport().encode("https://api.ipernity.com/api", &call, None).unwrap();
+//! assert_eq!(request.url, "https://api.ipernity.com/api/soap");
+//! assert!(String::from_utf8_lossy(&request.body).contains("<method>test.echo</method>"));
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::call::Call;
+use crate::error::{ApiError, Error, ErrorCode};
+use crate::format::{Format, UnknownName};
+
+mod rest;
+mod soap;
+mod xmlrpc;
+
+pub use rest::Rest;
+pub use soap::Soap;
+pub use xmlrpc::XmlRpc;
+
+/// The default API base URL.
+pub const DEFAULT_ENDPOINT: &str = "https://api.ipernity.com/api";
+
+/// A request protocol, chosen at run time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// `{base}/{method}/{format}` with a query string (GET) or a form body (POST).
+    Rest,
+    /// A SOAP 1.2 envelope posted to `{base}/soap`.
+    Soap,
+    /// An XML-RPC `methodCall` posted to `{base}/xmlrpc`.
+    XmlRpc,
+}
+
+impl Protocol {
+    /// All three protocols.
+    pub const ALL: [Protocol; 3] = [Protocol::Rest, Protocol::Soap, Protocol::XmlRpc];
+
+    /// The name used on the command line and in configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Rest => "rest",
+            Protocol::Soap => "soap",
+            Protocol::XmlRpc => "xmlrpc",
+        }
+    }
+
+    /// The transport that speaks this protocol.
+    pub fn transport(self) -> &'static dyn Transport {
+        match self {
+            Protocol::Rest => &Rest,
+            Protocol::Soap => &Soap,
+            Protocol::XmlRpc => &XmlRpc,
+        }
+    }
+
+    /// The protocol that serves `path` (relative to the API base, e.g. `soap/json` or
+    /// `test.echo/xml`).
+    pub fn for_path(path: &str) -> Protocol {
+        let first = path.trim_start_matches('/').split('/').next().unwrap_or_default();
+        match first {
+            "soap" => Protocol::Soap,
+            "xmlrpc" => Protocol::XmlRpc,
+            _ => Protocol::Rest,
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Protocol {
+    type Err = UnknownName;
+
+    fn from_str(name: &str) -> Result<Protocol, UnknownName> {
+        Protocol::ALL
+            .into_iter()
+            .find(|protocol| protocol.as_str() == name)
+            .ok_or_else(|| UnknownName {
+                kind: "protocol",
+                name: name.to_owned(),
+                expected: "rest, soap, xmlrpc",
+            })
+    }
+}
+
+/// The HTTP method of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HttpMethod {
+    /// GET.
+    Get,
+    /// POST.
+    Post,
+}
+
+impl HttpMethod {
+    /// `GET` or `POST`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpMethod::Get => "GET",
+            HttpMethod::Post => "POST",
+        }
+    }
+}
+
+/// An HTTP request as a transport encodes it: nothing is sent yet.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// GET or POST.
+    pub method: HttpMethod,
+    /// The absolute URL, query string included.
+    pub url: String,
+    /// Headers other than `Host` and `Content-Length`.
+    pub headers: Vec<(String, String)>,
+    /// The body (empty for GET).
+    pub body: Vec<u8>,
+}
+
+impl fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The URL and body may carry a token; show their sizes only.
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("url_len", &self.url.len())
+            .field("headers", &self.headers)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+impl HttpRequest {
+    /// The value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The request in HTTP/1.1 text form: request line with the path, `Host`, the headers,
+    /// `Content-Length` for a body, a blank line, the body. This is also the form of the request
+    /// fixtures of the conformance suite.
+    pub fn to_http_text(&self) -> Vec<u8> {
+        let (host, target) = split_url(&self.url);
+        let mut head = format!("{} {} HTTP/1.1\r\nHost: {}\r\n", self.method.as_str(), target, host);
+        for (name, value) in &self.headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        if self.method == HttpMethod::Post || !self.body.is_empty() {
+            head.push_str(&format!("Content-Length: {}\r\n", self.body.len()));
+        }
+        head.push_str("\r\n");
+        let mut out = head.into_bytes();
+        out.extend_from_slice(&self.body);
+        out
+    }
+
+    /// Reads the HTTP/1.1 text form (lines may end in `\n` or `\r\n`). The URL becomes
+    /// `http://{Host}{target}`; `Host` and `Content-Length` are not kept as headers, and a
+    /// `Content-Length` must match the body.
+    pub fn from_http_text(text: &[u8]) -> Result<HttpRequest, Error> {
+        let bad = |reason: &str| Error::invalid_param("request", reason.to_owned());
+        let split = find_subslice(text, b"\r\n\r\n")
+            .map(|at| (at, at + 4))
+            .or_else(|| find_subslice(text, b"\n\n").map(|at| (at, at + 2)))
+            .unwrap_or((text.len(), text.len()));
+        let head = std::str::from_utf8(text.get(..split.0).unwrap_or_default())
+            .map_err(|_| bad("the request head is not UTF-8"))?;
+        let body = text.get(split.1..).unwrap_or_default().to_vec();
+        let mut lines = head.lines();
+        let request_line = lines.next().ok_or_else(|| bad("no request line"))?;
+        let mut parts = request_line.split(' ');
+        let method = match parts.next() {
+            Some("GET") => HttpMethod::Get,
+            Some("POST") => HttpMethod::Post,
+            _ => return Err(bad("the method must be GET or POST")),
+        };
+        let target = parts.next().ok_or_else(|| bad("no request target"))?;
+        let mut host = "localhost".to_owned();
+        let mut headers = Vec::new();
+        let mut declared_length = None;
+        for line in lines {
+            let (name, value) = line.split_once(':').ok_or_else(|| bad("a header line without `:`"))?;
+            let value = value.trim().to_owned();
+            if name.eq_ignore_ascii_case("host") {
+                host = value;
+            } else if name.eq_ignore_ascii_case("content-length") {
+                declared_length = Some(value.parse::<usize>().map_err(|_| bad("a bad Content-Length"))?);
+            } else {
+                headers.push((name.trim().to_owned(), value));
+            }
+        }
+        if declared_length.is_some_and(|length| length != body.len()) {
+            return Err(bad("Content-Length does not match the body"));
+        }
+        Ok(HttpRequest {
+            method,
+            url: format!("http://{host}{target}"),
+            headers,
+            body,
+        })
+    }
+}
+
+fn find_subslice(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|window| window == needle)
+}
+
+/// Splits an absolute URL into its host and its path with query.
+fn split_url(url: &str) -> (&str, &str) {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    match rest.find('/') {
+        Some(slash) => (rest.get(..slash).unwrap_or_default(), rest.get(slash..).unwrap_or("/")),
+        None => (rest, "/"),
+    }
+}
+
+/// A request as the emulator receives it.
+#[derive(Debug, Clone, Copy)]
+pub struct IncomingRequest<'a> {
+    /// GET or POST.
+    pub method: HttpMethod,
+    /// The path below the API base, without leading slash: `test.echo/json`, `soap`, `xmlrpc/php`.
+    pub path: &'a str,
+    /// The raw query string, without `?`.
+    pub query: &'a str,
+    /// The `Content-Type` header.
+    pub content_type: Option<&'a str>,
+    /// The body.
+    pub body: &'a [u8],
+}
+
+impl<'a> IncomingRequest<'a> {
+    /// The incoming form of an encoded request, with `base_path` (such as `/api`) stripped from
+    /// its path.
+    pub fn from_http(request: &'a HttpRequest, base_path: &str) -> IncomingRequest<'a> {
+        let (_, target) = split_url(&request.url);
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        let path = path
+            .strip_prefix(base_path.trim_end_matches('/'))
+            .unwrap_or(path)
+            .trim_start_matches('/');
+        IncomingRequest {
+            method: request.method,
+            path,
+            query,
+            content_type: request.header("content-type"),
+            body: &request.body,
+        }
+    }
+}
+
+/// A request the emulator understood: the call and the format to answer in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedRequest {
+    /// The call, with every parameter that was sent (`api_sig` included).
+    pub call: Call,
+    /// The response format the request asked for.
+    pub format: Format,
+    /// The HTTP method the request came with.
+    pub http_method: HttpMethod,
+}
+
+/// A request the emulator refuses: the API error and the format to answer it in.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{error} (answered in {format})")]
+pub struct RequestError {
+    /// The error to answer.
+    pub error: ApiError,
+    /// The format of the answer.
+    pub format: Format,
+}
+
+impl RequestError {
+    pub(crate) fn new(code: ErrorCode, format: Format) -> RequestError {
+        RequestError {
+            error: ApiError::global(code),
+            format,
+        }
+    }
+}
+
+/// One request protocol: encodes calls and parses requests. Object-safe, so a protocol chosen at
+/// run time is a `&'static dyn Transport`.
+pub trait Transport: Send + Sync + fmt::Debug {
+    /// Which protocol this is.
+    fn protocol(&self) -> Protocol;
+
+    /// The format the endpoint answers in when no suffix is given.
+    fn default_format(&self) -> Format;
+
+    /// The formats the endpoint can answer in.
+    fn formats(&self) -> &'static [Format];
+
+    /// Encodes a (signed) call into the HTTP request to send to `base_url`, asking for `format`
+    /// (`None`: the endpoint's default).
+    fn encode(&self, base_url: &str, call: &Call, format: Option<Format>) -> Result<HttpRequest, Error>;
+
+    /// Parses a request sent to this protocol's endpoint into a call, or into the error the API
+    /// answers: 102 (format), 121/122 (envelope), 103 (method), in that order.
+    fn parse(&self, request: &IncomingRequest<'_>) -> Result<ParsedRequest, RequestError>;
+}
+
+/// Picks the response format from an endpoint's suffix: `None` means no suffix.
+pub(crate) fn suffix_format(
+    suffix: Option<&str>,
+    transport: &dyn Transport,
+) -> Result<Format, RequestError> {
+    match suffix {
+        None | Some("") => Ok(transport.default_format()),
+        Some(name) => name
+            .parse::<Format>()
+            .ok()
+            .filter(|format| transport.formats().contains(format))
+            .ok_or_else(|| RequestError::new(ErrorCode::InvalidFormat, transport.default_format())),
+    }
+}
+
+/// Checks that `format` can be asked of `transport`'s endpoint.
+pub(crate) fn check_format(format: Option<Format>, transport: &dyn Transport) -> Result<Format, Error> {
+    let format = format.unwrap_or(transport.default_format());
+    if transport.formats().contains(&format) {
+        Ok(format)
+    } else {
+        Err(Error::invalid_param(
+            "format",
+            format!("the {} endpoint cannot answer in {format}", transport.protocol()),
+        ))
+    }
+}
+
+/// The URL of an endpoint: `{base}/{path}[/{format}]`, the suffix left out for the default.
+pub(crate) fn endpoint_url(base_url: &str, path: &str, format: Format, transport: &dyn Transport) -> String {
+    let base = base_url.trim_end_matches('/');
+    if format == transport.default_format() && transport.protocol() != Protocol::Rest {
+        format!("{base}/{path}")
+    } else {
+        format!("{base}/{path}/{format}")
+    }
+}
+
+/// Checks that the method exists: 103 otherwise.
+pub(crate) fn check_method(method: &str, format: Format) -> Result<(), RequestError> {
+    if crate::methods::lookup(method).is_some() {
+        Ok(())
+    } else {
+        Err(RequestError::new(ErrorCode::MethodNotFound, format))
+    }
+}
+
+/// Checks that XML can carry every parameter name and value of `call`; `names_are_elements` also
+/// requires names to be valid element names (SOAP).
+pub(crate) fn check_xml_text(call: &Call, names_are_elements: bool) -> Result<(), Error> {
+    for (name, value) in call.params().iter() {
+        if names_are_elements && !crate::format::xml::is_xml_name(name) {
+            return Err(Error::invalid_param(name, "the name is not a valid XML element name"));
+        }
+        if let Some(c) = crate::format::xml::first_non_xml_char(name).or_else(|| crate::format::xml::first_non_xml_char(value)) {
+            return Err(Error::invalid_param(
+                name,
+                format!("the value holds {c:?}, a character XML cannot carry"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Percent-encodes `text` for a query string or form body: everything but `A-Z a-z 0-9 - . _ ~`.
+pub(crate) fn percent_encode_into(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+        }
+    }
+}
+
+/// `name=value&…` for every parameter, in byte order of the names.
+pub(crate) fn form_encode(call: &Call) -> String {
+    let mut out = String::new();
+    for (index, (name, value)) in call.params().iter().enumerate() {
+        if index > 0 {
+            out.push('&');
+        }
+        percent_encode_into(&mut out, name);
+        out.push('=');
+        percent_encode_into(&mut out, value);
+    }
+    out
+}
+
+/// Decodes `application/x-www-form-urlencoded` text (`+` is a space); invalid UTF-8 is replaced.
+pub(crate) fn form_decode(text: &[u8]) -> Vec<(String, String)> {
+    text.split(|b| *b == b'&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let mut halves = pair.splitn(2, |b| *b == b'=');
+            let name = halves.next().unwrap_or_default();
+            let value = halves.next().unwrap_or_default();
+            (percent_decode(name), percent_decode(value))
+        })
+        .collect()
+}
+
+fn percent_decode(text: &[u8]) -> String {
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut index = 0;
+    while let Some(&byte) = text.get(index) {
+        match byte {
+            b'+' => bytes.push(b' '),
+            b'%' => {
+                let hex = text
+                    .get(index + 1..index + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                if let Some(decoded) = hex {
+                    bytes.push(decoded);
+                    index += 2;
+                } else {
+                    bytes.push(b'%');
+                }
+            }
+            other => bytes.push(other),
+        }
+        index += 1;
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_paths_route() {
+        for protocol in Protocol::ALL {
+            assert_eq!(protocol.as_str().parse::<Protocol>().unwrap(), protocol);
+            assert_eq!(protocol.transport().protocol(), protocol);
+        }
+        assert!("grpc".parse::<Protocol>().is_err());
+        assert_eq!(Protocol::for_path("soap/json"), Protocol::Soap);
+        assert_eq!(Protocol::for_path("xmlrpc"), Protocol::XmlRpc);
+        assert_eq!(Protocol::for_path("test.echo/xml"), Protocol::Rest);
+    }
+
+    #[test]
+    fn form_encoding_round_trips() {
+        let call = Call::new("x").param("a b", "Zoë & 100%+").param("e", "");
+        let encoded = form_encode(&call);
+        assert_eq!(encoded, "a%20b=Zo%C3%AB%20%26%20100%25%2B&e=");
+        let decoded = form_decode(encoded.as_bytes());
+        assert_eq!(decoded, vec![("a b".to_owned(), "Zoë & 100%+".to_owned()), ("e".to_owned(), String::new())]);
+        assert_eq!(form_decode(b"a=1+2&b=%zz&c"), vec![("a".into(), "1 2".into()), ("b".into(), "%zz".into()), ("c".into(), String::new())]);
+    }
+
+    #[test]
+    fn http_text_round_trips() {
+        let request = HttpRequest {
+            method: HttpMethod::Post,
+            url: "https://api.ipernity.com/api/soap".to_owned(),
+            headers: vec![("Content-Type".to_owned(), "text/xml".to_owned())],
+            body: b"<x/>".to_vec(),
+        };
+        let text = request.to_http_text();
+        assert!(text.starts_with(b"POST /api/soap HTTP/1.1\r\nHost: api.ipernity.com\r\n"));
+        let back = HttpRequest::from_http_text(&text).unwrap();
+        assert_eq!(back.body, request.body);
+        assert_eq!(back.header("content-type"), Some("text/xml"));
+        assert!(HttpRequest::from_http_text(b"POST / HTTP/1.1\nContent-Length: 9\n\nabc").is_err());
+        let incoming = IncomingRequest::from_http(&back, "/api");
+        assert_eq!(incoming.path, "soap");
+    }
+}

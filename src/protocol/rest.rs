@@ -1,0 +1,125 @@
+//! REST (spec §1.2, §4.2).
+//!
+//! Wire rules:
+//! - Endpoint `{base}/{method}/{format}`; the format suffix is `json` (the default when absent),
+//!   `xml` or `php`. Anything else is 102, answered in JSON.
+//! - The method is only in the path. Parameters (`api_key`, `auth_token`, `api_sig` included) go in
+//!   the query string for GET and in an `application/x-www-form-urlencoded` body for POST; the
+//!   registry's POST flag decides (error 120 otherwise).
+//! - Names and values are percent-encoded as UTF-8; everything but `A-Z a-z 0-9 - . _ ~` is escaped.
+
+use super::{
+    HttpMethod, HttpRequest, IncomingRequest, ParsedRequest, Protocol, RequestError, Transport, check_format,
+    check_method, endpoint_url, form_decode, form_encode, suffix_format,
+};
+use crate::call::{Call, Params};
+use crate::error::{Error, ErrorCode};
+use crate::format::Format;
+
+/// The form content type of POST bodies.
+pub(crate) const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
+
+/// The REST transport.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Rest;
+
+impl Transport for Rest {
+    fn protocol(&self) -> Protocol {
+        Protocol::Rest
+    }
+
+    fn default_format(&self) -> Format {
+        Format::Json
+    }
+
+    fn formats(&self) -> &'static [Format] {
+        &[Format::Json, Format::Xml, Format::Php]
+    }
+
+    fn encode(&self, base_url: &str, call: &Call, format: Option<Format>) -> Result<HttpRequest, Error> {
+        call.validate()?;
+        let format = check_format(format, self)?;
+        let url = endpoint_url(base_url, call.method(), format, self);
+        let query = form_encode(call);
+        if call.info().is_some_and(|info| info.post) {
+            Ok(HttpRequest {
+                method: HttpMethod::Post,
+                url,
+                headers: vec![("Content-Type".to_owned(), FORM_CONTENT_TYPE.to_owned())],
+                body: query.into_bytes(),
+            })
+        } else {
+            let url = if query.is_empty() { url } else { format!("{url}?{query}") };
+            Ok(HttpRequest {
+                method: HttpMethod::Get,
+                url,
+                headers: Vec::new(),
+                body: Vec::new(),
+            })
+        }
+    }
+
+    fn parse(&self, request: &IncomingRequest<'_>) -> Result<ParsedRequest, RequestError> {
+        let (method, suffix) = match request.path.split_once('/') {
+            Some((method, suffix)) => (method, Some(suffix)),
+            None => (request.path, None),
+        };
+        let format = suffix_format(suffix, self)?;
+        if method.is_empty() {
+            return Err(RequestError::new(ErrorCode::MethodNotFound, format));
+        }
+        check_method(method, format)?;
+        let mut params = Params::new();
+        params.extend(form_decode(request.query.as_bytes()));
+        let is_form = request
+            .content_type
+            .is_none_or(|ct| ct.trim().to_ascii_lowercase().starts_with(FORM_CONTENT_TYPE));
+        if request.method == HttpMethod::Post && is_form {
+            params.extend(form_decode(request.body));
+        }
+        Ok(ParsedRequest {
+            call: Call::with_params(method, params),
+            format,
+            http_method: request.method,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::call::Credentials;
+
+    fn incoming<'a>(method: HttpMethod, path: &'a str, query: &'a str, body: &'a [u8]) -> IncomingRequest<'a> {
+        IncomingRequest { method, path, query, content_type: None, body }
+    }
+
+    #[test]
+    fn reads_use_get_and_writes_use_post() {
+        let credentials = Credentials::new("k", "s");
+        let get = Rest.encode("http://h/api", &Call::new("doc.get").param("doc_id", 1).signed(&credentials), Some(Format::Xml)).unwrap();
+        assert_eq!(get.method, HttpMethod::Get);
+        assert!(get.url.starts_with("http://h/api/doc.get/xml?api_key=k&api_sig="), "{}", get.url);
+        let post = Rest.encode("http://h/api/", &Call::new("doc.delete").param("doc_id", 1).signed(&credentials), None).unwrap();
+        assert_eq!(post.method, HttpMethod::Post);
+        assert_eq!(post.url, "http://h/api/doc.delete/json");
+        assert!(String::from_utf8(post.body).unwrap().contains("doc_id=1"));
+        assert!(Rest.encode("http://h/api", &Call::new("test.echo"), Some(Format::Soap)).is_err());
+    }
+
+    #[test]
+    fn parses_format_then_method_then_params() {
+        let parsed = Rest.parse(&incoming(HttpMethod::Get, "test.echo/xml", "echo=a%20b&x=1", b"")).unwrap();
+        assert_eq!(parsed.format, Format::Xml);
+        assert_eq!(parsed.call.params().get("echo"), Some("a b"));
+        let posted = Rest.parse(&incoming(HttpMethod::Post, "doc.delete", "", b"doc_id=5")).unwrap();
+        assert_eq!(posted.format, Format::Json);
+        assert_eq!(posted.call.params().get("doc_id"), Some("5"));
+        let bad_format = Rest.parse(&incoming(HttpMethod::Get, "test.echo/yaml", "", b"")).unwrap_err();
+        assert_eq!((bad_format.error.code, bad_format.format), (ErrorCode::InvalidFormat, Format::Json));
+        let soap_suffix = Rest.parse(&incoming(HttpMethod::Get, "test.echo/soap", "", b"")).unwrap_err();
+        assert_eq!(soap_suffix.error.code, ErrorCode::InvalidFormat);
+        let unknown = Rest.parse(&incoming(HttpMethod::Get, "doc.fly/xml", "", b"")).unwrap_err();
+        assert_eq!((unknown.error.code, unknown.format), (ErrorCode::MethodNotFound, Format::Xml));
+    }
+}

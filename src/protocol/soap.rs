@@ -1,0 +1,192 @@
+//! SOAP (spec §1.3, §2.1, §14.2).
+//!
+//! Wire rules:
+//! - `POST {base}/soap[/{format}]`, `Content-Type: application/soap+xml; charset=utf-8` (the
+//!   emulator also accepts `text/xml`). No suffix (or `soap`) answers in SOAP; `json`, `xml`, `php`
+//!   select another format; anything else is 102, answered as a SOAP fault.
+//! - A SOAP 1.2 envelope whose Body holds `x:ipernityRequest` (namespace `urn:ipernity`) with
+//!   `<method>` first, then one un-namespaced element per parameter (`api_key`, `auth_token` and
+//!   `api_sig` included), text XML-escaped. A second `<method>` element is the parameter `method`
+//!   (as `api.methods.get` takes).
+//! - 121 when the body is not well-formed XML, not a SOAP 1.2 Envelope with a Body, or the Body
+//!   does not hold `ipernityRequest` in `urn:ipernity`; 103 for a missing or unknown method.
+
+use quick_xml::Reader;
+use quick_xml::events::Event;
+
+use super::{
+    HttpMethod, HttpRequest, IncomingRequest, ParsedRequest, Protocol, RequestError, Transport, check_format,
+    check_method, check_xml_text, endpoint_url, suffix_format,
+};
+use crate::call::{Call, Params};
+use crate::error::{Error, ErrorCode};
+use crate::format::Format;
+use crate::format::soap::{ENVELOPE_OPEN, IPERNITY_NS, read_envelope};
+use crate::format::xml::{escape_text_into, resolve_reference};
+
+/// The content type of SOAP 1.2 requests.
+pub(crate) const SOAP_CONTENT_TYPE: &str = "application/soap+xml; charset=utf-8";
+
+/// The SOAP transport.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Soap;
+
+impl Transport for Soap {
+    fn protocol(&self) -> Protocol {
+        Protocol::Soap
+    }
+
+    fn default_format(&self) -> Format {
+        Format::Soap
+    }
+
+    fn formats(&self) -> &'static [Format] {
+        &[Format::Soap, Format::Json, Format::Xml, Format::Php]
+    }
+
+    fn encode(&self, base_url: &str, call: &Call, format: Option<Format>) -> Result<HttpRequest, Error> {
+        call.validate()?;
+        check_xml_text(call, true)?;
+        let format = check_format(format, self)?;
+        let mut body = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
+        body.push_str(ENVELOPE_OPEN);
+        body.push_str("<s:Body><x:ipernityRequest xmlns:x=\"urn:ipernity\"><method>");
+        escape_text_into(&mut body, call.method());
+        body.push_str("</method>");
+        for (name, value) in call.params().iter() {
+            body.push('<');
+            body.push_str(name);
+            body.push('>');
+            escape_text_into(&mut body, value);
+            body.push_str("</");
+            body.push_str(name);
+            body.push('>');
+        }
+        body.push_str("</x:ipernityRequest></s:Body></s:Envelope>");
+        Ok(HttpRequest {
+            method: HttpMethod::Post,
+            url: endpoint_url(base_url, "soap", format, self),
+            headers: vec![("Content-Type".to_owned(), SOAP_CONTENT_TYPE.to_owned())],
+            body: body.into_bytes(),
+        })
+    }
+
+    fn parse(&self, request: &IncomingRequest<'_>) -> Result<ParsedRequest, RequestError> {
+        let suffix = request.path.strip_prefix("soap").and_then(|rest| rest.strip_prefix('/'));
+        let format = suffix_format(suffix, self)?;
+        let invalid = || RequestError::new(ErrorCode::InvalidSoapEnvelope, format);
+        let text = std::str::from_utf8(request.body).map_err(|_| invalid())?;
+        let child = read_envelope(text, false).map_err(|_| invalid())?;
+        if child.local_name != "ipernityRequest" || child.namespace.as_deref() != Some(IPERNITY_NS) {
+            return Err(invalid());
+        }
+        let (method, params) = read_parameters(child.content).ok_or_else(invalid)?;
+        let method = method.unwrap_or_default();
+        if method.is_empty() {
+            return Err(RequestError::new(ErrorCode::MethodNotFound, format));
+        }
+        check_method(&method, format)?;
+        Ok(ParsedRequest {
+            call: Call::with_params(method, params),
+            format,
+            http_method: request.method,
+        })
+    }
+}
+
+/// Reads the children of `ipernityRequest`: each a text-only element. `None` when the content is
+/// not a flat list of such elements.
+fn read_parameters(content: &str) -> Option<(Option<String>, Params)> {
+    let mut reader = Reader::from_str(content);
+    let mut method = None;
+    let mut params = Params::new();
+    let mut open: Option<(String, String)> = None;
+    loop {
+        match reader.read_event().ok()? {
+            Event::Start(start) => {
+                if open.is_some() {
+                    return None; // a parameter holds elements
+                }
+                open = Some((start.local_name().as_ref().to_owned(), String::new()));
+            }
+            Event::Empty(start) => {
+                if open.is_some() {
+                    return None;
+                }
+                store(&mut method, &mut params, start.local_name().as_ref().to_owned(), String::new());
+            }
+            Event::End(_) => {
+                let (name, text) = open.take()?;
+                store(&mut method, &mut params, name, text);
+            }
+            Event::Text(text) => match &mut open {
+                Some((_, value)) => value.push_str(&text.xml10_content()),
+                None if text.xml10_content().trim().is_empty() => {}
+                None => return None,
+            },
+            Event::CData(text) => open.as_mut()?.1.push_str(&text.xml10_content()),
+            Event::GeneralRef(reference) => {
+                let c = resolve_reference(&reference).ok()?;
+                open.as_mut()?.1.push(c);
+            }
+            Event::Comment(_) | Event::PI(_) => {}
+            Event::Eof => break,
+            Event::Decl(_) | Event::DocType(_) => return None,
+        }
+    }
+    if open.is_some() {
+        return None;
+    }
+    Some((method, params))
+}
+
+fn store(method: &mut Option<String>, params: &mut Params, name: String, value: String) {
+    if name == "method" && method.is_none() {
+        *method = Some(value.trim().to_owned());
+    } else {
+        params.insert(name, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(path: &str, body: &str) -> Result<ParsedRequest, RequestError> {
+        Soap.parse(&IncomingRequest {
+            method: HttpMethod::Post,
+            path,
+            query: "",
+            content_type: Some(SOAP_CONTENT_TYPE),
+            body: body.as_bytes(),
+        })
+    }
+
+    #[test]
+    fn round_trips_a_call_with_markup_in_values() {
+        let call = Call::new("api.methods.get").param("method", "doc.get").param("echo", "<&>\"' ]]> \r\n");
+        let request = Soap.encode("http://h/api", &call, Some(Format::Json)).unwrap();
+        assert_eq!(request.url, "http://h/api/soap/json");
+        let parsed = parse("soap/json", std::str::from_utf8(&request.body).unwrap()).unwrap();
+        assert_eq!(parsed.call, call);
+        assert_eq!(parsed.format, Format::Json);
+    }
+
+    #[test]
+    fn refuses_characters_xml_cannot_carry() {
+        let err = Soap.encode("http://h/api", &Call::new("test.echo").param("echo", "a\u{1}b"), None).unwrap_err();
+        assert!(matches!(err, Error::InvalidParam { name, .. } if name == "echo"));
+    }
+
+    #[test]
+    fn answers_121_102_and_103() {
+        let code = |path: &str, body: &str| parse(path, body).map(|_| ()).unwrap_err();
+        assert_eq!(code("soap", "not xml").error.code, ErrorCode::InvalidSoapEnvelope);
+        let wrong_ns = r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><x:ipernityRequest xmlns:x="urn:ipernity"><method>test.echo</method></x:ipernityRequest></s:Body></s:Envelope>"#;
+        assert_eq!(code("soap", wrong_ns).error.code, ErrorCode::InvalidSoapEnvelope);
+        let bad = code("soap/html", "whatever");
+        assert_eq!((bad.error.code, bad.format), (ErrorCode::InvalidFormat, Format::Soap));
+        let unknown = r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><x:ipernityRequest xmlns:x="urn:ipernity"><method>doc.fly</method></x:ipernityRequest></s:Body></s:Envelope>"#;
+        assert_eq!(code("soap", unknown).error.code, ErrorCode::MethodNotFound);
+    }
+}

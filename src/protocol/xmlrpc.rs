@@ -1,0 +1,135 @@
+//! XML-RPC (spec §1.4, §2.2, §14.3).
+//!
+//! Wire rules:
+//! - `POST {base}/xmlrpc[/{format}]`, `Content-Type: text/xml`. No suffix (or `xmlrpc`) answers in
+//!   XML-RPC; `json`, `xml`, `php` select another format; anything else is 102, answered as an
+//!   XML-RPC fault.
+//! - `methodCall` with `methodName` and exactly one `<param>` holding one `<struct>`; one
+//!   `<member>` per parameter (`api_key`, `auth_token`, `api_sig` included), every value a
+//!   `<string>`, text XML-escaped.
+//! - 122 when the body is not well-formed XML, the root is not `methodCall`, `methodName` is
+//!   missing, or `params` is not exactly one struct; 103 for an empty or unknown method.
+
+use super::{
+    HttpMethod, HttpRequest, IncomingRequest, ParsedRequest, Protocol, RequestError, Transport, check_format,
+    check_method, check_xml_text, endpoint_url, suffix_format,
+};
+use crate::call::{Call, Params};
+use crate::error::{Error, ErrorCode};
+use crate::format::Format;
+use crate::format::xml::escape_text_into;
+use crate::format::xmlrpc::{from_dxr, scan};
+use crate::value::Value;
+
+/// The XML-RPC transport.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct XmlRpc;
+
+impl Transport for XmlRpc {
+    fn protocol(&self) -> Protocol {
+        Protocol::XmlRpc
+    }
+
+    fn default_format(&self) -> Format {
+        Format::XmlRpc
+    }
+
+    fn formats(&self) -> &'static [Format] {
+        &[Format::XmlRpc, Format::Json, Format::Xml, Format::Php]
+    }
+
+    fn encode(&self, base_url: &str, call: &Call, format: Option<Format>) -> Result<HttpRequest, Error> {
+        call.validate()?;
+        check_xml_text(call, false)?;
+        let format = check_format(format, self)?;
+        let mut body = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<methodCall><methodName>");
+        escape_text_into(&mut body, call.method());
+        body.push_str("</methodName><params><param><value><struct>");
+        for (name, value) in call.params().iter() {
+            body.push_str("<member><name>");
+            escape_text_into(&mut body, name);
+            body.push_str("</name><value><string>");
+            escape_text_into(&mut body, value);
+            body.push_str("</string></value></member>");
+        }
+        body.push_str("</struct></value></param></params></methodCall>");
+        Ok(HttpRequest {
+            method: HttpMethod::Post,
+            url: endpoint_url(base_url, "xmlrpc", format, self),
+            headers: vec![("Content-Type".to_owned(), "text/xml".to_owned())],
+            body: body.into_bytes(),
+        })
+    }
+
+    fn parse(&self, request: &IncomingRequest<'_>) -> Result<ParsedRequest, RequestError> {
+        let suffix = request.path.strip_prefix("xmlrpc").and_then(|rest| rest.strip_prefix('/'));
+        let format = suffix_format(suffix, self)?;
+        let invalid = || RequestError::new(ErrorCode::InvalidXmlRpcEnvelope, format);
+        let text = std::str::from_utf8(request.body).map_err(|_| invalid())?;
+        scan(text, "methodCall", &["methodName"]).map_err(|_| invalid())?;
+        let call = dxr::MethodCall::from_xml(text).map_err(|_| invalid())?;
+        let [dxr::Value::Struct(members)] = call.params.as_slice() else {
+            return Err(invalid());
+        };
+        let mut params = Params::new();
+        for (name, value) in members.iter() {
+            let text = match from_dxr(value).map_err(|_| invalid())? {
+                Value::List(_) | Value::Map(_) => return Err(invalid()),
+                scalar => scalar.to_text().map(|t| t.into_owned()).unwrap_or_default(),
+            };
+            params.insert(name.as_str(), text);
+        }
+        let method = call.name.trim();
+        if method.is_empty() {
+            return Err(RequestError::new(ErrorCode::MethodNotFound, format));
+        }
+        check_method(method, format)?;
+        Ok(ParsedRequest {
+            call: Call::with_params(method, params),
+            format,
+            http_method: request.method,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(path: &str, body: &str) -> Result<ParsedRequest, RequestError> {
+        XmlRpc.parse(&IncomingRequest {
+            method: HttpMethod::Post,
+            path,
+            query: "",
+            content_type: Some("text/xml"),
+            body: body.as_bytes(),
+        })
+    }
+
+    #[test]
+    fn round_trips_a_call() {
+        let call = Call::new("test.echo").param("echo", "<&> ]]> Zoë").param("zero", "0").param("empty", "");
+        let request = XmlRpc.encode("http://h/api", &call, None).unwrap();
+        assert_eq!(request.url, "http://h/api/xmlrpc");
+        let parsed = parse("xmlrpc", std::str::from_utf8(&request.body).unwrap()).unwrap();
+        assert_eq!(parsed.call, call);
+        assert_eq!(parsed.format, Format::XmlRpc);
+    }
+
+    #[test]
+    fn answers_122_102_and_103() {
+        let code = |path: &str, body: &str| parse(path, body).unwrap_err().error.code;
+        assert_eq!(code("xmlrpc", "not xml"), ErrorCode::InvalidXmlRpcEnvelope);
+        assert_eq!(code("xmlrpc", "<methodResponse/>"), ErrorCode::InvalidXmlRpcEnvelope);
+        assert_eq!(code("xmlrpc", "<methodCall><params/></methodCall>"), ErrorCode::InvalidXmlRpcEnvelope);
+        assert_eq!(
+            code("xmlrpc", "<methodCall><methodName>test.echo</methodName><params><param><value><string>x</string></value></param></params></methodCall>"),
+            ErrorCode::InvalidXmlRpcEnvelope
+        );
+        assert_eq!(code("xmlrpc/csv", ""), ErrorCode::InvalidFormat);
+        assert_eq!(
+            code("xmlrpc", "<methodCall><methodName>doc.fly</methodName><params><param><value><struct></struct></value></param></params></methodCall>"),
+            ErrorCode::MethodNotFound
+        );
+    }
+}
