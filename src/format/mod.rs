@@ -31,7 +31,7 @@ pub mod xmlrpc;
 pub const MAX_DEPTH: usize = 128;
 
 /// A response format, chosen at run time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Format {
     /// JSON (`/json`), the REST default.
     Json,

@@ -51,35 +51,38 @@ pub fn decode(body: &[u8]) -> Result<Value, Error> {
         let wrapped = format!("<r>{}</r>", child.content);
         match parse_tree(&wrapped, Format::Soap)?.1 {
             Value::String(text) => text,
-            _ => return decode_document(child.content),
+            _ => return decode_document(child.content, Format::Soap),
         }
     } else {
         quick_xml::escape::unescape(child.content)
             .map_err(|e| Error::malformed(Format::Soap, format!("in ipernityResponse: {e}")))?
             .into_owned()
     };
-    decode_document(&inner)
+    decode_document(&inner, Format::Soap)
 }
 
 /// Decodes the XML document carried by a SOAP or XML-RPC success, with or without its
 /// `<api status="ok">` wrapper.
-pub(crate) fn decode_document(document: &str) -> Result<Value, Error> {
+pub(crate) fn decode_document(document: &str, format: Format) -> Result<Value, Error> {
     let mut document = document.trim_start();
     if document.starts_with("<?xml")
         && let Some(end) = document.find("?>")
     {
         document = document.get(end + 2..).unwrap_or_default().trim_start();
     }
+    if !document.starts_with('<') {
+        return Err(Error::malformed(format, "the response text is not an XML document"));
+    }
     let has_wrapper = ["<api ", "<api>", "<api/", "<api\n", "<api\t", "<api\r"]
         .iter()
         .any(|start| document.starts_with(start));
     if has_wrapper {
-        let (name, root) = parse_tree(document, Format::Xml)?;
-        interpret_api(&name, root, Format::Xml)
+        let (name, root) = parse_tree(document, format)?;
+        interpret_api(&name, root, format)
     } else {
         let wrapped = format!("<api status=\"ok\">{document}</api>");
-        let (name, root) = parse_tree(&wrapped, Format::Xml)?;
-        interpret_api(&name, root, Format::Xml)
+        let (name, root) = parse_tree(&wrapped, format)?;
+        interpret_api(&name, root, format)
     }
 }
 

@@ -237,8 +237,10 @@ pub(crate) fn interpret_api(name: &str, root: Value, format: Format) -> Result<V
     let status = members.shift_remove("status");
     match status.as_ref().and_then(Value::as_str) {
         Some("ok") => {
+            if members.contains_key(TEXT_MEMBER) {
+                return Err(Error::malformed(format, "text directly inside <api>"));
+            }
             members.shift_remove("at");
-            members.shift_remove(TEXT_MEMBER);
             Ok(Value::Map(members))
         }
         Some(_) => {

@@ -41,7 +41,7 @@ pub fn decode(body: &[u8]) -> Result<Value, Error> {
         )
     })?;
     match response.value {
-        dxr::Value::String(document) => decode_document(&document),
+        dxr::Value::String(document) => decode_document(&document, Format::XmlRpc),
         dxr::Value::Struct(members) => {
             let native = from_dxr_struct(&members)?;
             if native.get("api").is_some() {
@@ -129,6 +129,8 @@ pub(crate) struct Shape<'a> {
     pub(crate) first_child: String,
     /// The raw content of that element.
     pub(crate) first_child_content: &'a str,
+    /// Where that content sits in the document (an empty range after `/>` for an empty element).
+    pub(crate) first_child_span: std::ops::Range<usize>,
 }
 
 /// Checks that `text` is one well-formed `root` element at most [`MAX_DEPTH`] deep, with no DTD
@@ -163,22 +165,25 @@ pub(crate) fn scan<'a>(text: &'a str, root: &str, children: &[&str]) -> Result<S
                 }
                 let name = start.name().as_ref().to_owned();
                 let span = reader.read_to_end(QName(&name)).map_err(|e| format!("inside <{name}>: {e}"))?;
-                let content = usize::try_from(span.start)
-                    .ok()
-                    .zip(usize::try_from(span.end).ok())
-                    .and_then(|(s, e)| text.get(s..e))
-                    .ok_or("an element span outside the document")?;
+                let range = usize::try_from(span.start).unwrap_or(usize::MAX)..usize::try_from(span.end).unwrap_or(usize::MAX);
+                let content = text.get(range.clone()).ok_or("an element span outside the document")?;
                 check_depth(content, depth + 1)?;
-                first = Some(Shape { first_child: local, first_child_content: content });
+                first = Some(Shape { first_child: local, first_child_content: content, first_child_span: range });
             }
             Event::Empty(start) if depth == 1 && first.is_none() => {
                 let local = start.local_name().as_ref().to_owned();
                 if !children.contains(&local.as_str()) {
                     return Err(format!("<{local}> inside <{root}>, expected one of {children:?}"));
                 }
-                first = Some(Shape { first_child: local, first_child_content: "" });
+                let end = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+                first = Some(Shape { first_child: local, first_child_content: "", first_child_span: end..end });
             }
-            Event::Start(_) => depth += 1,
+            Event::Start(_) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(format!("elements nested more than {MAX_DEPTH} deep"));
+                }
+            }
             Event::End(_) => depth = depth.saturating_sub(1),
             Event::Text(t) if depth == 0 && !t.xml10_content().trim().is_empty() => {
                 return Err("text outside the root element".to_owned());

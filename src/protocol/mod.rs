@@ -33,7 +33,7 @@ pub use xmlrpc::XmlRpc;
 pub const DEFAULT_ENDPOINT: &str = "https://api.ipernity.com/api";
 
 /// A request protocol, chosen at run time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Protocol {
     /// `{base}/{method}/{format}` with a query string (GET) or a form body (POST).
     Rest,

@@ -66,8 +66,20 @@ impl Transport for XmlRpc {
         let format = suffix_format(suffix, self)?;
         let invalid = || RequestError::new(ErrorCode::InvalidXmlRpcEnvelope, format);
         let text = std::str::from_utf8(request.body).map_err(|_| invalid())?;
-        scan(text, "methodCall", &["methodName"]).map_err(|_| invalid())?;
-        let call = dxr::MethodCall::from_xml(text).map_err(|_| invalid())?;
+        let shape = scan(text, "methodCall", &["methodName"]).map_err(|_| invalid())?;
+        // dxr refuses an empty name; give it a stand-in so the rest of the envelope is still
+        // checked (an empty method in a valid envelope is 103, not 122).
+        let name_is_empty = shape.first_child_content.trim().is_empty();
+        let checked_text = if name_is_empty {
+            let span = shape.first_child_span;
+            let (before, after) = (text.get(..span.start).unwrap_or_default(), text.get(span.end..).unwrap_or_default());
+            let closed = if after.starts_with("</") { after.to_owned() } else { format!("</methodName>{after}") };
+            let opened = before.strip_suffix("/>").map_or_else(|| before.to_owned(), |b| format!("{b}>"));
+            std::borrow::Cow::Owned(format!("{opened}-{closed}"))
+        } else {
+            std::borrow::Cow::Borrowed(text)
+        };
+        let call = dxr::MethodCall::from_xml(&checked_text).map_err(|_| invalid())?;
         let [dxr::Value::Struct(members)] = call.params.as_slice() else {
             return Err(invalid());
         };
@@ -79,7 +91,7 @@ impl Transport for XmlRpc {
             };
             params.insert(name.as_str(), text);
         }
-        let method = call.name.trim();
+        let method = if name_is_empty { "" } else { call.name.trim() };
         if method.is_empty() {
             return Err(RequestError::new(ErrorCode::MethodNotFound, format));
         }
@@ -127,6 +139,10 @@ mod tests {
             ErrorCode::InvalidXmlRpcEnvelope
         );
         assert_eq!(code("xmlrpc/csv", ""), ErrorCode::InvalidFormat);
+        let empty_struct = "<params><param><value><struct></struct></value></param></params></methodCall>";
+        assert_eq!(code("xmlrpc", &format!("<methodCall><methodName/>{empty_struct}")), ErrorCode::MethodNotFound);
+        assert_eq!(code("xmlrpc", &format!("<methodCall><methodName> </methodName>{empty_struct}")), ErrorCode::MethodNotFound);
+        assert_eq!(code("xmlrpc", "<methodCall><methodName/><params></params></methodCall>"), ErrorCode::InvalidXmlRpcEnvelope);
         assert_eq!(
             code("xmlrpc", "<methodCall><methodName>doc.fly</methodName><params><param><value><struct></struct></value></param></params></methodCall>"),
             ErrorCode::MethodNotFound
