@@ -113,7 +113,11 @@ impl fmt::Debug for Params {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map()
             .entries(self.0.iter().map(|(name, value)| {
-                let shown = if SECRET_PARAMS.contains(&name.as_str()) { REDACTED } else { value.as_str() };
+                let shown = if SECRET_PARAMS.contains(&name.as_str()) {
+                    REDACTED
+                } else {
+                    value.as_str()
+                };
                 (name, shown)
             }))
             .finish()
@@ -296,12 +300,18 @@ impl Call {
         if !valid_method {
             return Err(Error::invalid_param(
                 "method",
-                format!("{:?} is not a method name (letters, digits, `.` and `_`)", self.method),
+                format!(
+                    "{:?} is not a method name (letters, digits, `.` and `_`)",
+                    self.method
+                ),
             ));
         }
         for (name, _) in self.params.iter() {
             if name.is_empty() || name.chars().any(|c| c.is_control() || c.is_whitespace()) {
-                return Err(Error::invalid_param(name, "a parameter name must be non-empty, without spaces or control characters"));
+                return Err(Error::invalid_param(
+                    name,
+                    "a parameter name must be non-empty, without spaces or control characters",
+                ));
             }
         }
         Ok(())
@@ -323,7 +333,18 @@ mod tests {
         params.insert("Zeta", 5u8);
         params.insert("lat", -12.5);
         let names: Vec<&str> = params.iter().map(|(n, _)| n).collect();
-        assert_eq!(names, ["Zeta", "api_key", "async", "auth_token", "is_public", "lat", "title"]);
+        assert_eq!(
+            names,
+            [
+                "Zeta",
+                "api_key",
+                "async",
+                "auth_token",
+                "is_public",
+                "lat",
+                "title"
+            ]
+        );
         assert_eq!(params.get("async"), Some("1"));
         assert_eq!(params.get("is_public"), Some("0"));
         assert_eq!(params.get("lat"), Some("-12.5"));
@@ -333,8 +354,15 @@ mod tests {
     fn secrets_never_show_in_debug() {
         let credentials = Credentials::new("key", "very-secret").with_token("user-token");
         let call = Call::new("test.echo").signed(&credentials);
-        for text in [format!("{credentials:?}"), format!("{call:?}"), format!("{:?}", call.redacted())] {
-            assert!(!text.contains("very-secret") && !text.contains("user-token"), "{text}");
+        for text in [
+            format!("{credentials:?}"),
+            format!("{call:?}"),
+            format!("{:?}", call.redacted()),
+        ] {
+            assert!(
+                !text.contains("very-secret") && !text.contains("user-token"),
+                "{text}"
+            );
         }
         assert_eq!(call.params().get("auth_token"), Some("user-token"));
         assert_eq!(call.redacted().params().get("auth_token"), Some(REDACTED));
@@ -343,7 +371,9 @@ mod tests {
     #[test]
     fn validation_names_the_bad_part() {
         assert!(Call::new("doc.get").validate().is_ok());
-        assert!(matches!(Call::new("").validate(), Err(Error::InvalidParam { name, .. }) if name == "method"));
+        assert!(
+            matches!(Call::new("").validate(), Err(Error::InvalidParam { name, .. }) if name == "method")
+        );
         assert!(Call::new("doc get").validate().is_err());
         assert!(Call::new("doc.get").param("a b", 1).validate().is_err());
     }

@@ -105,22 +105,67 @@ const GLOBAL_CODES: &[(u32, ErrorCode, &str, ErrorCategory)] = {
         (107, E::TokenInvalid, "Token invalid", C::Auth),
         (108, E::AccountClosed, "Account closed", C::Permission),
         (109, E::ActionBlocked, "Action blocked", C::Permission),
-        (110, E::InsufficientPermissions, "Insufficient permissions", C::Permission),
+        (
+            110,
+            E::InsufficientPermissions,
+            "Insufficient permissions",
+            C::Permission,
+        ),
         (111, E::IpNotAllowed, "IP not allowed", C::Permission),
-        (112, E::ApplicationQuota, "Application Quota Error", C::Quota),
+        (
+            112,
+            E::ApplicationQuota,
+            "Application Quota Error",
+            C::Quota,
+        ),
         (113, E::ClientIpQuota, "Client IP Quota Error", C::RateLimit),
         (120, E::PostRequired, "HTTP POST required", C::Protocol),
-        (121, E::InvalidSoapEnvelope, "Invalid SOAP envelope", C::Protocol),
-        (122, E::InvalidXmlRpcEnvelope, "Invalid XML-RPC envelope", C::Protocol),
-        (130, E::OAuthVersion, "OAuth protocol version unsupported", C::Auth),
-        (131, E::OAuthParametersMissing, "OAuth parameters are missing", C::Auth),
+        (
+            121,
+            E::InvalidSoapEnvelope,
+            "Invalid SOAP envelope",
+            C::Protocol,
+        ),
+        (
+            122,
+            E::InvalidXmlRpcEnvelope,
+            "Invalid XML-RPC envelope",
+            C::Protocol,
+        ),
+        (
+            130,
+            E::OAuthVersion,
+            "OAuth protocol version unsupported",
+            C::Auth,
+        ),
+        (
+            131,
+            E::OAuthParametersMissing,
+            "OAuth parameters are missing",
+            C::Auth,
+        ),
         (132, E::OAuthClockSkew, "OAuth Clock skew", C::Auth),
         (133, E::OAuthNonceInvalid, "OAuth Nonce is invalid", C::Auth),
-        (134, E::OAuthTimestampInvalid, "OAuth Timestamp is invalid", C::Auth),
-        (135, E::OAuthSignatureMethod, "OAuth Signature method unsupported", C::Auth),
+        (
+            134,
+            E::OAuthTimestampInvalid,
+            "OAuth Timestamp is invalid",
+            C::Auth,
+        ),
+        (
+            135,
+            E::OAuthSignatureMethod,
+            "OAuth Signature method unsupported",
+            C::Auth,
+        ),
         (500, E::ServiceError, "Service error", C::Transient),
         (501, E::Maintenance, "Maintenance mode", C::Transient),
-        (503, E::ServiceUnavailable, "Service unavailable", C::Transient),
+        (
+            503,
+            E::ServiceUnavailable,
+            "Service unavailable",
+            C::Transient,
+        ),
     ]
 };
 
@@ -154,7 +199,9 @@ impl ErrorCode {
     }
 
     fn entry(self) -> Option<&'static (u32, ErrorCode, &'static str, ErrorCategory)> {
-        GLOBAL_CODES.iter().find(|(_, variant, _, _)| *variant == self)
+        GLOBAL_CODES
+            .iter()
+            .find(|(_, variant, _, _)| *variant == self)
     }
 
     /// The documented title, which the API sends as the error message; `None` for method-specific
@@ -361,9 +408,18 @@ mod tests {
     #[test]
     fn categories_follow_the_documented_meaning() {
         assert_eq!(ErrorCode::SignatureInvalid.category(), ErrorCategory::Auth);
-        assert_eq!(ErrorCode::InsufficientPermissions.category(), ErrorCategory::Permission);
-        assert_eq!(ErrorCode::InvalidSoapEnvelope.category(), ErrorCategory::Protocol);
-        assert_eq!(ErrorCode::ClientIpQuota.category(), ErrorCategory::RateLimit);
+        assert_eq!(
+            ErrorCode::InsufficientPermissions.category(),
+            ErrorCategory::Permission
+        );
+        assert_eq!(
+            ErrorCode::InvalidSoapEnvelope.category(),
+            ErrorCategory::Protocol
+        );
+        assert_eq!(
+            ErrorCode::ClientIpQuota.category(),
+            ErrorCategory::RateLimit
+        );
         assert_eq!(ErrorCode::ApplicationQuota.category(), ErrorCategory::Quota);
         assert_eq!(ErrorCode::MethodNotFound.category(), ErrorCategory::Caller);
     }

@@ -490,7 +490,11 @@ impl<'de> serde::Deserializer<'de> for &'de Value {
         visitor.visit_seq(SeqAccess(self.as_slice().iter()))
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         self.deserialize_seq(visitor)
     }
 
@@ -504,7 +508,9 @@ impl<'de> serde::Deserializer<'de> for &'de Value {
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        let map = self.as_map().ok_or_else(|| DeError::expected("map", self))?;
+        let map = self
+            .as_map()
+            .ok_or_else(|| DeError::expected("map", self))?;
         visitor.visit_map(MapAccess {
             entries: map.iter(),
             pending: None,
@@ -572,7 +578,10 @@ struct MapAccess<'de> {
 impl<'de> de::MapAccess<'de> for MapAccess<'de> {
     type Error = DeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
         match self.entries.next() {
             Some((key, value)) => {
                 self.pending = Some(value);
@@ -620,7 +629,10 @@ impl<'de> de::EnumAccess<'de> for EnumAccess<'de> {
     type Error = DeError;
     type Variant = VariantAccess<'de>;
 
-    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self::Variant), DeError> {
+    fn variant_seed<V: DeserializeSeed<'de>>(
+        self,
+        seed: V,
+    ) -> Result<(V::Value, Self::Variant), DeError> {
         let variant = seed.deserialize(BorrowedStr(self.variant))?;
         Ok((variant, VariantAccess(self.value)))
     }
@@ -752,7 +764,9 @@ mod tests {
         assert_eq!(docs.doc.len(), 2);
         assert_eq!(docs.doc[1].doc_id, 8);
 
-        let empty: Docs = json(r#"{"page": 1, "total": 0, "doc": ""}"#).deserialize_into().unwrap();
+        let empty: Docs = json(r#"{"page": 1, "total": 0, "doc": ""}"#)
+            .deserialize_into()
+            .unwrap();
         assert!(empty.doc.is_empty());
     }
 
@@ -772,7 +786,10 @@ mod tests {
             Read,
             Write,
         }
-        assert_eq!(Value::from("write").deserialize_into::<Level>().unwrap(), Level::Write);
+        assert_eq!(
+            Value::from("write").deserialize_into::<Level>().unwrap(),
+            Level::Write
+        );
         assert!(Value::from("fly").deserialize_into::<Level>().is_err());
         let _ = Level::Read;
     }

@@ -3,7 +3,12 @@
 //! Schema: `protocols/README.md`. A case listed in `protocols/known-failures.json` must fail; if it
 //! starts passing, its test fails so the list is kept honest.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -80,11 +85,12 @@ fn to_value(json: &serde_json::Value) -> Value {
 
 fn main() {
     let args = Arguments::from_args();
-    let known: BTreeSet<String> = load::<KnownFailures>(&root().join("protocols/known-failures.json"))
-        .cases
-        .into_iter()
-        .map(|k| k.name)
-        .collect();
+    let known: BTreeSet<String> =
+        load::<KnownFailures>(&root().join("protocols/known-failures.json"))
+            .cases
+            .into_iter()
+            .map(|k| k.name)
+            .collect();
     let mut trials = Vec::new();
     let mut golden: BTreeMap<String, Vec<Case>> = BTreeMap::new();
     for manifest in ["formats", "rest", "soap", "xmlrpc"] {
@@ -95,26 +101,39 @@ fn main() {
             }
             let is_known = known.contains(&case.name);
             let name = case.name.clone();
-            trials.push(Trial::test(name, move || with_known(is_known, run_case(&case))));
+            trials.push(Trial::test(name, move || {
+                with_known(is_known, run_case(&case))
+            }));
         }
     }
     for (group, cases) in golden {
         let name = format!("golden/{group}");
         let is_known = known.contains(&name);
-        trials.push(Trial::test(name, move || with_known(is_known, run_golden(&cases))));
+        trials.push(Trial::test(name, move || {
+            with_known(is_known, run_golden(&cases))
+        }));
     }
-    trials.push(Trial::test("suite/known-failure-that-passes-fails", || {
-        match with_known(true, Ok(())) {
+    trials.push(Trial::test(
+        "suite/known-failure-that-passes-fails",
+        || match with_known(true, Ok(())) {
             Err(_) => Ok(()),
             Ok(()) => Err("a passing known failure was not reported".into()),
-        }
-    }));
+        },
+    ));
     trials.push(Trial::test("suite/size", move || {
         let count = ["formats", "rest", "soap", "xmlrpc"]
             .iter()
-            .map(|m| load::<Manifest>(&root().join(format!("protocols/{m}.json"))).cases.len())
+            .map(|m| {
+                load::<Manifest>(&root().join(format!("protocols/{m}.json")))
+                    .cases
+                    .len()
+            })
             .sum::<usize>();
-        if count >= 150 { Ok(()) } else { Err(format!("only {count} cases").into()) }
+        if count >= 150 {
+            Ok(())
+        } else {
+            Err(format!("only {count} cases").into())
+        }
     }));
     libtest_mimic::run(&args, trials).exit();
 }
@@ -123,7 +142,9 @@ fn with_known(is_known: bool, outcome: Result<(), String>) -> Result<(), Failed>
     match (is_known, outcome) {
         (false, outcome) => outcome.map_err(Failed::from),
         (true, Err(_)) => Ok(()),
-        (true, Ok(())) => Err("this known failure now passes: remove it from protocols/known-failures.json".into()),
+        (true, Ok(())) => Err(
+            "this known failure now passes: remove it from protocols/known-failures.json".into(),
+        ),
     }
 }
 
@@ -146,12 +167,20 @@ fn run_decode(case: &Case) -> Result<(), String> {
     check_outcome(&case.expect, format, outcome)
 }
 
-fn check_outcome(expect: &serde_json::Value, format: Format, outcome: Result<Value, Error>) -> Result<(), String> {
+fn check_outcome(
+    expect: &serde_json::Value,
+    format: Format,
+    outcome: Result<Value, Error>,
+) -> Result<(), String> {
     if let Some(payload) = expect.get("payload") {
         let expected = to_value(payload);
         return match outcome {
             Ok(value) if value == expected => Ok(()),
-            Ok(value) => Err(format!("decoded\n  {}\nexpected\n  {}", json(&value), json(&expected))),
+            Ok(value) => Err(format!(
+                "decoded\n  {}\nexpected\n  {}",
+                json(&value),
+                json(&expected)
+            )),
             Err(error) => Err(format!("expected a payload, got {error}")),
         };
     }
@@ -160,13 +189,20 @@ fn check_outcome(expect: &serde_json::Value, format: Format, outcome: Result<Val
         let message = error["message"].as_str().unwrap();
         return match outcome {
             Err(Error::Api(api)) if api.code.as_u32() == code && api.message == message => Ok(()),
-            other => Err(format!("expected API error {code} {message:?}, got {other:?}")),
+            other => Err(format!(
+                "expected API error {code} {message:?}, got {other:?}"
+            )),
         };
     }
     if let Some(fault) = expect.get("fault") {
         return match outcome {
-            Err(Error::Fault { code, message, format: f })
-                if f == format && code == fault["code"].as_str().unwrap() && message == fault["message"].as_str().unwrap() =>
+            Err(Error::Fault {
+                code,
+                message,
+                format: f,
+            }) if f == format
+                && code == fault["code"].as_str().unwrap()
+                && message == fault["message"].as_str().unwrap() =>
             {
                 Ok(())
             }
@@ -176,7 +212,9 @@ fn check_outcome(expect: &serde_json::Value, format: Format, outcome: Result<Val
     if expect.get("malformed").is_some() {
         return match outcome {
             Err(Error::Malformed { format: f, .. }) if f == format => Ok(()),
-            other => Err(format!("expected a malformed {format} response, got {other:?}")),
+            other => Err(format!(
+                "expected a malformed {format} response, got {other:?}"
+            )),
         };
     }
     Err(format!("the case expects nothing known: {expect}"))
@@ -194,7 +232,11 @@ fn incoming(request: &HttpRequest) -> IncomingRequest<'_> {
 fn run_encode(case: &Case) -> Result<(), String> {
     let spec = case.call.as_ref().ok_or("an encode case needs a call")?;
     let protocol: Protocol = case.name.split('/').next().unwrap().parse().unwrap();
-    let params: Params = spec.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let params: Params = spec
+        .params
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     let mut call = Call::with_params(spec.method.clone(), params);
     if let Some(c) = &case.credentials {
         let mut credentials = Credentials::new(c.api_key.clone(), c.secret.clone());
@@ -208,23 +250,33 @@ fn run_encode(case: &Case) -> Result<(), String> {
         .transport()
         .encode(BASE_URL, &call, Some(format))
         .map_err(|e| format!("encoding failed: {e}"))?;
-    let expected = HttpRequest::from_http_text(&fixture(&case.fixture)).map_err(|e| e.to_string())?;
+    let expected =
+        HttpRequest::from_http_text(&fixture(&case.fixture)).map_err(|e| e.to_string())?;
     compare_requests(&encoded, &expected)?;
     // The other direction: the fixture parses back into the same call.
-    let parsed = protocol.transport().parse(&incoming(&expected)).map_err(|e| format!("parsing the fixture: {e}"))?;
+    let parsed = protocol
+        .transport()
+        .parse(&incoming(&expected))
+        .map_err(|e| format!("parsing the fixture: {e}"))?;
     if parsed.call != call || parsed.format != format {
-        return Err(format!("the fixture parses back as {:?} in {}, expected {call:?} in {format}", parsed.call, parsed.format));
+        return Err(format!(
+            "the fixture parses back as {:?} in {}, expected {call:?} in {format}",
+            parsed.call, parsed.format
+        ));
     }
     check_parse_expectation(&case.expect, Ok(parsed))
 }
 
 fn run_parse(case: &Case) -> Result<(), String> {
-    let request = HttpRequest::from_http_text(&fixture(&case.fixture)).map_err(|e| e.to_string())?;
+    let request =
+        HttpRequest::from_http_text(&fixture(&case.fixture)).map_err(|e| e.to_string())?;
     let incoming = incoming(&request);
     let protocol = Protocol::for_path(incoming.path);
     let declared: Protocol = case.name.split('/').next().unwrap().parse().unwrap();
     if protocol != declared {
-        return Err(format!("the fixture's path routes to {protocol}, the case is filed under {declared}"));
+        return Err(format!(
+            "the fixture's path routes to {protocol}, the case is filed under {declared}"
+        ));
     }
     check_parse_expectation(&case.expect, protocol.transport().parse(&incoming))
 }
@@ -249,14 +301,25 @@ fn check_parse_expectation(
         .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
         .collect();
     match outcome {
-        Ok(parsed) if parsed.call.method() == method && parsed.call.params() == &params && parsed.format == format => Ok(()),
-        other => Err(format!("expected {method} {params:?} in {format}, got {other:?}")),
+        Ok(parsed)
+            if parsed.call.method() == method
+                && parsed.call.params() == &params
+                && parsed.format == format =>
+        {
+            Ok(())
+        }
+        other => Err(format!(
+            "expected {method} {params:?} in {format}, got {other:?}"
+        )),
     }
 }
 
 fn compare_requests(encoded: &HttpRequest, expected: &HttpRequest) -> Result<(), String> {
     if encoded.method != expected.method {
-        return Err(format!("method {:?}, expected {:?}", encoded.method, expected.method));
+        return Err(format!(
+            "method {:?}, expected {:?}",
+            encoded.method, expected.method
+        ));
     }
     let (path, query) = split_target(&encoded.url);
     let (expected_path, expected_query) = split_target(&expected.url);
@@ -268,7 +331,10 @@ fn compare_requests(encoded: &HttpRequest, expected: &HttpRequest) -> Result<(),
     }
     for (name, value) in &expected.headers {
         if encoded.header(name) != Some(value.as_str()) {
-            return Err(format!("header {name}: {:?}, expected {value:?}", encoded.header(name)));
+            return Err(format!(
+                "header {name}: {:?}, expected {value:?}",
+                encoded.header(name)
+            ));
         }
     }
     let content_type = expected.header("content-type").unwrap_or_default();
@@ -313,12 +379,13 @@ fn percent_decode(text: &str) -> String {
     let mut out = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
@@ -353,19 +420,33 @@ fn run_golden(cases: &[Case]) -> Result<(), String> {
     for case in cases {
         let format = format_of(case);
         let outcome = format.decode(&fixture(&case.fixture));
-        results.push((case.name.clone(), outcome.map(|v| canonical(&v)).map_err(|e| describe(&e))));
+        results.push((
+            case.name.clone(),
+            outcome.map(|v| canonical(&v)).map_err(|e| describe(&e)),
+        ));
     }
     let formats: BTreeSet<Format> = cases.iter().map(format_of).collect();
     if formats.len() != 5 {
-        return Err(format!("the group covers {} formats, expected all five", formats.len()));
+        return Err(format!(
+            "the group covers {} formats, expected all five",
+            formats.len()
+        ));
     }
     let (first_name, first) = &results[0];
     for (name, result) in &results[1..] {
         if result != first {
-            return Err(format!("{name} decodes to {result:?}\n{first_name} decodes to {first:?}"));
+            return Err(format!(
+                "{name} decodes to {result:?}\n{first_name} decodes to {first:?}"
+            ));
         }
     }
-    let original = cases[0].format.as_deref().unwrap().parse::<Format>().unwrap().decode(&fixture(&cases[0].fixture));
+    let original = cases[0]
+        .format
+        .as_deref()
+        .unwrap()
+        .parse::<Format>()
+        .unwrap()
+        .decode(&fixture(&cases[0].fixture));
     for format in Format::ALL {
         let rendered = match &original {
             Ok(Value::Map(payload)) => format.render(Ok(payload)),
@@ -373,9 +454,14 @@ fn run_golden(cases: &[Case]) -> Result<(), String> {
             Err(Error::Api(error)) => format.render(Err(error)),
             Err(other) => return Err(format!("golden case failed to decode: {other}")),
         };
-        let again = format.decode(&rendered).map(|v| canonical(&v)).map_err(|e| describe(&e));
+        let again = format
+            .decode(&rendered)
+            .map(|v| canonical(&v))
+            .map_err(|e| describe(&e));
         if &again != first {
-            return Err(format!("rendered as {format} it decodes to {again:?}, expected {first:?}"));
+            return Err(format!(
+                "rendered as {format} it decodes to {again:?}, expected {first:?}"
+            ));
         }
     }
     Ok(())

@@ -120,27 +120,55 @@ mod tests {
         let v = decode(br#"{"api":{"status":"ok","at":1},"hello":"hello world!"}"#).unwrap();
         assert_eq!(v.get("hello").and_then(Value::as_str), Some("hello world!"));
         assert!(v.get("api").is_none());
-        let err = decode(br#"{"api": {"status": "error", "code": 1, "message": "Document not found"}}"#).unwrap_err();
+        let err =
+            decode(br#"{"api": {"status": "error", "code": 1, "message": "Document not found"}}"#)
+                .unwrap_err();
         assert_eq!(err.api_error().unwrap().code, ErrorCode::Method(1));
-        let err = decode(br#"{"api": {"status": "error", "code": "105", "message": "Signature is invalid"}}"#).unwrap_err();
+        let err = decode(
+            br#"{"api": {"status": "error", "code": "105", "message": "Signature is invalid"}}"#,
+        )
+        .unwrap_err();
         assert_eq!(err.api_error().unwrap().code, ErrorCode::SignatureInvalid);
     }
 
     #[test]
     fn refuses_trailing_bytes_deep_nesting_and_missing_status() {
-        assert!(matches!(decode(br#"{"api":{"status":"ok"}} x"#), Err(Error::Malformed { .. })));
-        let deep = format!("{{\"api\":{{\"status\":\"ok\"}},\"a\":{}{}}}", "[".repeat(200), "]".repeat(200));
-        assert!(matches!(decode(deep.as_bytes()), Err(Error::Malformed { .. })));
-        assert!(matches!(decode(br#"{"hello":"x"}"#), Err(Error::Malformed { .. })));
+        assert!(matches!(
+            decode(br#"{"api":{"status":"ok"}} x"#),
+            Err(Error::Malformed { .. })
+        ));
+        let deep = format!(
+            "{{\"api\":{{\"status\":\"ok\"}},\"a\":{}{}}}",
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        assert!(matches!(
+            decode(deep.as_bytes()),
+            Err(Error::Malformed { .. })
+        ));
+        assert!(matches!(
+            decode(br#"{"hello":"x"}"#),
+            Err(Error::Malformed { .. })
+        ));
         assert!(matches!(decode(br#"[1]"#), Err(Error::Malformed { .. })));
-        assert!(matches!(decode(br#"{"api":{"status":"error"}}"#), Err(Error::Malformed { .. })));
+        assert!(matches!(
+            decode(br#"{"api":{"status":"error"}}"#),
+            Err(Error::Malformed { .. })
+        ));
     }
 
     #[test]
     fn renders_every_scalar_as_a_string() {
         let payload: Map = [(
             "doc".to_owned(),
-            Value::Map([("doc_id".to_owned(), Value::Int(5)), ("ok".to_owned(), Value::Bool(true))].into_iter().collect()),
+            Value::Map(
+                [
+                    ("doc_id".to_owned(), Value::Int(5)),
+                    ("ok".to_owned(), Value::Bool(true)),
+                ]
+                .into_iter()
+                .collect(),
+            ),
         )]
         .into_iter()
         .collect();

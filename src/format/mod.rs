@@ -47,7 +47,13 @@ pub enum Format {
 
 impl Format {
     /// All five formats.
-    pub const ALL: [Format; 5] = [Format::Json, Format::Xml, Format::Php, Format::Soap, Format::XmlRpc];
+    pub const ALL: [Format; 5] = [
+        Format::Json,
+        Format::Xml,
+        Format::Php,
+        Format::Soap,
+        Format::XmlRpc,
+    ];
 
     /// The name used in URLs and on the command line.
     pub fn as_str(self) -> &'static str {
@@ -130,7 +136,10 @@ pub(crate) fn interpret_document(document: Value, format: Format) -> Result<Valu
     let Value::Map(mut members) = document else {
         return Err(Error::malformed(
             format,
-            format!("the document is a {}, expected a map with an `api` member", document.kind()),
+            format!(
+                "the document is a {}, expected a map with an `api` member",
+                document.kind()
+            ),
         ));
     };
     let Some(api) = members.shift_remove("api") else {
@@ -152,7 +161,9 @@ pub(crate) fn api_error_from(api: &Value, format: Format) -> Result<ApiError, Er
     let number = code
         .as_u64()
         .and_then(|n| u32::try_from(n).ok())
-        .ok_or_else(|| Error::malformed(format, format!("the error code {code:?} is not a number")))?;
+        .ok_or_else(|| {
+            Error::malformed(format, format!("the error code {code:?} is not a number"))
+        })?;
     let message = api
         .get("message")
         .and_then(Value::to_text)
@@ -186,7 +197,10 @@ mod tests {
 
     #[test]
     fn fault_codes_accept_both_spellings() {
-        assert_eq!(ipernity_fault_code("ipernity.error.105"), Some(ErrorCode::SignatureInvalid));
+        assert_eq!(
+            ipernity_fault_code("ipernity.error.105"),
+            Some(ErrorCode::SignatureInvalid)
+        );
         assert_eq!(ipernity_fault_code(" 2 "), Some(ErrorCode::Method(2)));
         assert_eq!(ipernity_fault_code("s:Sender"), None);
         assert_eq!(ipernity_fault_code("ipernity.error."), None);

@@ -29,19 +29,21 @@ pub fn unserialize(body: &[u8]) -> Result<Value, Error> {
         let position = parser.position();
         Error::malformed(
             Format::Php,
-            format!("at byte {position}: {reason} near {}", excerpt(body, position)),
+            format!(
+                "at byte {position}: {reason} near {}",
+                excerpt(body, position)
+            ),
         )
     };
     loop {
-        let token = parser
-            .read_token()
-            .map_err(|error| fail(&parser, &error))?;
+        let token = parser.read_token().map_err(|error| fail(&parser, &error))?;
         let value = match token {
             PhpToken::End => {
                 let Some(container) = stack.pop() else {
                     return Err(fail(&parser, &"`}` outside an array"));
                 };
-                if container.pending_key.is_some() || container.entries.len() != container.declared {
+                if container.pending_key.is_some() || container.entries.len() != container.declared
+                {
                     return Err(fail(
                         &parser,
                         &format!(
@@ -53,9 +55,16 @@ pub fn unserialize(body: &[u8]) -> Result<Value, Error> {
                 }
                 container.into_value()
             }
-            PhpToken::Array { elements } | PhpToken::Object { properties: elements, .. } => {
+            PhpToken::Array { elements }
+            | PhpToken::Object {
+                properties: elements,
+                ..
+            } => {
                 if stack.len() >= MAX_DEPTH {
-                    return Err(fail(&parser, &format!("arrays nested more than {MAX_DEPTH} deep")));
+                    return Err(fail(
+                        &parser,
+                        &format!("arrays nested more than {MAX_DEPTH} deep"),
+                    ));
                 }
                 if let Some(top) = stack.last()
                     && top.pending_key.is_none()
@@ -78,11 +87,16 @@ pub fn unserialize(body: &[u8]) -> Result<Value, Error> {
             PhpToken::Integer(number) => Value::Int(number),
             PhpToken::Float(number) => Value::Float(number),
             PhpToken::String(text) => {
-                let text = text.to_str().map_err(|_| fail(&parser, &"a string that is not UTF-8"))?;
+                let text = text
+                    .to_str()
+                    .map_err(|_| fail(&parser, &"a string that is not UTF-8"))?;
                 Value::String(text.to_owned())
             }
             PhpToken::CustomObject { .. } => {
-                return Err(fail(&parser, &"custom-serialized objects (C:) are not accepted"));
+                return Err(fail(
+                    &parser,
+                    &"custom-serialized objects (C:) are not accepted",
+                ));
             }
             PhpToken::Reference { .. } => {
                 return Err(fail(&parser, &"references (r:, R:) are not accepted"));
@@ -151,11 +165,9 @@ impl Container {
     /// A list when the keys are exactly 0..n-1 in order, otherwise a map (int keys as text).
     fn into_value(self) -> Value {
         let is_list = !self.is_object
-            && self
-                .entries
-                .iter()
-                .enumerate()
-                .all(|(index, (key, _))| matches!(key, Key::Int(n) if usize::try_from(*n) == Ok(index)));
+            && self.entries.iter().enumerate().all(
+                |(index, (key, _))| matches!(key, Key::Int(n) if usize::try_from(*n) == Ok(index)),
+            );
         if is_list {
             Value::List(self.entries.into_iter().map(|(_, value)| value).collect())
         } else {
@@ -251,7 +263,10 @@ mod tests {
 
     #[test]
     fn decodes_the_documented_example() {
-        let v = decode(br#"a:2:{s:3:"api";a:1:{s:6:"status";s:2:"ok";}s:5:"hello";s:12:"hello world!";}"#).unwrap();
+        let v = decode(
+            br#"a:2:{s:3:"api";a:1:{s:6:"status";s:2:"ok";}s:5:"hello";s:12:"hello world!";}"#,
+        )
+        .unwrap();
         assert_eq!(v.get("hello").and_then(Value::as_str), Some("hello world!"));
     }
 
@@ -274,7 +289,10 @@ mod tests {
         let list = unserialize(br#"a:2:{i:0;s:1:"a";i:1;s:1:"b";}"#).unwrap();
         assert_eq!(list, Value::List(vec!["a".into(), "b".into()]));
         let out_of_order = unserialize(br#"a:2:{i:1;s:1:"b";i:0;s:1:"a";}"#).unwrap();
-        assert_eq!(out_of_order.as_map().unwrap().keys().collect::<Vec<_>>(), ["1", "0"]);
+        assert_eq!(
+            out_of_order.as_map().unwrap().keys().collect::<Vec<_>>(),
+            ["1", "0"]
+        );
     }
 
     #[test]
@@ -292,7 +310,11 @@ mod tests {
             b"",
             b"}",
         ] {
-            assert!(matches!(unserialize(bad), Err(Error::Malformed { .. })), "{:?}", String::from_utf8_lossy(bad));
+            assert!(
+                matches!(unserialize(bad), Err(Error::Malformed { .. })),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
         let deep = format!("{}N;{}", "a:1:{i:0;".repeat(100_000), "}".repeat(100_000));
         let err = unserialize(deep.as_bytes()).unwrap_err().to_string();
@@ -301,16 +323,24 @@ mod tests {
 
     #[test]
     fn renders_like_php_serialize() {
-        let payload: Map = [("hello".to_owned(), Value::from("hello world!"))].into_iter().collect();
+        let payload: Map = [("hello".to_owned(), Value::from("hello world!"))]
+            .into_iter()
+            .collect();
         assert_eq!(
             render(Ok(&payload)),
-            br#"a:2:{s:3:"api";a:1:{s:6:"status";s:2:"ok";}s:5:"hello";s:12:"hello world!";}"#.to_vec()
+            br#"a:2:{s:3:"api";a:1:{s:6:"status";s:2:"ok";}s:5:"hello";s:12:"hello world!";}"#
+                .to_vec()
         );
         let error = ApiError::new(ErrorCode::Method(1), "Zoë");
         assert_eq!(
             render(Err(&error)),
             "a:1:{s:3:\"api\";a:3:{s:6:\"status\";s:5:\"error\";s:4:\"code\";s:1:\"1\";s:7:\"message\";s:4:\"Zoë\";}}".as_bytes().to_vec()
         );
-        assert!(decode(&render(Err(&error))).unwrap_err().api_error().is_some());
+        assert!(
+            decode(&render(Err(&error)))
+                .unwrap_err()
+                .api_error()
+                .is_some()
+        );
     }
 }

@@ -16,9 +16,9 @@ use quick_xml::name::{QName, ResolveResult};
 
 use super::xml::{escape_text_into, interpret_api, parse_tree, utf8, write_api_document};
 use super::{Format, ipernity_fault_code};
-use crate::error::{ApiError, Error};
 #[cfg(test)]
 use crate::error::ErrorCode;
+use crate::error::{ApiError, Error};
 use crate::value::{Map, Value};
 
 /// The SOAP 1.2 envelope namespace.
@@ -36,14 +36,18 @@ const FAULT_DETAILS: &str = "See http://www.ipernity.com/help/api for more detai
 /// Decodes a SOAP response body.
 pub fn decode(body: &[u8]) -> Result<Value, Error> {
     let text = utf8(body, Format::Soap)?;
-    let child = read_envelope(text, true).map_err(|reason| Error::malformed(Format::Soap, reason))?;
+    let child =
+        read_envelope(text, true).map_err(|reason| Error::malformed(Format::Soap, reason))?;
     if child.local_name == "Fault" {
         return Err(fault_error(child.content)?);
     }
     if child.local_name != "ipernityResponse" {
         return Err(Error::malformed(
             Format::Soap,
-            format!("the Body holds <{}>, expected <ipernityResponse> or <Fault>", child.local_name),
+            format!(
+                "the Body holds <{}>, expected <ipernityResponse> or <Fault>",
+                child.local_name
+            ),
         ));
     }
     let inner = if child.content.contains('<') {
@@ -71,7 +75,10 @@ pub(crate) fn decode_document(document: &str, format: Format) -> Result<Value, E
         document = document.get(end + 2..).unwrap_or_default().trim_start();
     }
     if !document.starts_with('<') {
-        return Err(Error::malformed(format, "the response text is not an XML document"));
+        return Err(Error::malformed(
+            format,
+            "the response text is not an XML document",
+        ));
     }
     let has_wrapper = ["<api ", "<api>", "<api/", "<api\n", "<api\t", "<api\r"]
         .iter()
@@ -96,27 +103,50 @@ fn fault_error(content: &str) -> Result<Error, Error> {
             Value::Map(_) => value.get(super::xml::TEXT_MEMBER).and_then(Value::to_text),
             other => other.to_text(),
         }
-        .map(|text| text.trim().to_owned())
+        .map(|text| text.into_owned())
     };
     let code_value = fault.get("Code");
     let candidates = [
         text_of(fault.get("faultcode")),
-        text_of(code_value.and_then(|c| c.get("Subcode")).and_then(|s| s.get("Value"))),
+        text_of(
+            code_value
+                .and_then(|c| c.get("Subcode"))
+                .and_then(|s| s.get("Value")),
+        ),
         text_of(code_value.and_then(|c| c.get("Value"))),
     ];
     let message = text_of(fault.get("faultstring"))
-        .or_else(|| text_of(fault.get("Reason").map(|r| r.list("Text")).and_then(<[Value]>::first)))
+        .or_else(|| {
+            text_of(
+                fault
+                    .get("Reason")
+                    .map(|r| r.list("Text"))
+                    .and_then(<[Value]>::first),
+            )
+        })
         .unwrap_or_default();
-    if let Some(code) = candidates.iter().flatten().find_map(|c| ipernity_fault_code(c)) {
+    if let Some(code) = candidates
+        .iter()
+        .flatten()
+        .find_map(|c| ipernity_fault_code(c))
+    {
         return Ok(ApiError::new(code, message).into());
     }
-    match candidates.into_iter().flatten().next() {
+    match candidates
+        .into_iter()
+        .flatten()
+        .map(|code| code.trim().to_owned())
+        .next()
+    {
         Some(code) => Ok(Error::Fault {
             format: Format::Soap,
             code,
             message,
         }),
-        None => Err(Error::malformed(Format::Soap, "a Fault without a fault code")),
+        None => Err(Error::malformed(
+            Format::Soap,
+            "a Fault without a fault code",
+        )),
     }
 }
 
@@ -180,7 +210,8 @@ pub(crate) fn read_envelope(text: &str, lenient: bool) -> Result<BodyChild<'_>, 
 
     // Prolog, then the Envelope.
     loop {
-        let (_, in_soap_ns, event) = read(&mut reader).map_err(|e| format!("not well-formed XML at byte {}: {e}", position(&reader)))?;
+        let (_, in_soap_ns, event) = read(&mut reader)
+            .map_err(|e| format!("not well-formed XML at byte {}: {e}", position(&reader)))?;
         match event {
             Event::Start(start) if start.local_name().as_ref() == "Envelope" && in_soap_ns => break,
             Event::Start(start) | Event::Empty(start) => {
@@ -198,11 +229,14 @@ pub(crate) fn read_envelope(text: &str, lenient: bool) -> Result<BodyChild<'_>, 
     }
     // Envelope children: an optional Header, then the Body.
     loop {
-        let (_, in_soap_ns, event) = read(&mut reader).map_err(|e| format!("not well-formed XML at byte {}: {e}", position(&reader)))?;
+        let (_, in_soap_ns, event) = read(&mut reader)
+            .map_err(|e| format!("not well-formed XML at byte {}: {e}", position(&reader)))?;
         match event {
             Event::Start(start) if start.local_name().as_ref() == "Header" && in_soap_ns => {
                 let name = start.name().as_ref().to_owned();
-                reader.read_to_end(QName(&name)).map_err(|e| format!("in the Header: {e}"))?;
+                reader
+                    .read_to_end(QName(&name))
+                    .map_err(|e| format!("in the Header: {e}"))?;
             }
             Event::Empty(start) if start.local_name().as_ref() == "Header" && in_soap_ns => {}
             Event::Start(start) if start.local_name().as_ref() == "Body" && in_soap_ns => break,
@@ -210,7 +244,10 @@ pub(crate) fn read_envelope(text: &str, lenient: bool) -> Result<BodyChild<'_>, 
                 return Err("the Body is empty".to_owned());
             }
             Event::Start(start) | Event::Empty(start) => {
-                return Err(format!("<{}> where the SOAP Body was expected", start.name().as_ref()));
+                return Err(format!(
+                    "<{}> where the SOAP Body was expected",
+                    start.name().as_ref()
+                ));
             }
             Event::Text(t) if t.xml10_content().trim().is_empty() => {}
             Event::Comment(_) | Event::PI(_) => {}
@@ -220,7 +257,8 @@ pub(crate) fn read_envelope(text: &str, lenient: bool) -> Result<BodyChild<'_>, 
     }
     // The Body's one element.
     let child = loop {
-        let (namespace, _, event) = read(&mut reader).map_err(|e| format!("not well-formed XML at byte {}: {e}", position(&reader)))?;
+        let (namespace, _, event) = read(&mut reader)
+            .map_err(|e| format!("not well-formed XML at byte {}: {e}", position(&reader)))?;
         match event {
             Event::Start(start) => {
                 let local_name = start.local_name().as_ref().to_owned();
@@ -233,11 +271,19 @@ pub(crate) fn read_envelope(text: &str, lenient: bool) -> Result<BodyChild<'_>, 
                     .zip(usize::try_from(span.end).ok())
                     .and_then(|(start, end)| text.get(start..end))
                     .ok_or("an element span outside the document")?;
-                break BodyChild { namespace, local_name, content };
+                break BodyChild {
+                    namespace,
+                    local_name,
+                    content,
+                };
             }
             Event::Empty(start) => {
                 let local_name = start.local_name().as_ref().to_owned();
-                break BodyChild { namespace, local_name, content: "" };
+                break BodyChild {
+                    namespace,
+                    local_name,
+                    content: "",
+                };
             }
             Event::Text(t) if t.xml10_content().trim().is_empty() => {}
             Event::Comment(_) | Event::PI(_) => {}
@@ -249,7 +295,8 @@ pub(crate) fn read_envelope(text: &str, lenient: bool) -> Result<BodyChild<'_>, 
     // The rest: end of Body, end of Envelope, then only comments and whitespace.
     let mut closed = 0;
     loop {
-        let (_, _, event) = read(&mut reader).map_err(|e| format!("not well-formed XML at byte {}: {e}", position(&reader)))?;
+        let (_, _, event) = read(&mut reader)
+            .map_err(|e| format!("not well-formed XML at byte {}: {e}", position(&reader)))?;
         match event {
             Event::End(_) if closed < 2 => closed += 1,
             Event::Text(t) if t.xml10_content().trim().is_empty() => {}
@@ -257,7 +304,10 @@ pub(crate) fn read_envelope(text: &str, lenient: bool) -> Result<BodyChild<'_>, 
             Event::Eof if closed == 2 => return Ok(child),
             Event::Eof => return Err("truncated: the envelope is not closed".to_owned()),
             Event::Start(start) | Event::Empty(start) if closed < 2 => {
-                return Err(format!("a second element <{}> in the Body", start.name().as_ref()));
+                return Err(format!(
+                    "a second element <{}> in the Body",
+                    start.name().as_ref()
+                ));
             }
             _ => return Err("content after the envelope".to_owned()),
         }
@@ -285,7 +335,9 @@ mod tests {
 
     #[test]
     fn decodes_a_payload_without_the_wrapper() {
-        let body = OK.replace("&lt;api status=\"ok\"&gt;", "").replace("&lt;/api&gt;", "");
+        let body = OK
+            .replace("&lt;api status=\"ok\"&gt;", "")
+            .replace("&lt;/api&gt;", "");
         let v = decode(body.as_bytes()).unwrap();
         assert_eq!(v.get("hello").and_then(Value::as_str), Some("hello world!"));
     }
@@ -294,7 +346,10 @@ mod tests {
     fn decodes_both_fault_shapes() {
         let documented = r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><s:Fault><faultcode>ipernity.error.105</faultcode><faultstring>Signature is invalid</faultstring><faultactor>x</faultactor><details>y</details></s:Fault></s:Body></s:Envelope>"#;
         let err = decode(documented.as_bytes()).unwrap_err();
-        assert_eq!(err.api_error().unwrap(), &ApiError::new(ErrorCode::SignatureInvalid, "Signature is invalid"));
+        assert_eq!(
+            err.api_error().unwrap(),
+            &ApiError::new(ErrorCode::SignatureInvalid, "Signature is invalid")
+        );
 
         let standard = r#"<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body><env:Fault><env:Code><env:Value>env:Sender</env:Value></env:Code><env:Reason><env:Text xml:lang="en">Bad &amp; wrong</env:Text></env:Reason></env:Fault></env:Body></env:Envelope>"#;
         match decode(standard.as_bytes()).unwrap_err() {
@@ -308,11 +363,16 @@ mod tests {
 
     #[test]
     fn renders_what_it_decodes() {
-        let payload: Map = [("hello".to_owned(), Value::from("a <b> & c"))].into_iter().collect();
+        let payload: Map = [("hello".to_owned(), Value::from("a <b> & c"))]
+            .into_iter()
+            .collect();
         let body = render(Ok(&payload));
         assert_eq!(decode(&body).unwrap(), Value::Map(payload));
         let error = ApiError::global(ErrorCode::InvalidSoapEnvelope);
-        assert_eq!(decode(&render(Err(&error))).unwrap_err().api_error(), Some(&error));
+        assert_eq!(
+            decode(&render(Err(&error))).unwrap_err().api_error(),
+            Some(&error)
+        );
     }
 
     #[test]
@@ -323,7 +383,10 @@ mod tests {
             "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Body>",
             "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Body><x:ipernityResponse xmlns:x=\"urn:ipernity\"/></s:Body></s:Envelope>junk",
         ] {
-            assert!(matches!(decode(bad.as_bytes()), Err(Error::Malformed { .. })), "{bad}");
+            assert!(
+                matches!(decode(bad.as_bytes()), Err(Error::Malformed { .. })),
+                "{bad}"
+            );
         }
     }
 }

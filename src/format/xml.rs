@@ -265,7 +265,11 @@ struct Frame {
 }
 
 impl Frame {
-    fn open(start: &BytesStart<'_>, reader: &Reader<&[u8]>, format: Format) -> Result<Frame, Error> {
+    fn open(
+        start: &BytesStart<'_>,
+        reader: &Reader<&[u8]>,
+        format: Format,
+    ) -> Result<Frame, Error> {
         let name = start.local_name().as_ref().to_owned();
         let mut members = Map::new();
         for attribute in start.attributes() {
@@ -300,7 +304,11 @@ impl Frame {
         if members.is_empty() && !has_children {
             return (name, Value::String(text));
         }
-        let text = if has_children { text.trim() } else { text.as_str() };
+        let text = if has_children {
+            text.trim()
+        } else {
+            text.as_str()
+        };
         if !text.is_empty() {
             members.insert(TEXT_MEMBER.to_owned(), Value::String(text.to_owned()));
         }
@@ -330,7 +338,10 @@ fn parse_error(format: Format, reader: &Reader<&[u8]>, error: impl std::fmt::Dis
     let input = reader.get_ref();
     Error::malformed(
         format,
-        format!("at byte {position}: {error} near {}", excerpt(input, position)),
+        format!(
+            "at byte {position}: {error} near {}",
+            excerpt(input, position)
+        ),
     )
 }
 
@@ -361,7 +372,11 @@ pub(crate) fn parse_tree(text: &str, format: Format) -> Result<(String, Value), 
         match event {
             Event::Start(start) | Event::Empty(start) if root.is_some() => {
                 let name = start.local_name().as_ref().to_owned();
-                return Err(parse_error(format, &reader, format!("a second root element <{name}>")));
+                return Err(parse_error(
+                    format,
+                    &reader,
+                    format!("a second root element <{name}>"),
+                ));
             }
             Event::Start(start) => {
                 if stack.len() >= MAX_DEPTH {
@@ -379,7 +394,11 @@ pub(crate) fn parse_tree(text: &str, format: Format) -> Result<(String, Value), 
             }
             Event::End(_) => {
                 let Some(frame) = stack.pop() else {
-                    return Err(parse_error(format, &reader, "an end tag without a start tag"));
+                    return Err(parse_error(
+                        format,
+                        &reader,
+                        "an end tag without a start tag",
+                    ));
                 };
                 let (name, value) = frame.close();
                 attach(&mut stack, &mut root, name, value);
@@ -393,7 +412,8 @@ pub(crate) fn parse_tree(text: &str, format: Format) -> Result<(String, Value), 
                 push_text(&mut stack, &content, format, &reader)?;
             }
             Event::GeneralRef(reference) => {
-                let c = resolve_reference(&reference).map_err(|e| parse_error(format, &reader, e))?;
+                let c =
+                    resolve_reference(&reference).map_err(|e| parse_error(format, &reader, e))?;
                 push_text(&mut stack, c.encode_utf8(&mut [0; 4]), format, &reader)?;
             }
             Event::DocType(_) => {
@@ -422,7 +442,12 @@ fn attach(stack: &mut [Frame], root: &mut Option<(String, Value)>, name: String,
     }
 }
 
-fn push_text(stack: &mut [Frame], text: &str, format: Format, reader: &Reader<&[u8]>) -> Result<(), Error> {
+fn push_text(
+    stack: &mut [Frame],
+    text: &str,
+    format: Format,
+    reader: &Reader<&[u8]>,
+) -> Result<(), Error> {
     match stack.last_mut() {
         Some(top) => {
             top.text.push_str(text);
@@ -450,24 +475,52 @@ mod tests {
         let doc = v.get("doc").unwrap();
         assert_eq!(doc.get("doc_id").and_then(Value::as_str), Some("1"));
         assert_eq!(doc.get("title").and_then(Value::as_str), Some("Zoë & 🦀"));
-        assert_eq!(doc.get("owner").unwrap().get("user_id").and_then(Value::as_str), Some("5"));
-        let tags: Vec<&str> = doc.get("tags").unwrap().list("tag").iter().filter_map(Value::as_str).collect();
+        assert_eq!(
+            doc.get("owner")
+                .unwrap()
+                .get("user_id")
+                .and_then(Value::as_str),
+            Some("5")
+        );
+        let tags: Vec<&str> = doc
+            .get("tags")
+            .unwrap()
+            .list("tag")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
         assert_eq!(tags, ["a", "b < c"]);
-        assert_eq!(doc.get("description").and_then(Value::as_str), Some("t & <raw>"));
+        assert_eq!(
+            doc.get("description").and_then(Value::as_str),
+            Some("t & <raw>")
+        );
         assert!(v.get("at").is_none());
     }
 
     #[test]
     fn text_beside_attributes_goes_under_value() {
         let v = payload(r#"<api status="ok"><note for="params">some text</note></api>"#);
-        assert_eq!(v.get("note").unwrap().get(TEXT_MEMBER).and_then(Value::as_str), Some("some text"));
+        assert_eq!(
+            v.get("note")
+                .unwrap()
+                .get(TEXT_MEMBER)
+                .and_then(Value::as_str),
+            Some("some text")
+        );
     }
 
     #[test]
     fn errors_in_both_shapes() {
-        let err = decode(br#"<api status="error" code="1" message="Document not found"> </api>"#).unwrap_err();
-        assert_eq!(err.api_error().unwrap(), &ApiError::new(ErrorCode::Method(1), "Document not found"));
-        let err = decode(br#"<api status="error"><error code="100" message="API Key is missing"/></api>"#).unwrap_err();
+        let err = decode(br#"<api status="error" code="1" message="Document not found"> </api>"#)
+            .unwrap_err();
+        assert_eq!(
+            err.api_error().unwrap(),
+            &ApiError::new(ErrorCode::Method(1), "Document not found")
+        );
+        let err = decode(
+            br#"<api status="error"><error code="100" message="API Key is missing"/></api>"#,
+        )
+        .unwrap_err();
         assert_eq!(err.api_error().unwrap().code, ErrorCode::ApiKeyMissing);
     }
 
@@ -483,9 +536,16 @@ mod tests {
             "",
             "<hello>x</hello>",
         ] {
-            assert!(matches!(decode(bad.as_bytes()), Err(Error::Malformed { .. })), "{bad}");
+            assert!(
+                matches!(decode(bad.as_bytes()), Err(Error::Malformed { .. })),
+                "{bad}"
+            );
         }
-        let deep = format!("<api status=\"ok\">{}{}</api>", "<a>".repeat(200), "</a>".repeat(200));
+        let deep = format!(
+            "<api status=\"ok\">{}{}</api>",
+            "<a>".repeat(200),
+            "</a>".repeat(200)
+        );
         let err = decode(deep.as_bytes()).unwrap_err().to_string();
         assert!(err.contains("nested"), "{err}");
     }
@@ -504,13 +564,23 @@ mod tests {
         let doc: Map = [
             ("doc_id".to_owned(), Value::from("1")),
             ("title".to_owned(), Value::from("a \"b\" & c")),
-            ("tags".to_owned(), Value::Map([("tag".to_owned(), Value::List(vec!["x".into(), "y".into()]))].into_iter().collect())),
+            (
+                "tags".to_owned(),
+                Value::Map(
+                    [("tag".to_owned(), Value::List(vec!["x".into(), "y".into()]))]
+                        .into_iter()
+                        .collect(),
+                ),
+            ),
         ]
         .into_iter()
         .collect();
-        let payload: Map = [("doc".to_owned(), Value::Map(doc)), ("hello".to_owned(), Value::from("hi"))]
-            .into_iter()
-            .collect();
+        let payload: Map = [
+            ("doc".to_owned(), Value::Map(doc)),
+            ("hello".to_owned(), Value::from("hi")),
+        ]
+        .into_iter()
+        .collect();
         let body = String::from_utf8(render(Ok(&payload))).unwrap();
         assert_eq!(
             body,

@@ -19,9 +19,9 @@ use quick_xml::name::QName;
 use super::soap::decode_document;
 use super::xml::{escape_text_into, utf8, write_api_document};
 use super::{Format, MAX_DEPTH, interpret_document, ipernity_fault_code};
-use crate::error::{ApiError, Error};
 #[cfg(test)]
 use crate::error::ErrorCode;
+use crate::error::{ApiError, Error};
 use crate::value::{Map, Value};
 
 /// Decodes an XML-RPC response body.
@@ -52,7 +52,10 @@ pub fn decode(body: &[u8]) -> Result<Value, Error> {
         }
         other => Err(Error::malformed(
             Format::XmlRpc,
-            format!("the response value is a {}, expected a string or a struct", dxr_kind(&other)),
+            format!(
+                "the response value is a {}, expected a string or a struct",
+                dxr_kind(&other)
+            ),
         )),
     }
 }
@@ -95,7 +98,9 @@ fn dxr_kind(value: &dxr::Value) -> &'static str {
     }
 }
 
-fn from_dxr_struct(members: &std::collections::BTreeMap<String, dxr::Value>) -> Result<Value, Error> {
+fn from_dxr_struct(
+    members: &std::collections::BTreeMap<String, dxr::Value>,
+) -> Result<Value, Error> {
     members
         .iter()
         .map(|(name, value)| Ok((name.clone(), from_dxr(value)?)))
@@ -112,12 +117,15 @@ pub(crate) fn from_dxr(value: &dxr::Value) -> Result<Value, Error> {
         dxr::Value::String(text) => Value::String(text.clone()),
         dxr::Value::Double(n) => Value::Float(*n),
         dxr::Value::DateTime(time) => Value::String(time.to_string()),
-        dxr::Value::Base64(bytes) => Value::String(
-            String::from_utf8(bytes.clone())
-                .map_err(|_| Error::malformed(Format::XmlRpc, "a base64 value that is not UTF-8 text"))?,
-        ),
+        dxr::Value::Base64(bytes) => {
+            Value::String(String::from_utf8(bytes.clone()).map_err(|_| {
+                Error::malformed(Format::XmlRpc, "a base64 value that is not UTF-8 text")
+            })?)
+        }
         dxr::Value::Struct(members) => from_dxr_struct(members)?,
-        dxr::Value::Array(items) => Value::List(items.iter().map(from_dxr).collect::<Result<_, _>>()?),
+        dxr::Value::Array(items) => {
+            Value::List(items.iter().map(from_dxr).collect::<Result<_, _>>()?)
+        }
         _ => Value::Null,
     })
 }
@@ -141,42 +149,68 @@ pub(crate) fn scan<'a>(text: &'a str, root: &str, children: &[&str]) -> Result<S
     let mut seen_root = false;
     let mut first: Option<Shape<'a>> = None;
     loop {
-        let event = reader
-            .read_event()
-            .map_err(|e| format!("not well-formed XML at byte {}: {e}", reader.error_position()))?;
+        let event = reader.read_event().map_err(|e| {
+            format!(
+                "not well-formed XML at byte {}: {e}",
+                reader.error_position()
+            )
+        })?;
         match event {
             Event::Start(start) | Event::Empty(start) if depth == 0 && seen_root => {
                 return Err(format!("a second root element <{}>", start.name().as_ref()));
             }
             Event::Start(start) if depth == 0 => {
                 if start.local_name().as_ref() != root {
-                    return Err(format!("the root element is <{}>, expected <{root}>", start.name().as_ref()));
+                    return Err(format!(
+                        "the root element is <{}>, expected <{root}>",
+                        start.name().as_ref()
+                    ));
                 }
                 seen_root = true;
                 depth = 1;
             }
             Event::Empty(start) if depth == 0 => {
-                return Err(format!("the root element <{}> is empty", start.name().as_ref()));
+                return Err(format!(
+                    "the root element <{}> is empty",
+                    start.name().as_ref()
+                ));
             }
             Event::Start(start) if depth == 1 && first.is_none() => {
                 let local = start.local_name().as_ref().to_owned();
                 if !children.contains(&local.as_str()) {
-                    return Err(format!("<{local}> inside <{root}>, expected one of {children:?}"));
+                    return Err(format!(
+                        "<{local}> inside <{root}>, expected one of {children:?}"
+                    ));
                 }
                 let name = start.name().as_ref().to_owned();
-                let span = reader.read_to_end(QName(&name)).map_err(|e| format!("inside <{name}>: {e}"))?;
-                let range = usize::try_from(span.start).unwrap_or(usize::MAX)..usize::try_from(span.end).unwrap_or(usize::MAX);
-                let content = text.get(range.clone()).ok_or("an element span outside the document")?;
+                let span = reader
+                    .read_to_end(QName(&name))
+                    .map_err(|e| format!("inside <{name}>: {e}"))?;
+                let range = usize::try_from(span.start).unwrap_or(usize::MAX)
+                    ..usize::try_from(span.end).unwrap_or(usize::MAX);
+                let content = text
+                    .get(range.clone())
+                    .ok_or("an element span outside the document")?;
                 check_depth(content, depth + 1)?;
-                first = Some(Shape { first_child: local, first_child_content: content, first_child_span: range });
+                first = Some(Shape {
+                    first_child: local,
+                    first_child_content: content,
+                    first_child_span: range,
+                });
             }
             Event::Empty(start) if depth == 1 && first.is_none() => {
                 let local = start.local_name().as_ref().to_owned();
                 if !children.contains(&local.as_str()) {
-                    return Err(format!("<{local}> inside <{root}>, expected one of {children:?}"));
+                    return Err(format!(
+                        "<{local}> inside <{root}>, expected one of {children:?}"
+                    ));
                 }
                 let end = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
-                first = Some(Shape { first_child: local, first_child_content: "", first_child_span: end..end });
+                first = Some(Shape {
+                    first_child: local,
+                    first_child_content: "",
+                    first_child_span: end..end,
+                });
             }
             Event::Start(_) => {
                 depth += 1;
@@ -255,9 +289,21 @@ mod tests {
     #[test]
     fn decodes_escaped_and_native_payloads() {
         let escaped = r#"<?xml version="1.0"?><methodResponse><params><param><value><string>&lt;api status="ok"&gt;&lt;hello&gt;hello world!&lt;/hello&gt;&lt;/api&gt;</string></value></param></params></methodResponse>"#;
-        assert_eq!(decode(escaped.as_bytes()).unwrap().get("hello").and_then(Value::as_str), Some("hello world!"));
+        assert_eq!(
+            decode(escaped.as_bytes())
+                .unwrap()
+                .get("hello")
+                .and_then(Value::as_str),
+            Some("hello world!")
+        );
         let untyped = escaped.replace("<string>", "").replace("</string>", "");
-        assert_eq!(decode(untyped.as_bytes()).unwrap().get("hello").and_then(Value::as_str), Some("hello world!"));
+        assert_eq!(
+            decode(untyped.as_bytes())
+                .unwrap()
+                .get("hello")
+                .and_then(Value::as_str),
+            Some("hello world!")
+        );
         let native = r#"<methodResponse><params><param><value><struct><member><name>hello</name><value><string>hi</string></value></member><member><name>n</name><value><i4>3</i4></value></member></struct></value></param></params></methodResponse>"#;
         let v = decode(native.as_bytes()).unwrap();
         assert_eq!(v.get("hello").and_then(Value::as_str), Some("hi"));
@@ -266,21 +312,40 @@ mod tests {
 
     #[test]
     fn decodes_every_fault_code_spelling() {
-        for code in ["<int>105</int>", "<i4>105</i4>", "<string>105</string>", "<string>ipernity.error.105</string>"] {
-            let body = format!("<methodResponse><fault><value><struct><member><name>faultCode</name><value>{code}</value></member><member><name>faultString</name><value><string>Signature is invalid</string></value></member></struct></value></fault></methodResponse>");
+        for code in [
+            "<int>105</int>",
+            "<i4>105</i4>",
+            "<string>105</string>",
+            "<string>ipernity.error.105</string>",
+        ] {
+            let body = format!(
+                "<methodResponse><fault><value><struct><member><name>faultCode</name><value>{code}</value></member><member><name>faultString</name><value><string>Signature is invalid</string></value></member></struct></value></fault></methodResponse>"
+            );
             let err = decode(body.as_bytes()).unwrap_err();
-            assert_eq!(err.api_error().map(|e| e.code), Some(ErrorCode::SignatureInvalid), "{code}");
+            assert_eq!(
+                err.api_error().map(|e| e.code),
+                Some(ErrorCode::SignatureInvalid),
+                "{code}"
+            );
         }
         let generic = "<methodResponse><fault><value><struct><member><name>faultCode</name><value><int>-32700</int></value></member><member><name>faultString</name><value>parse error</value></member></struct></value></fault></methodResponse>";
-        assert!(matches!(decode(generic.as_bytes()), Err(Error::Fault { .. })));
+        assert!(matches!(
+            decode(generic.as_bytes()),
+            Err(Error::Fault { .. })
+        ));
     }
 
     #[test]
     fn round_trips_its_own_rendering() {
-        let payload: Map = [("echo".to_owned(), Value::from("a]]>b & <c>"))].into_iter().collect();
+        let payload: Map = [("echo".to_owned(), Value::from("a]]>b & <c>"))]
+            .into_iter()
+            .collect();
         assert_eq!(decode(&render(Ok(&payload))).unwrap(), Value::Map(payload));
         let error = ApiError::global(ErrorCode::InvalidXmlRpcEnvelope);
-        assert_eq!(decode(&render(Err(&error))).unwrap_err().api_error(), Some(&error));
+        assert_eq!(
+            decode(&render(Err(&error))).unwrap_err().api_error(),
+            Some(&error)
+        );
     }
 
     #[test]
@@ -293,13 +358,19 @@ mod tests {
             "<methodCall/>",
             "<methodResponse><params><param><value><string>x",
         ] {
-            assert!(matches!(decode(bad.as_bytes()), Err(Error::Malformed { .. })), "{bad}");
+            assert!(
+                matches!(decode(bad.as_bytes()), Err(Error::Malformed { .. })),
+                "{bad}"
+            );
         }
         let deep = format!(
             "<methodResponse><params><param><value>{}1{}</value></param></params></methodResponse>",
             "<array><data><value>".repeat(100),
             "</value></data></array>".repeat(100)
         );
-        assert!(matches!(decode(deep.as_bytes()), Err(Error::Malformed { .. })));
+        assert!(matches!(
+            decode(deep.as_bytes()),
+            Err(Error::Malformed { .. })
+        ));
     }
 }

@@ -68,7 +68,11 @@ impl Protocol {
     /// The protocol that serves `path` (relative to the API base, e.g. `soap/json` or
     /// `test.echo/xml`).
     pub fn for_path(path: &str) -> Protocol {
-        let first = path.trim_start_matches('/').split('/').next().unwrap_or_default();
+        let first = path
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or_default();
         match first {
             "soap" => Protocol::Soap,
             "xmlrpc" => Protocol::XmlRpc,
@@ -156,7 +160,12 @@ impl HttpRequest {
     /// fixtures of the conformance suite.
     pub fn to_http_text(&self) -> Vec<u8> {
         let (host, target) = split_url(&self.url);
-        let mut head = format!("{} {} HTTP/1.1\r\nHost: {}\r\n", self.method.as_str(), target, host);
+        let mut head = format!(
+            "{} {} HTTP/1.1\r\nHost: {}\r\n",
+            self.method.as_str(),
+            target,
+            host
+        );
         for (name, value) in &self.headers {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
@@ -194,12 +203,18 @@ impl HttpRequest {
         let mut headers = Vec::new();
         let mut declared_length = None;
         for line in lines {
-            let (name, value) = line.split_once(':').ok_or_else(|| bad("a header line without `:`"))?;
+            let (name, value) = line
+                .split_once(':')
+                .ok_or_else(|| bad("a header line without `:`"))?;
             let value = value.trim().to_owned();
             if name.eq_ignore_ascii_case("host") {
                 host = value;
             } else if name.eq_ignore_ascii_case("content-length") {
-                declared_length = Some(value.parse::<usize>().map_err(|_| bad("a bad Content-Length"))?);
+                declared_length = Some(
+                    value
+                        .parse::<usize>()
+                        .map_err(|_| bad("a bad Content-Length"))?,
+                );
             } else {
                 headers.push((name.trim().to_owned(), value));
             }
@@ -217,14 +232,19 @@ impl HttpRequest {
 }
 
 fn find_subslice(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|window| window == needle)
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
 }
 
 /// Splits an absolute URL into its host and its path with query.
 fn split_url(url: &str) -> (&str, &str) {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     match rest.find('/') {
-        Some(slash) => (rest.get(..slash).unwrap_or_default(), rest.get(slash..).unwrap_or("/")),
+        Some(slash) => (
+            rest.get(..slash).unwrap_or_default(),
+            rest.get(slash..).unwrap_or("/"),
+        ),
         None => (rest, "/"),
     }
 }
@@ -308,7 +328,12 @@ pub trait Transport: Send + Sync + fmt::Debug {
 
     /// Encodes a (signed) call into the HTTP request to send to `base_url`, asking for `format`
     /// (`None`: the endpoint's default).
-    fn encode(&self, base_url: &str, call: &Call, format: Option<Format>) -> Result<HttpRequest, Error>;
+    fn encode(
+        &self,
+        base_url: &str,
+        call: &Call,
+        format: Option<Format>,
+    ) -> Result<HttpRequest, Error>;
 
     /// Parses a request sent to this protocol's endpoint into a call, or into the error the API
     /// answers: 102 (format), 121/122 (envelope), 103 (method), in that order.
@@ -331,20 +356,31 @@ pub(crate) fn suffix_format(
 }
 
 /// Checks that `format` can be asked of `transport`'s endpoint.
-pub(crate) fn check_format(format: Option<Format>, transport: &dyn Transport) -> Result<Format, Error> {
+pub(crate) fn check_format(
+    format: Option<Format>,
+    transport: &dyn Transport,
+) -> Result<Format, Error> {
     let format = format.unwrap_or(transport.default_format());
     if transport.formats().contains(&format) {
         Ok(format)
     } else {
         Err(Error::invalid_param(
             "format",
-            format!("the {} endpoint cannot answer in {format}", transport.protocol()),
+            format!(
+                "the {} endpoint cannot answer in {format}",
+                transport.protocol()
+            ),
         ))
     }
 }
 
 /// The URL of an endpoint: `{base}/{path}[/{format}]`, the suffix left out for the default.
-pub(crate) fn endpoint_url(base_url: &str, path: &str, format: Format, transport: &dyn Transport) -> String {
+pub(crate) fn endpoint_url(
+    base_url: &str,
+    path: &str,
+    format: Format,
+    transport: &dyn Transport,
+) -> String {
     let base = base_url.trim_end_matches('/');
     if format == transport.default_format() && transport.protocol() != Protocol::Rest {
         format!("{base}/{path}")
@@ -367,9 +403,14 @@ pub(crate) fn check_method(method: &str, format: Format) -> Result<(), RequestEr
 pub(crate) fn check_xml_text(call: &Call, names_are_elements: bool) -> Result<(), Error> {
     for (name, value) in call.params().iter() {
         if names_are_elements && !crate::format::xml::is_xml_name(name) {
-            return Err(Error::invalid_param(name, "the name is not a valid XML element name"));
+            return Err(Error::invalid_param(
+                name,
+                "the name is not a valid XML element name",
+            ));
         }
-        if let Some(c) = crate::format::xml::first_non_xml_char(name).or_else(|| crate::format::xml::first_non_xml_char(value)) {
+        if let Some(c) = crate::format::xml::first_non_xml_char(name)
+            .or_else(|| crate::format::xml::first_non_xml_char(value))
+        {
             return Err(Error::invalid_param(
                 name,
                 format!("the value holds {c:?}, a character XML cannot carry"),
@@ -381,14 +422,14 @@ pub(crate) fn check_xml_text(call: &Call, names_are_elements: bool) -> Result<()
 
 /// Percent-encodes `text` for a query string or form body: everything but `A-Z a-z 0-9 - . _ ~`.
 pub(crate) fn percent_encode_into(out: &mut String, text: &str) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let hex = |nibble: u8| char::from_digit(u32::from(nibble), 16).map_or('0', |c| c.to_ascii_uppercase());
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
             out.push(char::from(byte));
         } else {
             out.push('%');
-            out.push(char::from(HEX[usize::from(byte >> 4)]));
-            out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+            out.push(hex(byte >> 4));
+            out.push(hex(byte & 0x0f));
         }
     }
 }
@@ -467,8 +508,21 @@ mod tests {
         let encoded = form_encode(&call);
         assert_eq!(encoded, "a%20b=Zo%C3%AB%20%26%20100%25%2B&e=");
         let decoded = form_decode(encoded.as_bytes());
-        assert_eq!(decoded, vec![("a b".to_owned(), "Zoë & 100%+".to_owned()), ("e".to_owned(), String::new())]);
-        assert_eq!(form_decode(b"a=1+2&b=%zz&c"), vec![("a".into(), "1 2".into()), ("b".into(), "%zz".into()), ("c".into(), String::new())]);
+        assert_eq!(
+            decoded,
+            vec![
+                ("a b".to_owned(), "Zoë & 100%+".to_owned()),
+                ("e".to_owned(), String::new())
+            ]
+        );
+        assert_eq!(
+            form_decode(b"a=1+2&b=%zz&c"),
+            vec![
+                ("a".into(), "1 2".into()),
+                ("b".into(), "%zz".into()),
+                ("c".into(), String::new())
+            ]
+        );
     }
 
     #[test]

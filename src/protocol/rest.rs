@@ -9,8 +9,8 @@
 //! - Names and values are percent-encoded as UTF-8; everything but `A-Z a-z 0-9 - . _ ~` is escaped.
 
 use super::{
-    HttpMethod, HttpRequest, IncomingRequest, ParsedRequest, Protocol, RequestError, Transport, check_format,
-    check_method, endpoint_url, form_decode, form_encode, suffix_format,
+    HttpMethod, HttpRequest, IncomingRequest, ParsedRequest, Protocol, RequestError, Transport,
+    check_format, check_method, endpoint_url, form_decode, form_encode, suffix_format,
 };
 use crate::call::{Call, Params};
 use crate::error::{Error, ErrorCode};
@@ -36,7 +36,12 @@ impl Transport for Rest {
         &[Format::Json, Format::Xml, Format::Php]
     }
 
-    fn encode(&self, base_url: &str, call: &Call, format: Option<Format>) -> Result<HttpRequest, Error> {
+    fn encode(
+        &self,
+        base_url: &str,
+        call: &Call,
+        format: Option<Format>,
+    ) -> Result<HttpRequest, Error> {
         call.validate()?;
         let format = check_format(format, self)?;
         let url = endpoint_url(base_url, call.method(), format, self);
@@ -49,7 +54,11 @@ impl Transport for Rest {
                 body: query.into_bytes(),
             })
         } else {
-            let url = if query.is_empty() { url } else { format!("{url}?{query}") };
+            let url = if query.is_empty() {
+                url
+            } else {
+                format!("{url}?{query}")
+            };
             Ok(HttpRequest {
                 method: HttpMethod::Get,
                 url,
@@ -71,9 +80,11 @@ impl Transport for Rest {
         check_method(method, format)?;
         let mut params = Params::new();
         params.extend(form_decode(request.query.as_bytes()));
-        let is_form = request
-            .content_type
-            .is_none_or(|ct| ct.trim().to_ascii_lowercase().starts_with(FORM_CONTENT_TYPE));
+        let is_form = request.content_type.is_none_or(|ct| {
+            ct.trim()
+                .to_ascii_lowercase()
+                .starts_with(FORM_CONTENT_TYPE)
+        });
         if request.method == HttpMethod::Post && is_form {
             params.extend(form_decode(request.body));
         }
@@ -90,36 +101,90 @@ mod tests {
     use super::*;
     use crate::call::Credentials;
 
-    fn incoming<'a>(method: HttpMethod, path: &'a str, query: &'a str, body: &'a [u8]) -> IncomingRequest<'a> {
-        IncomingRequest { method, path, query, content_type: None, body }
+    fn incoming<'a>(
+        method: HttpMethod,
+        path: &'a str,
+        query: &'a str,
+        body: &'a [u8],
+    ) -> IncomingRequest<'a> {
+        IncomingRequest {
+            method,
+            path,
+            query,
+            content_type: None,
+            body,
+        }
     }
 
     #[test]
     fn reads_use_get_and_writes_use_post() {
         let credentials = Credentials::new("k", "s");
-        let get = Rest.encode("http://h/api", &Call::new("doc.get").param("doc_id", 1).signed(&credentials), Some(Format::Xml)).unwrap();
+        let get = Rest
+            .encode(
+                "http://h/api",
+                &Call::new("doc.get").param("doc_id", 1).signed(&credentials),
+                Some(Format::Xml),
+            )
+            .unwrap();
         assert_eq!(get.method, HttpMethod::Get);
-        assert!(get.url.starts_with("http://h/api/doc.get/xml?api_key=k&api_sig="), "{}", get.url);
-        let post = Rest.encode("http://h/api/", &Call::new("doc.delete").param("doc_id", 1).signed(&credentials), None).unwrap();
+        assert!(
+            get.url
+                .starts_with("http://h/api/doc.get/xml?api_key=k&api_sig="),
+            "{}",
+            get.url
+        );
+        let post = Rest
+            .encode(
+                "http://h/api/",
+                &Call::new("doc.delete")
+                    .param("doc_id", 1)
+                    .signed(&credentials),
+                None,
+            )
+            .unwrap();
         assert_eq!(post.method, HttpMethod::Post);
         assert_eq!(post.url, "http://h/api/doc.delete/json");
         assert!(String::from_utf8(post.body).unwrap().contains("doc_id=1"));
-        assert!(Rest.encode("http://h/api", &Call::new("test.echo"), Some(Format::Soap)).is_err());
+        assert!(
+            Rest.encode("http://h/api", &Call::new("test.echo"), Some(Format::Soap))
+                .is_err()
+        );
     }
 
     #[test]
     fn parses_format_then_method_then_params() {
-        let parsed = Rest.parse(&incoming(HttpMethod::Get, "test.echo/xml", "echo=a%20b&x=1", b"")).unwrap();
+        let parsed = Rest
+            .parse(&incoming(
+                HttpMethod::Get,
+                "test.echo/xml",
+                "echo=a%20b&x=1",
+                b"",
+            ))
+            .unwrap();
         assert_eq!(parsed.format, Format::Xml);
         assert_eq!(parsed.call.params().get("echo"), Some("a b"));
-        let posted = Rest.parse(&incoming(HttpMethod::Post, "doc.delete", "", b"doc_id=5")).unwrap();
+        let posted = Rest
+            .parse(&incoming(HttpMethod::Post, "doc.delete", "", b"doc_id=5"))
+            .unwrap();
         assert_eq!(posted.format, Format::Json);
         assert_eq!(posted.call.params().get("doc_id"), Some("5"));
-        let bad_format = Rest.parse(&incoming(HttpMethod::Get, "test.echo/yaml", "", b"")).unwrap_err();
-        assert_eq!((bad_format.error.code, bad_format.format), (ErrorCode::InvalidFormat, Format::Json));
-        let soap_suffix = Rest.parse(&incoming(HttpMethod::Get, "test.echo/soap", "", b"")).unwrap_err();
+        let bad_format = Rest
+            .parse(&incoming(HttpMethod::Get, "test.echo/yaml", "", b""))
+            .unwrap_err();
+        assert_eq!(
+            (bad_format.error.code, bad_format.format),
+            (ErrorCode::InvalidFormat, Format::Json)
+        );
+        let soap_suffix = Rest
+            .parse(&incoming(HttpMethod::Get, "test.echo/soap", "", b""))
+            .unwrap_err();
         assert_eq!(soap_suffix.error.code, ErrorCode::InvalidFormat);
-        let unknown = Rest.parse(&incoming(HttpMethod::Get, "doc.fly/xml", "", b"")).unwrap_err();
-        assert_eq!((unknown.error.code, unknown.format), (ErrorCode::MethodNotFound, Format::Xml));
+        let unknown = Rest
+            .parse(&incoming(HttpMethod::Get, "doc.fly/xml", "", b""))
+            .unwrap_err();
+        assert_eq!(
+            (unknown.error.code, unknown.format),
+            (ErrorCode::MethodNotFound, Format::Xml)
+        );
     }
 }

@@ -15,8 +15,8 @@ use quick_xml::Reader;
 use quick_xml::events::Event;
 
 use super::{
-    HttpMethod, HttpRequest, IncomingRequest, ParsedRequest, Protocol, RequestError, Transport, check_format,
-    check_method, check_xml_text, endpoint_url, suffix_format,
+    HttpMethod, HttpRequest, IncomingRequest, ParsedRequest, Protocol, RequestError, Transport,
+    check_format, check_method, check_xml_text, endpoint_url, suffix_format,
 };
 use crate::call::{Call, Params};
 use crate::error::{Error, ErrorCode};
@@ -44,7 +44,12 @@ impl Transport for Soap {
         &[Format::Soap, Format::Json, Format::Xml, Format::Php]
     }
 
-    fn encode(&self, base_url: &str, call: &Call, format: Option<Format>) -> Result<HttpRequest, Error> {
+    fn encode(
+        &self,
+        base_url: &str,
+        call: &Call,
+        format: Option<Format>,
+    ) -> Result<HttpRequest, Error> {
         call.validate()?;
         check_xml_text(call, true)?;
         let format = check_format(format, self)?;
@@ -72,12 +77,16 @@ impl Transport for Soap {
     }
 
     fn parse(&self, request: &IncomingRequest<'_>) -> Result<ParsedRequest, RequestError> {
-        let suffix = request.path.strip_prefix("soap").and_then(|rest| rest.strip_prefix('/'));
+        let suffix = request
+            .path
+            .strip_prefix("soap")
+            .and_then(|rest| rest.strip_prefix('/'));
         let format = suffix_format(suffix, self)?;
         let invalid = || RequestError::new(ErrorCode::InvalidSoapEnvelope, format);
         let text = std::str::from_utf8(request.body).map_err(|_| invalid())?;
         let child = read_envelope(text, false).map_err(|_| invalid())?;
-        if child.local_name != "ipernityRequest" || child.namespace.as_deref() != Some(IPERNITY_NS) {
+        if child.local_name != "ipernityRequest" || child.namespace.as_deref() != Some(IPERNITY_NS)
+        {
             return Err(invalid());
         }
         let (method, params) = read_parameters(child.content).ok_or_else(invalid)?;
@@ -113,7 +122,12 @@ fn read_parameters(content: &str) -> Option<(Option<String>, Params)> {
                 if open.is_some() {
                     return None;
                 }
-                store(&mut method, &mut params, start.local_name().as_ref().to_owned(), String::new());
+                store(
+                    &mut method,
+                    &mut params,
+                    start.local_name().as_ref().to_owned(),
+                    String::new(),
+                );
             }
             Event::End(_) => {
                 let (name, text) = open.take()?;
@@ -164,8 +178,12 @@ mod tests {
 
     #[test]
     fn round_trips_a_call_with_markup_in_values() {
-        let call = Call::new("api.methods.get").param("method", "doc.get").param("echo", "<&>\"' ]]> \r\n");
-        let request = Soap.encode("http://h/api", &call, Some(Format::Json)).unwrap();
+        let call = Call::new("api.methods.get")
+            .param("method", "doc.get")
+            .param("echo", "<&>\"' ]]> \r\n");
+        let request = Soap
+            .encode("http://h/api", &call, Some(Format::Json))
+            .unwrap();
         assert_eq!(request.url, "http://h/api/soap/json");
         let parsed = parse("soap/json", std::str::from_utf8(&request.body).unwrap()).unwrap();
         assert_eq!(parsed.call, call);
@@ -174,18 +192,33 @@ mod tests {
 
     #[test]
     fn refuses_characters_xml_cannot_carry() {
-        let err = Soap.encode("http://h/api", &Call::new("test.echo").param("echo", "a\u{1}b"), None).unwrap_err();
+        let err = Soap
+            .encode(
+                "http://h/api",
+                &Call::new("test.echo").param("echo", "a\u{1}b"),
+                None,
+            )
+            .unwrap_err();
         assert!(matches!(err, Error::InvalidParam { name, .. } if name == "echo"));
     }
 
     #[test]
     fn answers_121_102_and_103() {
         let code = |path: &str, body: &str| parse(path, body).map(|_| ()).unwrap_err();
-        assert_eq!(code("soap", "not xml").error.code, ErrorCode::InvalidSoapEnvelope);
+        assert_eq!(
+            code("soap", "not xml").error.code,
+            ErrorCode::InvalidSoapEnvelope
+        );
         let wrong_ns = r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><x:ipernityRequest xmlns:x="urn:ipernity"><method>test.echo</method></x:ipernityRequest></s:Body></s:Envelope>"#;
-        assert_eq!(code("soap", wrong_ns).error.code, ErrorCode::InvalidSoapEnvelope);
+        assert_eq!(
+            code("soap", wrong_ns).error.code,
+            ErrorCode::InvalidSoapEnvelope
+        );
         let bad = code("soap/html", "whatever");
-        assert_eq!((bad.error.code, bad.format), (ErrorCode::InvalidFormat, Format::Soap));
+        assert_eq!(
+            (bad.error.code, bad.format),
+            (ErrorCode::InvalidFormat, Format::Soap)
+        );
         let unknown = r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><x:ipernityRequest xmlns:x="urn:ipernity"><method>doc.fly</method></x:ipernityRequest></s:Body></s:Envelope>"#;
         assert_eq!(code("soap", unknown).error.code, ErrorCode::MethodNotFound);
     }

@@ -11,8 +11,8 @@
 //!   missing, or `params` is not exactly one struct; 103 for an empty or unknown method.
 
 use super::{
-    HttpMethod, HttpRequest, IncomingRequest, ParsedRequest, Protocol, RequestError, Transport, check_format,
-    check_method, check_xml_text, endpoint_url, suffix_format,
+    HttpMethod, HttpRequest, IncomingRequest, ParsedRequest, Protocol, RequestError, Transport,
+    check_format, check_method, check_xml_text, endpoint_url, suffix_format,
 };
 use crate::call::{Call, Params};
 use crate::error::{Error, ErrorCode};
@@ -38,11 +38,17 @@ impl Transport for XmlRpc {
         &[Format::XmlRpc, Format::Json, Format::Xml, Format::Php]
     }
 
-    fn encode(&self, base_url: &str, call: &Call, format: Option<Format>) -> Result<HttpRequest, Error> {
+    fn encode(
+        &self,
+        base_url: &str,
+        call: &Call,
+        format: Option<Format>,
+    ) -> Result<HttpRequest, Error> {
         call.validate()?;
         check_xml_text(call, false)?;
         let format = check_format(format, self)?;
-        let mut body = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<methodCall><methodName>");
+        let mut body =
+            String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<methodCall><methodName>");
         escape_text_into(&mut body, call.method());
         body.push_str("</methodName><params><param><value><struct>");
         for (name, value) in call.params().iter() {
@@ -62,7 +68,10 @@ impl Transport for XmlRpc {
     }
 
     fn parse(&self, request: &IncomingRequest<'_>) -> Result<ParsedRequest, RequestError> {
-        let suffix = request.path.strip_prefix("xmlrpc").and_then(|rest| rest.strip_prefix('/'));
+        let suffix = request
+            .path
+            .strip_prefix("xmlrpc")
+            .and_then(|rest| rest.strip_prefix('/'));
         let format = suffix_format(suffix, self)?;
         let invalid = || RequestError::new(ErrorCode::InvalidXmlRpcEnvelope, format);
         let text = std::str::from_utf8(request.body).map_err(|_| invalid())?;
@@ -72,9 +81,18 @@ impl Transport for XmlRpc {
         let name_is_empty = shape.first_child_content.trim().is_empty();
         let checked_text = if name_is_empty {
             let span = shape.first_child_span;
-            let (before, after) = (text.get(..span.start).unwrap_or_default(), text.get(span.end..).unwrap_or_default());
-            let closed = if after.starts_with("</") { after.to_owned() } else { format!("</methodName>{after}") };
-            let opened = before.strip_suffix("/>").map_or_else(|| before.to_owned(), |b| format!("{b}>"));
+            let (before, after) = (
+                text.get(..span.start).unwrap_or_default(),
+                text.get(span.end..).unwrap_or_default(),
+            );
+            let closed = if after.starts_with("</") {
+                after.to_owned()
+            } else {
+                format!("</methodName>{after}")
+            };
+            let opened = before
+                .strip_suffix("/>")
+                .map_or_else(|| before.to_owned(), |b| format!("{b}>"));
             std::borrow::Cow::Owned(format!("{opened}-{closed}"))
         } else {
             std::borrow::Cow::Borrowed(text)
@@ -120,7 +138,10 @@ mod tests {
 
     #[test]
     fn round_trips_a_call() {
-        let call = Call::new("test.echo").param("echo", "<&> ]]> Zoë").param("zero", "0").param("empty", "");
+        let call = Call::new("test.echo")
+            .param("echo", "<&> ]]> Zoë")
+            .param("zero", "0")
+            .param("empty", "");
         let request = XmlRpc.encode("http://h/api", &call, None).unwrap();
         assert_eq!(request.url, "http://h/api/xmlrpc");
         let parsed = parse("xmlrpc", std::str::from_utf8(&request.body).unwrap()).unwrap();
@@ -132,19 +153,50 @@ mod tests {
     fn answers_122_102_and_103() {
         let code = |path: &str, body: &str| parse(path, body).unwrap_err().error.code;
         assert_eq!(code("xmlrpc", "not xml"), ErrorCode::InvalidXmlRpcEnvelope);
-        assert_eq!(code("xmlrpc", "<methodResponse/>"), ErrorCode::InvalidXmlRpcEnvelope);
-        assert_eq!(code("xmlrpc", "<methodCall><params/></methodCall>"), ErrorCode::InvalidXmlRpcEnvelope);
         assert_eq!(
-            code("xmlrpc", "<methodCall><methodName>test.echo</methodName><params><param><value><string>x</string></value></param></params></methodCall>"),
+            code("xmlrpc", "<methodResponse/>"),
+            ErrorCode::InvalidXmlRpcEnvelope
+        );
+        assert_eq!(
+            code("xmlrpc", "<methodCall><params/></methodCall>"),
+            ErrorCode::InvalidXmlRpcEnvelope
+        );
+        assert_eq!(
+            code(
+                "xmlrpc",
+                "<methodCall><methodName>test.echo</methodName><params><param><value><string>x</string></value></param></params></methodCall>"
+            ),
             ErrorCode::InvalidXmlRpcEnvelope
         );
         assert_eq!(code("xmlrpc/csv", ""), ErrorCode::InvalidFormat);
-        let empty_struct = "<params><param><value><struct></struct></value></param></params></methodCall>";
-        assert_eq!(code("xmlrpc", &format!("<methodCall><methodName/>{empty_struct}")), ErrorCode::MethodNotFound);
-        assert_eq!(code("xmlrpc", &format!("<methodCall><methodName> </methodName>{empty_struct}")), ErrorCode::MethodNotFound);
-        assert_eq!(code("xmlrpc", "<methodCall><methodName/><params></params></methodCall>"), ErrorCode::InvalidXmlRpcEnvelope);
+        let empty_struct =
+            "<params><param><value><struct></struct></value></param></params></methodCall>";
         assert_eq!(
-            code("xmlrpc", "<methodCall><methodName>doc.fly</methodName><params><param><value><struct></struct></value></param></params></methodCall>"),
+            code(
+                "xmlrpc",
+                &format!("<methodCall><methodName/>{empty_struct}")
+            ),
+            ErrorCode::MethodNotFound
+        );
+        assert_eq!(
+            code(
+                "xmlrpc",
+                &format!("<methodCall><methodName> </methodName>{empty_struct}")
+            ),
+            ErrorCode::MethodNotFound
+        );
+        assert_eq!(
+            code(
+                "xmlrpc",
+                "<methodCall><methodName/><params></params></methodCall>"
+            ),
+            ErrorCode::InvalidXmlRpcEnvelope
+        );
+        assert_eq!(
+            code(
+                "xmlrpc",
+                "<methodCall><methodName>doc.fly</methodName><params><param><value><struct></struct></value></param></params></methodCall>"
+            ),
             ErrorCode::MethodNotFound
         );
     }
