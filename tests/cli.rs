@@ -1,0 +1,136 @@
+//! The `ipernity` binary: `decode`, `sign` and `encode`, their output and exit status.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+const KEY: &str = "6fa87ba500002712bd4eed6020f3bd72";
+const SECRET: &str = "e9a599f0cf6ce193";
+
+fn ipernity(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ipernity"))
+        .args(args)
+        .env_remove("IPERNITY_SECRET")
+        .env_remove("IPERNITY_TOKEN")
+        .env_remove("IPERNITY_API_KEY")
+        .env_remove("IPERNITY_ENDPOINT")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or_default()).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn fixture(path: &str) -> String {
+    format!("{}/fixtures/{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+#[test]
+fn decode_prints_the_payload_as_json_for_every_format() {
+    for (format, file) in [
+        ("json", "responses/json/auth.getToken.json"),
+        ("xml", "responses/xml/auth.getToken.xml"),
+        ("php", "responses/php/auth.getToken.ser"),
+        ("soap", "responses/soap/auth.getToken.xml"),
+        ("xmlrpc", "responses/xmlrpc/auth.getToken.xml"),
+    ] {
+        let out = ipernity(&["decode", "--format", format, &fixture(file)], None);
+        assert_eq!(out.status.code(), Some(0), "{format}: {}", text(&out.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["auth"]["token"], "12345-a0b1c2d3e4f5", "{format}");
+        assert_eq!(json["auth"]["permissions"]["doc"], "write", "{format}");
+        assert!(json.get("api").is_none());
+    }
+}
+
+#[test]
+fn decode_reads_standard_input() {
+    let body = br#"{"api":{"status":"ok"},"hello":"hello world!"}"#;
+    for args in [&["decode", "--format", "json"][..], &["decode", "--format", "json", "-"]] {
+        let out = ipernity(args, Some(body));
+        assert_eq!(out.status.code(), Some(0));
+        assert_eq!(text(&out.stdout).trim(), "{\n  \"hello\": \"hello world!\"\n}");
+    }
+}
+
+#[test]
+fn decode_reports_api_errors_with_status_2() {
+    for (format, file) in [
+        ("soap", "responses/soap/error-121.xml"),
+        ("xmlrpc", "responses/xmlrpc/error-122.xml"),
+        ("json", "responses/json/error-102.json"),
+    ] {
+        let out = ipernity(&["decode", "--format", format, &fixture(file)], None);
+        assert_eq!(out.status.code(), Some(2), "{format}");
+        assert!(out.stdout.is_empty());
+        let stderr = text(&out.stderr);
+        assert!(
+            ["error 121: Invalid SOAP envelope", "error 122: Invalid XML-RPC envelope", "error 102: Invalid format"]
+                .contains(&stderr.trim()),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn decode_reports_malformed_bodies_with_status_1() {
+    let out = ipernity(&["decode", "--format", "php"], Some(b"s:99999999999:\""));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with("malformed php response:"), "{stderr}");
+    let out = ipernity(&["decode", "--format", "xml", "/nonexistent/file"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let out = ipernity(&["decode", "--format", "yaml"], Some(b""));
+    assert_ne!(out.status.code(), Some(0));
+}
+
+#[test]
+fn sign_reproduces_the_documented_vectors() {
+    let out = ipernity(&["sign", "--secret", SECRET, "doc.tags.add", &format!("api_key={KEY}"), "doc_id=1234", "keywords=easy"], None);
+    assert_eq!(text(&out.stdout).trim(), "a269b218feb341ef03bc093a0f2c8078");
+    let out = ipernity(&["sign", "--secret", SECRET, "", &format!("api_key={KEY}"), "perm_network=read"], None);
+    assert_eq!(text(&out.stdout).trim(), "da183021cd39461108770b822fcd9398");
+}
+
+#[test]
+fn sign_explain_redacts_the_secret() {
+    let out = ipernity(&["sign", "--secret", SECRET, "--explain", "", &format!("api_key={KEY}"), "perm_network=read"], None);
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.trim(), format!("api_key{KEY}perm_networkread<secret>"));
+    assert!(!stdout.contains(SECRET));
+    let out = ipernity(&["sign", "--secret", SECRET, "test.echo", "no-equals-sign"], None);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn encode_prints_the_request_without_secrets() {
+    let out = ipernity(
+        &["encode", "--protocol", "soap", "--format", "json", "--api-key", KEY, "--secret", SECRET, "--token", "TOKEN-VALUE", "doc.set", "doc_id=1234", "title=Zoë <&>"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("POST /api/soap/json HTTP/1.1\r\nHost: api.ipernity.com\r\n"), "{stdout}");
+    assert!(stdout.contains("<title>Zoë &lt;&amp;&gt;</title>"), "{stdout}");
+    assert!(stdout.contains("<auth_token>&lt;redacted&gt;</auth_token>"), "{stdout}");
+    assert!(!stdout.contains("TOKEN-VALUE") && !stdout.contains(SECRET), "{stdout}");
+
+    let out = ipernity(&["encode", "--api-key", KEY, "--secret", SECRET, "--endpoint", "http://127.0.0.1:8700/api", "test.echo", "echo=a b"], None);
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("GET /api/test.echo/json?api_key="), "{stdout}");
+    assert!(stdout.contains("echo=a%20b"), "{stdout}");
+    assert!(stdout.contains("Host: 127.0.0.1:8700"), "{stdout}");
+
+    let out = ipernity(&["encode", "--protocol", "rest", "--format", "soap", "--api-key", KEY, "--secret", SECRET, "test.echo"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("format"), "{}", text(&out.stderr));
+}
