@@ -1,6 +1,11 @@
 //! The `ipernity` binary: `decode`, `sign` and `encode`, their output and exit status.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -44,7 +49,12 @@ fn decode_prints_the_payload_as_json_for_every_format() {
         ("xmlrpc", "responses/xmlrpc/auth.getToken.xml"),
     ] {
         let out = ipernity(&["decode", "--format", format, &fixture(file)], None);
-        assert_eq!(out.status.code(), Some(0), "{format}: {}", text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{format}: {}",
+            text(&out.stderr)
+        );
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(json["auth"]["token"], "12345-a0b1c2d3e4f5", "{format}");
         assert_eq!(json["auth"]["permissions"]["doc"], "write", "{format}");
@@ -55,10 +65,16 @@ fn decode_prints_the_payload_as_json_for_every_format() {
 #[test]
 fn decode_reads_standard_input() {
     let body = br#"{"api":{"status":"ok"},"hello":"hello world!"}"#;
-    for args in [&["decode", "--format", "json"][..], &["decode", "--format", "json", "-"]] {
+    for args in [
+        &["decode", "--format", "json"][..],
+        &["decode", "--format", "json", "-"],
+    ] {
         let out = ipernity(args, Some(body));
         assert_eq!(out.status.code(), Some(0));
-        assert_eq!(text(&out.stdout).trim(), "{\n  \"hello\": \"hello world!\"\n}");
+        assert_eq!(
+            text(&out.stdout).trim(),
+            "{\n  \"hello\": \"hello world!\"\n}"
+        );
     }
 }
 
@@ -74,8 +90,12 @@ fn decode_reports_api_errors_with_status_2() {
         assert!(out.stdout.is_empty());
         let stderr = text(&out.stderr);
         assert!(
-            ["error 121: Invalid SOAP envelope", "error 122: Invalid XML-RPC envelope", "error 102: Invalid format"]
-                .contains(&stderr.trim()),
+            [
+                "error 121: Invalid SOAP envelope",
+                "error 122: Invalid XML-RPC envelope",
+                "error 102: Invalid format"
+            ]
+            .contains(&stderr.trim()),
             "{stderr}"
         );
     }
@@ -95,42 +115,141 @@ fn decode_reports_malformed_bodies_with_status_1() {
 
 #[test]
 fn sign_reproduces_the_documented_vectors() {
-    let out = ipernity(&["sign", "--secret", SECRET, "doc.tags.add", &format!("api_key={KEY}"), "doc_id=1234", "keywords=easy"], None);
+    let out = ipernity(
+        &[
+            "sign",
+            "--secret",
+            SECRET,
+            "doc.tags.add",
+            &format!("api_key={KEY}"),
+            "doc_id=1234",
+            "keywords=easy",
+        ],
+        None,
+    );
     assert_eq!(text(&out.stdout).trim(), "a269b218feb341ef03bc093a0f2c8078");
-    let out = ipernity(&["sign", "--secret", SECRET, "", &format!("api_key={KEY}"), "perm_network=read"], None);
+    let out = ipernity(
+        &[
+            "sign",
+            "--secret",
+            SECRET,
+            "",
+            &format!("api_key={KEY}"),
+            "perm_network=read",
+        ],
+        None,
+    );
     assert_eq!(text(&out.stdout).trim(), "da183021cd39461108770b822fcd9398");
 }
 
 #[test]
 fn sign_explain_redacts_the_secret() {
-    let out = ipernity(&["sign", "--secret", SECRET, "--explain", "", &format!("api_key={KEY}"), "perm_network=read"], None);
+    let out = ipernity(
+        &[
+            "sign",
+            "--secret",
+            SECRET,
+            "--explain",
+            "",
+            &format!("api_key={KEY}"),
+            "perm_network=read",
+        ],
+        None,
+    );
     let stdout = text(&out.stdout);
-    assert_eq!(stdout.trim(), format!("api_key{KEY}perm_networkread<secret>"));
+    assert_eq!(
+        stdout.trim(),
+        format!("api_key{KEY}perm_networkread<secret>")
+    );
     assert!(!stdout.contains(SECRET));
-    let out = ipernity(&["sign", "--secret", SECRET, "test.echo", "no-equals-sign"], None);
+    let out = ipernity(
+        &["sign", "--secret", SECRET, "test.echo", "no-equals-sign"],
+        None,
+    );
     assert_eq!(out.status.code(), Some(1));
 }
 
 #[test]
 fn encode_prints_the_request_without_secrets() {
     let out = ipernity(
-        &["encode", "--protocol", "soap", "--format", "json", "--api-key", KEY, "--secret", SECRET, "--token", "TOKEN-VALUE", "doc.set", "doc_id=1234", "title=Zoë <&>"],
+        &[
+            "encode",
+            "--protocol",
+            "soap",
+            "--format",
+            "json",
+            "--api-key",
+            KEY,
+            "--secret",
+            SECRET,
+            "--token",
+            "TOKEN-VALUE",
+            "doc.set",
+            "doc_id=1234",
+            "title=Zoë <&>",
+        ],
         None,
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    assert!(stdout.starts_with("POST /api/soap/json HTTP/1.1\r\nHost: api.ipernity.com\r\n"), "{stdout}");
-    assert!(stdout.contains("<title>Zoë &lt;&amp;&gt;</title>"), "{stdout}");
-    assert!(stdout.contains("<auth_token>&lt;redacted&gt;</auth_token>"), "{stdout}");
-    assert!(!stdout.contains("TOKEN-VALUE") && !stdout.contains(SECRET), "{stdout}");
+    assert!(
+        stdout.starts_with("POST /api/soap/json HTTP/1.1\r\nHost: api.ipernity.com\r\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("<title>Zoë &lt;&amp;&gt;</title>"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("<auth_token>&lt;redacted&gt;</auth_token>"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("TOKEN-VALUE") && !stdout.contains(SECRET),
+        "{stdout}"
+    );
 
-    let out = ipernity(&["encode", "--api-key", KEY, "--secret", SECRET, "--endpoint", "http://127.0.0.1:8700/api", "test.echo", "echo=a b"], None);
+    let out = ipernity(
+        &[
+            "encode",
+            "--api-key",
+            KEY,
+            "--secret",
+            SECRET,
+            "--endpoint",
+            "http://127.0.0.1:8700/api",
+            "test.echo",
+            "echo=a b",
+        ],
+        None,
+    );
     let stdout = text(&out.stdout);
-    assert!(stdout.starts_with("GET /api/test.echo/json?api_key="), "{stdout}");
+    assert!(
+        stdout.starts_with("GET /api/test.echo/json?api_key="),
+        "{stdout}"
+    );
     assert!(stdout.contains("echo=a%20b"), "{stdout}");
     assert!(stdout.contains("Host: 127.0.0.1:8700"), "{stdout}");
 
-    let out = ipernity(&["encode", "--protocol", "rest", "--format", "soap", "--api-key", KEY, "--secret", SECRET, "test.echo"], None);
+    let out = ipernity(
+        &[
+            "encode",
+            "--protocol",
+            "rest",
+            "--format",
+            "soap",
+            "--api-key",
+            KEY,
+            "--secret",
+            SECRET,
+            "test.echo",
+        ],
+        None,
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("format"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("format"),
+        "{}",
+        text(&out.stderr)
+    );
 }

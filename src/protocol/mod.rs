@@ -422,7 +422,9 @@ pub(crate) fn check_xml_text(call: &Call, names_are_elements: bool) -> Result<()
 
 /// Percent-encodes `text` for a query string or form body: everything but `A-Z a-z 0-9 - . _ ~`.
 pub(crate) fn percent_encode_into(out: &mut String, text: &str) {
-    let hex = |nibble: u8| char::from_digit(u32::from(nibble), 16).map_or('0', |c| c.to_ascii_uppercase());
+    let hex = |nibble: u8| {
+        char::from_digit(u32::from(nibble), 16).map_or('0', |c| c.to_ascii_uppercase())
+    };
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
             out.push(char::from(byte));
