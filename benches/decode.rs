@@ -18,7 +18,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ipernity::{Format, Map, Value};
+use ipernity::{Format, Map, Text, Value};
 
 const RUNS: usize = 7;
 
@@ -45,8 +45,7 @@ fn docs_payload(target_bytes: usize) -> Map {
                     ("alias", "superman".into()),
                 ]
                 .into_iter()
-                .map(|(k, v)| (k.to_owned(), v))
-                .collect(),
+                .collect::<Value>(),
             ),
             (
                 "dates",
@@ -55,8 +54,7 @@ fn docs_payload(target_bytes: usize) -> Map {
                     ("posted_at", "1228086000".into()),
                 ]
                 .into_iter()
-                .map(|(k, v)| (k.to_owned(), v))
-                .collect(),
+                .collect::<Value>(),
             ),
             (
                 "visibility",
@@ -67,8 +65,7 @@ fn docs_payload(target_bytes: usize) -> Map {
                     ("is_friend", "0".into()),
                 ]
                 .into_iter()
-                .map(|(k, v)| (k.to_owned(), v))
-                .collect(),
+                .collect::<Value>(),
             ),
             (
                 "count",
@@ -78,29 +75,26 @@ fn docs_payload(target_bytes: usize) -> Map {
                     ("comments", "1".into()),
                 ]
                 .into_iter()
-                .map(|(k, v)| (k.to_owned(), v))
-                .collect(),
+                .collect::<Value>(),
             ),
         ]
         .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
+        .map(|(k, v)| (Text::from(k), v))
         .collect();
         size += 330;
         docs.push(Value::Map(doc));
     }
     let total = docs.len().to_string();
     let list: Map = [
-        ("page".to_owned(), Value::from("1")),
-        ("pages".to_owned(), "1".into()),
-        ("perpage".to_owned(), total.clone().into()),
-        ("total".to_owned(), total.into()),
-        ("doc".to_owned(), Value::List(docs)),
+        ("page".into(), Value::from("1")),
+        ("pages".into(), "1".into()),
+        ("perpage".into(), total.clone().into()),
+        ("total".into(), total.into()),
+        ("doc".into(), Value::List(docs)),
     ]
     .into_iter()
     .collect();
-    [("docs".to_owned(), Value::Map(list))]
-        .into_iter()
-        .collect()
+    [("docs".into(), Value::Map(list))].into_iter().collect()
 }
 
 /// The fastest of `RUNS` runs.

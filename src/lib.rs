@@ -66,4 +66,4 @@ pub use call::{Call, Credentials, ParamValue, Params, Secret};
 pub use error::{ApiError, Error, ErrorCategory, ErrorCode};
 pub use format::Format;
 pub use protocol::{DEFAULT_ENDPOINT, HttpMethod, HttpRequest, Protocol, Transport};
-pub use value::{Map, Value};
+pub use value::{Map, Text, Value};

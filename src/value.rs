@@ -24,10 +24,14 @@ use indexmap::IndexMap;
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 use serde::forward_to_deserialize_any;
 
-/// An order-preserving map of member names to values.
-pub type Map = IndexMap<String, Value>;
+/// Text as values and member names hold it: strings of up to 24 bytes live inline, so decoding a
+/// response does not allocate once per name and short value.
+pub type Text = compact_str::CompactString;
 
-static EMPTY_MAP: LazyLock<Map> = LazyLock::new(Map::new);
+/// An order-preserving map of member names to values (hashed with a per-process random seed).
+pub type Map = IndexMap<Text, Value, foldhash::fast::RandomState>;
+
+static EMPTY_MAP: LazyLock<Map> = LazyLock::new(Map::default);
 
 /// A decoded response, or any part of one.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -42,7 +46,7 @@ pub enum Value {
     /// A floating-point number as the wire sent it.
     Float(f64),
     /// Text; XML attributes and element text are always strings.
-    String(String),
+    String(Text),
     /// A list of values.
     List(Vec<Value>),
     /// Named members in the order the wire sent them.
@@ -218,12 +222,18 @@ fn ryu_like(number: f64) -> String {
 
 impl From<&str> for Value {
     fn from(text: &str) -> Self {
-        Value::String(text.to_owned())
+        Value::String(Text::from(text))
     }
 }
 
 impl From<String> for Value {
     fn from(text: String) -> Self {
+        Value::String(Text::from(text))
+    }
+}
+
+impl From<Text> for Value {
+    fn from(text: Text) -> Self {
         Value::String(text)
     }
 }
@@ -252,9 +262,9 @@ impl From<Vec<Value>> for Value {
     }
 }
 
-impl FromIterator<(String, Value)> for Value {
-    fn from_iter<I: IntoIterator<Item = (String, Value)>>(iter: I) -> Self {
-        Value::Map(iter.into_iter().collect())
+impl<K: Into<Text>> FromIterator<(K, Value)> for Value {
+    fn from_iter<I: IntoIterator<Item = (K, Value)>>(iter: I) -> Self {
+        Value::Map(iter.into_iter().map(|(k, v)| (k.into(), v)).collect())
     }
 }
 
@@ -277,7 +287,7 @@ impl serde::Serialize for Value {
             Value::Map(map) => {
                 let mut out = serializer.serialize_map(Some(map.len()))?;
                 for (key, value) in map {
-                    out.serialize_entry(key, value)?;
+                    out.serialize_entry(key.as_str(), value)?;
                 }
                 out.end()
             }
@@ -323,10 +333,10 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::Float(v))
     }
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
+        Ok(Value::String(Text::from(v)))
     }
     fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
+        Ok(Value::String(Text::from(v)))
     }
     fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         // The size hint comes from the input; cap it so a lying header cannot reserve memory.
@@ -337,11 +347,40 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::List(items))
     }
     fn visit_map<A: de::MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
-        let mut map = Map::with_capacity(access.size_hint().unwrap_or(0).min(1024));
-        while let Some((key, value)) = access.next_entry::<String, Value>()? {
+        let mut map = Map::with_capacity_and_hasher(
+            access.size_hint().unwrap_or(0).min(1024),
+            Default::default(),
+        );
+        while let Some(key) = access.next_key_seed(TextSeed)? {
+            let value = access.next_value()?;
             map.insert(key, value);
         }
         Ok(Value::Map(map))
+    }
+}
+
+/// Reads a map key straight into [`Text`], without an intermediate `String`.
+struct TextSeed;
+
+impl<'de> DeserializeSeed<'de> for TextSeed {
+    type Value = Text;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Text, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for TextSeed {
+    type Value = Text;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Text, E> {
+        Ok(Text::from(v))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Text, E> {
+        Ok(Text::from(v))
     }
 }
 
@@ -571,7 +610,7 @@ impl<'de> de::SeqAccess<'de> for SeqAccess<'de> {
 }
 
 struct MapAccess<'de> {
-    entries: indexmap::map::Iter<'de, String, Value>,
+    entries: indexmap::map::Iter<'de, Text, Value>,
     pending: Option<&'de Value>,
 }
 
@@ -686,7 +725,7 @@ mod tests {
     #[test]
     fn map_order_is_preserved() {
         let v = json(r#"{"z": 1, "a": 2, "m": 3}"#);
-        let keys: Vec<&str> = v.as_map().unwrap().keys().map(String::as_str).collect();
+        let keys: Vec<&str> = v.as_map().unwrap().keys().map(Text::as_str).collect();
         assert_eq!(keys, ["z", "a", "m"]);
     }
 

@@ -92,7 +92,7 @@ fn main() {
             .map(|k| k.name)
             .collect();
     let mut trials = Vec::new();
-    let mut golden: BTreeMap<String, Vec<Case>> = BTreeMap::new();
+    let mut golden: BTreeMap<String, Vec<Case>> = BTreeMap::default();
     for manifest in ["formats", "rest", "soap", "xmlrpc"] {
         let manifest: Manifest = load(&root().join(format!("protocols/{manifest}.json")));
         for case in manifest.cases {
@@ -479,14 +479,14 @@ fn describe(error: &Error) -> String {
 fn canonical(value: &Value) -> Value {
     match value {
         Value::List(items) if items.len() == 1 => canonical(&items[0]),
-        Value::List(items) if items.is_empty() => Value::String(String::new()),
+        Value::List(items) if items.is_empty() => Value::from(""),
         Value::List(items) => Value::List(items.iter().map(canonical).collect()),
-        Value::Map(map) if map.is_empty() => Value::String(String::new()),
+        Value::Map(map) if map.is_empty() => Value::from(""),
         Value::Map(map) => map
             .iter()
             .filter(|(_, v)| !matches!(v, Value::List(items) if items.is_empty()))
             .map(|(k, v)| (k.clone(), canonical(v)))
             .collect(),
-        scalar => Value::String(scalar.to_text().unwrap().into_owned()),
+        scalar => Value::from(scalar.to_text().unwrap().as_ref()),
     }
 }

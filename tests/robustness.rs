@@ -278,16 +278,18 @@ fn member_name() -> impl Strategy<Value = String> {
 }
 
 fn canonical_value() -> impl Strategy<Value = Value> {
-    let leaf = xml_text().prop_map(Value::String);
+    let leaf = xml_text().prop_map(Value::from);
     leaf.prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
-            proptest::collection::vec((member_name(), inner.clone()), 1..5)
-                .prop_map(|members| Value::Map(members.into_iter().collect())),
+            proptest::collection::vec((member_name(), inner.clone()), 1..5).prop_map(|members| {
+                Value::Map(members.into_iter().map(|(k, v)| (k.into(), v)).collect())
+            }),
             proptest::collection::vec(
                 prop_oneof![
-                    xml_text().prop_map(Value::String),
-                    proptest::collection::vec((member_name(), inner), 1..4)
-                        .prop_map(|members| Value::Map(members.into_iter().collect())),
+                    xml_text().prop_map(Value::from),
+                    proptest::collection::vec((member_name(), inner), 1..4).prop_map(|members| {
+                        Value::Map(members.into_iter().map(|(k, v)| (k.into(), v)).collect())
+                    }),
                 ],
                 2..4,
             )
@@ -298,7 +300,7 @@ fn canonical_value() -> impl Strategy<Value = Value> {
 
 fn payload() -> impl Strategy<Value = Map> {
     proptest::collection::vec((member_name(), canonical_value()), 0..4)
-        .prop_map(|members| members.into_iter().collect())
+        .prop_map(|members| members.into_iter().map(|(k, v)| (k.into(), v)).collect())
 }
 
 proptest! {

@@ -51,7 +51,7 @@ impl Serialize for Document<'_> {
                 let mut map = serializer.serialize_map(Some(payload.len() + 1))?;
                 map.serialize_entry("api", &Status(None))?;
                 for (key, value) in payload {
-                    map.serialize_entry(key, &Strings(value))?;
+                    map.serialize_entry(key.as_str(), &Strings(value))?;
                 }
                 map.end()
             }
@@ -101,7 +101,7 @@ impl Serialize for Strings<'_> {
             Value::Map(members) => {
                 let mut map = serializer.serialize_map(Some(members.len()))?;
                 for (key, value) in members {
-                    map.serialize_entry(key, &Strings(value))?;
+                    map.serialize_entry(key.as_str(), &Strings(value))?;
                 }
                 map.end()
             }
@@ -160,11 +160,11 @@ mod tests {
     #[test]
     fn renders_every_scalar_as_a_string() {
         let payload: Map = [(
-            "doc".to_owned(),
+            "doc".into(),
             Value::Map(
                 [
-                    ("doc_id".to_owned(), Value::Int(5)),
-                    ("ok".to_owned(), Value::Bool(true)),
+                    ("doc_id".into(), Value::Int(5)),
+                    ("ok".into(), Value::Bool(true)),
                 ]
                 .into_iter()
                 .collect(),

@@ -14,7 +14,7 @@ use phpserz::{PhpParser, PhpToken};
 
 use super::{Format, MAX_DEPTH, interpret_document};
 use crate::error::{ApiError, Error, excerpt};
-use crate::value::{Map, Value};
+use crate::value::{Map, Text, Value};
 
 /// Decodes a `/php` response body.
 pub fn decode(body: &[u8]) -> Result<Value, Error> {
@@ -90,7 +90,7 @@ pub fn unserialize(body: &[u8]) -> Result<Value, Error> {
                 let text = text
                     .to_str()
                     .map_err(|_| fail(&parser, &"a string that is not UTF-8"))?;
-                Value::String(text.to_owned())
+                Value::String(Text::from(text))
             }
             PhpToken::CustomObject { .. } => {
                 return Err(fail(
@@ -128,7 +128,7 @@ struct Container {
 
 enum Key {
     Int(i64),
-    Str(String),
+    Str(Text),
 }
 
 impl Container {
@@ -145,14 +145,13 @@ impl Container {
             None => {
                 let key = match value {
                     Value::Int(number) => Key::Int(number),
-                    Value::String(mut text) => {
-                        if self.is_object {
-                            // Protected and private property names carry a `\0…\0` prefix.
-                            if let Some(end) = text.strip_prefix('\0').and_then(|t| t.find('\0')) {
-                                text = text.split_off(end + 2);
-                            }
-                        }
-                        Key::Str(text)
+                    Value::String(text) => {
+                        // Protected and private property names carry a `\0…\0` prefix.
+                        let visible = text
+                            .strip_prefix('\0')
+                            .filter(|_| self.is_object)
+                            .and_then(|t| t.find('\0').and_then(|end| t.get(end + 1..)));
+                        Key::Str(visible.map_or(text.clone(), Text::from))
                     }
                     other => return Err(format!("a {} used as an array key", other.kind())),
                 };
@@ -171,10 +170,10 @@ impl Container {
         if is_list {
             Value::List(self.entries.into_iter().map(|(_, value)| value).collect())
         } else {
-            let mut map = Map::with_capacity(self.entries.len());
+            let mut map = Map::with_capacity_and_hasher(self.entries.len(), Default::default());
             for (key, value) in self.entries {
                 let key = match key {
-                    Key::Int(number) => number.to_string(),
+                    Key::Int(number) => Text::from(number.to_string()),
                     Key::Str(text) => text,
                 };
                 map.insert(key, value);
@@ -323,7 +322,7 @@ mod tests {
 
     #[test]
     fn renders_like_php_serialize() {
-        let payload: Map = [("hello".to_owned(), Value::from("hello world!"))]
+        let payload: Map = [("hello".into(), Value::from("hello world!"))]
             .into_iter()
             .collect();
         assert_eq!(

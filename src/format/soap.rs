@@ -53,8 +53,8 @@ pub fn decode(body: &[u8]) -> Result<Value, Error> {
     let inner = if child.content.contains('<') {
         // Not escaped: CDATA or the document as elements. Read it as element text or content.
         let wrapped = format!("<r>{}</r>", child.content);
-        match parse_tree(&wrapped, Format::Soap)?.1 {
-            Value::String(text) => text,
+        match parse_tree(&wrapped, Format::Soap)?.value {
+            Value::String(text) => text.into_string(),
             _ => return decode_document(child.content, Format::Soap),
         }
     } else {
@@ -84,19 +84,17 @@ pub(crate) fn decode_document(document: &str, format: Format) -> Result<Value, E
         .iter()
         .any(|start| document.starts_with(start));
     if has_wrapper {
-        let (name, root) = parse_tree(document, format)?;
-        interpret_api(&name, root, format)
+        interpret_api(parse_tree(document, format)?, format)
     } else {
         let wrapped = format!("<api status=\"ok\">{document}</api>");
-        let (name, root) = parse_tree(&wrapped, format)?;
-        interpret_api(&name, root, format)
+        interpret_api(parse_tree(&wrapped, format)?, format)
     }
 }
 
 /// The error a `Fault` element reports.
 fn fault_error(content: &str) -> Result<Error, Error> {
     let wrapped = format!("<Fault>{content}</Fault>");
-    let (_, fault) = parse_tree(&wrapped, Format::Soap)?;
+    let fault = parse_tree(&wrapped, Format::Soap)?.value;
     let text_of = |value: Option<&Value>| -> Option<String> {
         let value = value?;
         match value {
@@ -363,7 +361,7 @@ mod tests {
 
     #[test]
     fn renders_what_it_decodes() {
-        let payload: Map = [("hello".to_owned(), Value::from("a <b> & c"))]
+        let payload: Map = [("hello".into(), Value::from("a <b> & c"))]
             .into_iter()
             .collect();
         let body = render(Ok(&payload));

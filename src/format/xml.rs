@@ -18,7 +18,7 @@ use quick_xml::events::{BytesRef, BytesStart, Event};
 
 use super::{Format, MAX_DEPTH, api_error_from};
 use crate::error::{ApiError, Error, excerpt};
-use crate::value::{Map, Value};
+use crate::value::{Map, Text, Value};
 
 /// The member that holds the text of an element that also has attributes or children.
 pub const TEXT_MEMBER: &str = "_value";
@@ -26,8 +26,7 @@ pub const TEXT_MEMBER: &str = "_value";
 /// Decodes an `/xml` response body.
 pub fn decode(body: &[u8]) -> Result<Value, Error> {
     let text = utf8(body, Format::Xml)?;
-    let (name, root) = parse_tree(text, Format::Xml)?;
-    interpret_api(&name, root, Format::Xml)
+    interpret_api(parse_tree(text, Format::Xml)?, Format::Xml)
 }
 
 /// Renders a payload or an error as an `/xml` response body.
@@ -222,79 +221,65 @@ pub(crate) fn utf8(body: &[u8], format: Format) -> Result<&str, Error> {
     })
 }
 
-/// Reads the `<api>` root of a decoded tree: the payload, or the error it reports.
-pub(crate) fn interpret_api(name: &str, root: Value, format: Format) -> Result<Value, Error> {
-    if name != "api" {
+/// Reads the `<api>` root of a parsed document: the payload, or the error it reports.
+pub(crate) fn interpret_api(tree: Tree, format: Format) -> Result<Value, Error> {
+    if tree.name != "api" {
         return Err(Error::malformed(
             format,
-            format!("the root element is <{name}>, expected <api>"),
+            format!("the root element is <{}>, expected <api>", tree.name),
         ));
     }
-    let mut members = match root {
+    let mut payload = match tree.value {
         Value::Map(members) => members,
-        _ => return Err(Error::malformed(format, "<api> has no status attribute")),
+        Value::String(text) if text.trim().is_empty() => Map::default(),
+        _ => return Err(Error::malformed(format, "text directly inside <api>")),
     };
-    let status = members.shift_remove("status");
-    match status.as_ref().and_then(Value::as_str) {
-        Some("ok") => {
-            if members.contains_key(TEXT_MEMBER) {
-                return Err(Error::malformed(format, "text directly inside <api>"));
-            }
-            members.shift_remove("at");
-            Ok(Value::Map(members))
+    match tree.attributes.get("status").and_then(Value::as_str) {
+        Some("ok") if payload.contains_key(TEXT_MEMBER) => {
+            Err(Error::malformed(format, "text directly inside <api>"))
         }
+        Some("ok") => Ok(Value::Map(payload)),
+        Some(_) if tree.attributes.contains_key("code") => {
+            Err(api_error_from(&Value::Map(tree.attributes), format)?.into())
+        }
+        // The older form: `<api status="error"><error code=… message=…/></api>`.
         Some(_) => {
-            // Either `<api status="error" code=… message=…>` or an `<error code=… message=…>` child.
-            let source = if members.contains_key("code") {
-                Value::Map(members)
-            } else {
-                members.shift_remove("error").unwrap_or(Value::Map(members))
-            };
-            Err(api_error_from(&source, format)?.into())
+            let error = payload
+                .shift_remove("error")
+                .ok_or_else(|| Error::malformed(format, "an error status without a code"))?;
+            Err(api_error_from(&error, format)?.into())
         }
         None => Err(Error::malformed(format, "<api> has no status attribute")),
     }
 }
 
+/// A parsed document: the root element's name and attributes, and the value of its content.
+#[derive(Debug)]
+pub(crate) struct Tree {
+    pub(crate) name: Text,
+    pub(crate) attributes: Map,
+    pub(crate) value: Value,
+}
+
 /// One open element while parsing.
 struct Frame {
-    name: String,
+    name: Text,
     members: Map,
-    text: String,
+    text: Text,
     has_children: bool,
 }
 
 impl Frame {
-    fn open(
-        start: &BytesStart<'_>,
-        reader: &Reader<&[u8]>,
-        format: Format,
-    ) -> Result<Frame, Error> {
-        let name = start.local_name().as_ref().to_owned();
-        let mut members = Map::new();
-        for attribute in start.attributes() {
-            let attribute = attribute.map_err(|e| parse_error(format, reader, e))?;
-            let key = attribute.key;
-            if key.as_ref() == "xmlns" || key.as_ref().starts_with("xmlns:") {
-                continue;
-            }
-            let value = attribute
-                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                .map_err(|e| parse_error(format, reader, e))?;
-            members.insert(
-                key.local_name().as_ref().to_owned(),
-                Value::String(value.into_owned()),
-            );
-        }
-        Ok(Frame {
-            name,
+    fn with_attributes(start: &BytesStart<'_>, members: Map) -> Frame {
+        Frame {
+            name: Text::from(start.local_name().as_ref()),
             members,
-            text: String::new(),
+            text: Text::default(),
             has_children: false,
-        })
+        }
     }
 
-    fn close(self) -> (String, Value) {
+    fn close(self) -> (Text, Value) {
         let Frame {
             name,
             mut members,
@@ -310,15 +295,39 @@ impl Frame {
             text.as_str()
         };
         if !text.is_empty() {
-            members.insert(TEXT_MEMBER.to_owned(), Value::String(text.to_owned()));
+            members.insert(Text::from(TEXT_MEMBER), Value::String(Text::from(text)));
         }
         (name, Value::Map(members))
     }
 }
 
+/// An element's attributes as string members (namespace declarations left out).
+fn read_attributes(
+    start: &BytesStart<'_>,
+    reader: &Reader<&[u8]>,
+    format: Format,
+) -> Result<Map, Error> {
+    let mut members = Map::default();
+    for attribute in start.attributes() {
+        let attribute = attribute.map_err(|e| parse_error(format, reader, e))?;
+        let key = attribute.key;
+        if key.as_ref() == "xmlns" || key.as_ref().starts_with("xmlns:") {
+            continue;
+        }
+        let value = attribute
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map_err(|e| parse_error(format, reader, e))?;
+        members.insert(
+            Text::from(key.local_name().as_ref()),
+            Value::String(Text::from(value)),
+        );
+    }
+    Ok(members)
+}
+
 /// Adds a child element's value to its parent: a second element of the same name turns the member
 /// into a list.
-fn insert_member(members: &mut Map, name: String, value: Value) {
+fn insert_member(members: &mut Map, name: Text, value: Value) {
     match members.entry(name) {
         indexmap::map::Entry::Vacant(slot) => {
             slot.insert(value);
@@ -361,10 +370,11 @@ pub(crate) fn resolve_reference(reference: &BytesRef<'_>) -> Result<char, String
 
 /// Parses an XML document into its root element's name and value (see the module docs for the
 /// mapping).
-pub(crate) fn parse_tree(text: &str, format: Format) -> Result<(String, Value), Error> {
+pub(crate) fn parse_tree(text: &str, format: Format) -> Result<Tree, Error> {
     let mut reader = Reader::from_str(text);
     let mut stack: Vec<Frame> = Vec::new();
-    let mut root: Option<(String, Value)> = None;
+    let mut root: Option<(Text, Value)> = None;
+    let mut root_attributes = Map::default();
     loop {
         let event = reader
             .read_event()
@@ -386,10 +396,23 @@ pub(crate) fn parse_tree(text: &str, format: Format) -> Result<(String, Value), 
                         format!("elements nested more than {MAX_DEPTH} deep"),
                     ));
                 }
-                stack.push(Frame::open(&start, &reader, format)?);
+                stack.push(open_frame(
+                    &start,
+                    &reader,
+                    format,
+                    stack.is_empty(),
+                    &mut root_attributes,
+                )?);
             }
             Event::Empty(start) => {
-                let (name, value) = Frame::open(&start, &reader, format)?.close();
+                let frame = open_frame(
+                    &start,
+                    &reader,
+                    format,
+                    stack.is_empty(),
+                    &mut root_attributes,
+                )?;
+                let (name, value) = frame.close();
                 attach(&mut stack, &mut root, name, value);
             }
             Event::End(_) => {
@@ -429,10 +452,33 @@ pub(crate) fn parse_tree(text: &str, format: Format) -> Result<(String, Value), 
             format!("truncated: <{}> is never closed", open.name),
         ));
     }
-    root.ok_or_else(|| Error::malformed(format, "no root element"))
+    let (name, value) = root.ok_or_else(|| Error::malformed(format, "no root element"))?;
+    Ok(Tree {
+        name,
+        attributes: root_attributes,
+        value,
+    })
 }
 
-fn attach(stack: &mut [Frame], root: &mut Option<(String, Value)>, name: String, value: Value) {
+/// Opens an element; the root's attributes are kept apart from its content, so that a child
+/// element named like an attribute (`<api status="ok"><status>…`) stays payload.
+fn open_frame(
+    start: &BytesStart<'_>,
+    reader: &Reader<&[u8]>,
+    format: Format,
+    is_root: bool,
+    root_attributes: &mut Map,
+) -> Result<Frame, Error> {
+    let attributes = read_attributes(start, reader, format)?;
+    if is_root {
+        *root_attributes = attributes;
+        Ok(Frame::with_attributes(start, Map::default()))
+    } else {
+        Ok(Frame::with_attributes(start, attributes))
+    }
+}
+
+fn attach(stack: &mut [Frame], root: &mut Option<(Text, Value)>, name: Text, value: Value) {
     match stack.last_mut() {
         Some(parent) => {
             parent.has_children = true;
@@ -495,6 +541,15 @@ mod tests {
             Some("t & <raw>")
         );
         assert!(v.get("at").is_none());
+    }
+
+    #[test]
+    fn children_named_like_api_attributes_stay_payload() {
+        let v =
+            payload(r#"<api status="ok" at="1"><at>x</at><status>y</status><code>3</code></api>"#);
+        assert_eq!(v.get("at").and_then(Value::as_str), Some("x"));
+        assert_eq!(v.get("status").and_then(Value::as_str), Some("y"));
+        assert_eq!(v.get("code").and_then(Value::as_str), Some("3"));
     }
 
     #[test]
@@ -562,12 +617,12 @@ mod tests {
     #[test]
     fn renders_scalars_in_objects_as_attributes() {
         let doc: Map = [
-            ("doc_id".to_owned(), Value::from("1")),
-            ("title".to_owned(), Value::from("a \"b\" & c")),
+            ("doc_id".into(), Value::from("1")),
+            ("title".into(), Value::from("a \"b\" & c")),
             (
-                "tags".to_owned(),
+                "tags".into(),
                 Value::Map(
-                    [("tag".to_owned(), Value::List(vec!["x".into(), "y".into()]))]
+                    [("tag".into(), Value::List(vec!["x".into(), "y".into()]))]
                         .into_iter()
                         .collect(),
                 ),
@@ -576,8 +631,8 @@ mod tests {
         .into_iter()
         .collect();
         let payload: Map = [
-            ("doc".to_owned(), Value::Map(doc)),
-            ("hello".to_owned(), Value::from("hi")),
+            ("doc".into(), Value::Map(doc)),
+            ("hello".into(), Value::from("hi")),
         ]
         .into_iter()
         .collect();

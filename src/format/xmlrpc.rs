@@ -22,7 +22,7 @@ use super::{Format, MAX_DEPTH, interpret_document, ipernity_fault_code};
 #[cfg(test)]
 use crate::error::ErrorCode;
 use crate::error::{ApiError, Error};
-use crate::value::{Map, Value};
+use crate::value::{Map, Text, Value};
 
 /// Decodes an XML-RPC response body.
 pub fn decode(body: &[u8]) -> Result<Value, Error> {
@@ -103,7 +103,7 @@ fn from_dxr_struct(
 ) -> Result<Value, Error> {
     members
         .iter()
-        .map(|(name, value)| Ok((name.clone(), from_dxr(value)?)))
+        .map(|(name, value)| Ok((Text::from(name.as_str()), from_dxr(value)?)))
         .collect::<Result<Map, Error>>()
         .map(Value::Map)
 }
@@ -114,14 +114,12 @@ pub(crate) fn from_dxr(value: &dxr::Value) -> Result<Value, Error> {
         dxr::Value::Integer(n) => Value::Int(i64::from(*n)),
         dxr::Value::Long(n) => Value::Int(*n),
         dxr::Value::Boolean(flag) => Value::Bool(*flag),
-        dxr::Value::String(text) => Value::String(text.clone()),
+        dxr::Value::String(text) => Value::String(Text::from(text.as_str())),
         dxr::Value::Double(n) => Value::Float(*n),
-        dxr::Value::DateTime(time) => Value::String(time.to_string()),
-        dxr::Value::Base64(bytes) => {
-            Value::String(String::from_utf8(bytes.clone()).map_err(|_| {
-                Error::malformed(Format::XmlRpc, "a base64 value that is not UTF-8 text")
-            })?)
-        }
+        dxr::Value::DateTime(time) => Value::String(Text::from(time.to_string())),
+        dxr::Value::Base64(bytes) => Value::String(Text::from_utf8(bytes).map_err(|_| {
+            Error::malformed(Format::XmlRpc, "a base64 value that is not UTF-8 text")
+        })?),
         dxr::Value::Struct(members) => from_dxr_struct(members)?,
         dxr::Value::Array(items) => {
             Value::List(items.iter().map(from_dxr).collect::<Result<_, _>>()?)
@@ -337,7 +335,7 @@ mod tests {
 
     #[test]
     fn round_trips_its_own_rendering() {
-        let payload: Map = [("echo".to_owned(), Value::from("a]]>b & <c>"))]
+        let payload: Map = [("echo".into(), Value::from("a]]>b & <c>"))]
             .into_iter()
             .collect();
         assert_eq!(decode(&render(Ok(&payload))).unwrap(), Value::Map(payload));
