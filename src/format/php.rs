@@ -42,14 +42,12 @@ pub fn unserialize(body: &[u8]) -> Result<Value, Error> {
                 let Some(container) = stack.pop() else {
                     return Err(fail(&parser, &"`}` outside an array"));
                 };
-                if container.pending_key.is_some() || container.entries.len() != container.declared
-                {
+                if container.pending_key.is_some() || container.count != container.declared {
                     return Err(fail(
                         &parser,
                         &format!(
                             "an array declared with {} entries holds {}",
-                            container.declared,
-                            container.entries.len()
+                            container.declared, container.count
                         ),
                     ));
                 }
@@ -72,11 +70,13 @@ pub fn unserialize(body: &[u8]) -> Result<Value, Error> {
                     return Err(fail(&parser, &"an array used as an array key"));
                 }
                 let declared = usize::try_from(elements).unwrap_or(usize::MAX);
-                // Each entry takes at least 8 bytes (`i:0;N;`), so the input bounds the reservation.
+                // Each entry takes at least 6 bytes (`i:0;N;`), so the input bounds the reservation.
                 let remaining = body.len().saturating_sub(parser.position());
                 stack.push(Container {
                     declared,
-                    entries: Vec::with_capacity(declared.min(remaining / 8)),
+                    capacity: declared.min(remaining / 6),
+                    count: 0,
+                    body: Body::Empty,
                     pending_key: None,
                     is_object: matches!(token, PhpToken::Object { .. }),
                 });
@@ -121,9 +121,20 @@ pub fn unserialize(body: &[u8]) -> Result<Value, Error> {
 /// An array or object being read.
 struct Container {
     declared: usize,
-    entries: Vec<(Key, Value)>,
+    /// How many entries to reserve room for once the first key shows what the array is.
+    capacity: usize,
+    count: usize,
+    body: Body,
     pending_key: Option<Key>,
     is_object: bool,
+}
+
+/// What an array turns into: a list while its keys run 0, 1, 2…, a map from the first key that
+/// does not.
+enum Body {
+    Empty,
+    List(Vec<Value>),
+    Map(Map),
 }
 
 enum Key {
@@ -131,15 +142,25 @@ enum Key {
     Str(Text),
 }
 
+impl Key {
+    fn into_text(self) -> Text {
+        match self {
+            Key::Int(number) => Text::from(number.to_string()),
+            Key::Str(text) => text,
+        }
+    }
+}
+
 impl Container {
     /// Takes the next token's value: a key, or the value of the pending key.
     fn accept(&mut self, value: Value) -> Result<(), String> {
         match self.pending_key.take() {
             Some(key) => {
-                if self.entries.len() >= self.declared {
+                if self.count >= self.declared {
                     return Err(format!("more than the {} declared entries", self.declared));
                 }
-                self.entries.push((key, value));
+                self.count += 1;
+                self.insert(key, value);
                 Ok(())
             }
             None => {
@@ -161,24 +182,44 @@ impl Container {
         }
     }
 
-    /// A list when the keys are exactly 0..n-1 in order, otherwise a map (int keys as text).
-    fn into_value(self) -> Value {
-        let is_list = !self.is_object
-            && self.entries.iter().enumerate().all(
-                |(index, (key, _))| matches!(key, Key::Int(n) if usize::try_from(*n) == Ok(index)),
-            );
-        if is_list {
-            Value::List(self.entries.into_iter().map(|(_, value)| value).collect())
-        } else {
-            let mut map = Map::with_capacity_and_hasher(self.entries.len(), Default::default());
-            for (key, value) in self.entries {
-                let key = match key {
-                    Key::Int(number) => Text::from(number.to_string()),
-                    Key::Str(text) => text,
-                };
-                map.insert(key, value);
+    fn insert(&mut self, key: Key, value: Value) {
+        let next_index = match &self.body {
+            Body::Empty => 0,
+            Body::List(items) => items.len(),
+            Body::Map(_) => usize::MAX,
+        };
+        let continues_list =
+            !self.is_object && matches!(key, Key::Int(n) if usize::try_from(n) == Ok(next_index));
+        match (&mut self.body, continues_list) {
+            (Body::Empty, true) => {
+                let mut items = Vec::with_capacity(self.capacity);
+                items.push(value);
+                self.body = Body::List(items);
             }
-            Value::Map(map)
+            (Body::List(items), true) => items.push(value),
+            (Body::Map(map), _) => {
+                map.insert(key.into_text(), value);
+            }
+            (body, false) => {
+                let mut map = Map::with_capacity_and_hasher(self.capacity, Default::default());
+                if let Body::List(items) = std::mem::replace(body, Body::Empty) {
+                    for (index, item) in items.into_iter().enumerate() {
+                        map.insert(Text::from(index.to_string()), item);
+                    }
+                }
+                map.insert(key.into_text(), value);
+                *body = Body::Map(map);
+            }
+        }
+    }
+
+    /// A list when the keys were exactly 0..n-1 in order, otherwise a map (int keys as text).
+    fn into_value(self) -> Value {
+        match self.body {
+            Body::Empty if self.is_object => Value::Map(Map::default()),
+            Body::Empty => Value::List(Vec::new()),
+            Body::List(items) => Value::List(items),
+            Body::Map(map) => Value::Map(map),
         }
     }
 }

@@ -10,7 +10,8 @@
 //!
 //! Values are read by dxr. A first pass here checks the document's shape, its depth (at most
 //! [`MAX_DEPTH`]) and that nothing follows the root, and keeps error messages short (dxr's
-//! errors carry the whole input).
+//! errors carry the whole input). A body of exactly the §14.10 success shape (one string of
+//! escaped text) is only unescaped: it holds no XML-RPC value for dxr to read.
 
 use quick_xml::Reader;
 use quick_xml::events::Event;
@@ -27,6 +28,12 @@ use crate::value::{Map, Text, Value};
 /// Decodes an XML-RPC response body.
 pub fn decode(body: &[u8]) -> Result<Value, Error> {
     let text = utf8(body, Format::XmlRpc)?;
+    if let Some(escaped) = escaped_document(text) {
+        let document = quick_xml::escape::unescape(escaped).map_err(|e| {
+            Error::malformed(Format::XmlRpc, format!("in the response string: {e}"))
+        })?;
+        return decode_document(&document, Format::XmlRpc);
+    }
     let shape = scan(text, "methodResponse", &["params", "fault"])
         .map_err(|reason| Error::malformed(Format::XmlRpc, reason))?;
     if shape.first_child == "fault" {
@@ -58,6 +65,28 @@ pub fn decode(body: &[u8]) -> Result<Value, Error> {
             ),
         )),
     }
+}
+
+/// The escaped text of a response that has exactly the shape of spec §14.10 (whitespace aside):
+/// `methodResponse/params/param/value[/string]` holding text only. Such a body needs no general
+/// XML-RPC parse, only unescaping; anything else goes through the shape scan and dxr.
+fn escaped_document(text: &str) -> Option<&str> {
+    let mut rest = text.trim_start();
+    if rest.starts_with("<?xml") {
+        rest = rest.get(rest.find("?>")? + 2..)?;
+    }
+    for tag in ["<methodResponse>", "<params>", "<param>", "<value>"] {
+        rest = rest.trim_start().strip_prefix(tag)?;
+    }
+    let mut tail = rest.trim_end();
+    for tag in ["</methodResponse>", "</params>", "</param>", "</value>"] {
+        tail = tail.strip_suffix(tag)?.trim_end();
+    }
+    let content = match tail.trim_start().strip_prefix("<string>") {
+        Some(inner) => inner.strip_suffix("</string>")?,
+        None => tail,
+    };
+    (!content.contains('<')).then_some(content)
 }
 
 fn fault_error(value: &dxr::Value) -> Error {
