@@ -51,7 +51,7 @@
 //!
 //! # Cargo features
 //!
-//! - `client` (default): the client half of the crate.
+//! - default: the library (values, errors, signing, the three protocols, the five formats).
 //! - `cli`: the `ipernity` command-line tool (`decode`, `sign`, `encode`); pulls in clap.
 
 pub mod call;
