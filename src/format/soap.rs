@@ -14,7 +14,9 @@ use quick_xml::NsReader;
 use quick_xml::events::Event;
 use quick_xml::name::{QName, ResolveResult};
 
-use super::xml::{escape_text_into, interpret_api, parse_tree, utf8, write_api_document};
+use super::xml::{
+    escape_text_into, interpret_api, parse_tree, span_range, utf8, write_escaped_api_document,
+};
 use super::{Format, ipernity_fault_code};
 #[cfg(test)]
 use crate::error::ErrorCode;
@@ -155,9 +157,7 @@ pub fn render(outcome: Result<&Map, &ApiError>) -> Vec<u8> {
         Ok(_) => {
             out.push_str(ENVELOPE_OPEN);
             out.push_str("<s:Body><x:ipernityResponse xmlns:x=\"urn:ipernity\">");
-            let mut document = String::new();
-            write_api_document(&mut document, outcome);
-            escape_text_into(&mut out, &document);
+            write_escaped_api_document(&mut out, outcome);
             out.push_str("</x:ipernityResponse></s:Body></s:Envelope>");
         }
         Err(error) => {
@@ -264,10 +264,8 @@ pub(crate) fn read_envelope(text: &str, lenient: bool) -> Result<BodyChild<'_>, 
                 let span = reader
                     .read_to_end(QName(&name))
                     .map_err(|e| format!("truncated or not well-formed inside <{name}>: {e}"))?;
-                let content = usize::try_from(span.start)
-                    .ok()
-                    .zip(usize::try_from(span.end).ok())
-                    .and_then(|(start, end)| text.get(start..end))
+                let content = text
+                    .get(span_range(&span))
                     .ok_or("an element span outside the document")?;
                 break BodyChild {
                     namespace,

@@ -56,6 +56,19 @@ pub(crate) fn write_api_document(out: &mut String, outcome: Result<&Map, &ApiErr
     }
 }
 
+/// Writes the `<api>` document as escaped text, the way SOAP and XML-RPC successes carry it.
+pub(crate) fn write_escaped_api_document(out: &mut String, outcome: Result<&Map, &ApiError>) {
+    let mut document = String::new();
+    write_api_document(&mut document, outcome);
+    escape_text_into(out, &document);
+}
+
+/// A reader's span (content between a start and its end tag) as byte positions in the document.
+pub(crate) fn span_range(span: &quick_xml::reader::Span) -> std::ops::Range<usize> {
+    usize::try_from(span.start).unwrap_or(usize::MAX)
+        ..usize::try_from(span.end).unwrap_or(usize::MAX)
+}
+
 /// Writes `value` as one element named `name` (or several, for a list).
 fn write_member_as_elements(out: &mut String, name: &str, value: &Value) {
     match value {

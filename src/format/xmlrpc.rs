@@ -18,7 +18,7 @@ use quick_xml::events::Event;
 use quick_xml::name::QName;
 
 use super::soap::decode_document;
-use super::xml::{escape_text_into, utf8, write_api_document};
+use super::xml::{escape_text_into, span_range, utf8, write_escaped_api_document};
 use super::{Format, MAX_DEPTH, interpret_document, ipernity_fault_code};
 #[cfg(test)]
 use crate::error::ErrorCode;
@@ -213,8 +213,7 @@ pub(crate) fn scan<'a>(text: &'a str, root: &str, children: &[&str]) -> Result<S
                 let span = reader
                     .read_to_end(QName(&name))
                     .map_err(|e| format!("inside <{name}>: {e}"))?;
-                let range = usize::try_from(span.start).unwrap_or(usize::MAX)
-                    ..usize::try_from(span.end).unwrap_or(usize::MAX);
+                let range = span_range(&span);
                 let content = text
                     .get(range.clone())
                     .ok_or("an element span outside the document")?;
@@ -292,9 +291,7 @@ pub fn render(outcome: Result<&Map, &ApiError>) -> Vec<u8> {
     match outcome {
         Ok(_) => {
             out.push_str("<params><param><value><string>");
-            let mut document = String::new();
-            write_api_document(&mut document, outcome);
-            escape_text_into(&mut out, &document);
+            write_escaped_api_document(&mut out, outcome);
             out.push_str("</string></value></param></params>");
         }
         Err(error) => {
