@@ -323,6 +323,21 @@ pub enum Error {
     /// The API answered with an error.
     #[error(transparent)]
     Api(#[from] ApiError),
+    /// The method is not in the registry; nothing was sent.
+    #[error("unknown method `{method}` (not in the API's method list)")]
+    UnknownMethod {
+        /// The method name.
+        method: String,
+    },
+    /// The method needs a user token and the client has none; nothing was sent.
+    #[error("`{method}` needs an auth token and none is set")]
+    TokenRequired {
+        /// The method name.
+        method: String,
+    },
+    /// The payload did not fit the type asked for.
+    #[error("the payload does not fit the requested type: {0}")]
+    Deserialize(#[source] crate::value::DeError),
 }
 
 impl Error {
@@ -347,6 +362,16 @@ impl Error {
             reason: reason.into(),
         }
     }
+}
+
+/// How many bytes of an unexpected body an [`Error::Http`] keeps.
+pub const BODY_PREFIX_LEN: usize = 512;
+
+/// The first bytes of a body, lossily decoded, for [`Error::Http`].
+#[cfg_attr(not(feature = "client"), allow(dead_code))]
+pub(crate) fn body_prefix(body: &[u8]) -> String {
+    let end = body.len().min(BODY_PREFIX_LEN);
+    String::from_utf8_lossy(body.get(..end).unwrap_or_default()).into_owned()
 }
 
 /// A short, printable excerpt of `bytes` around `position`, for error messages.

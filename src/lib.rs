@@ -48,13 +48,19 @@
 //! - [`sign`]: the `api_sig` rule shared by every protocol.
 //! - [`protocol`]: [`Transport`] and the REST, SOAP and XML-RPC encoders and request parsers.
 //! - [`format`]: [`Format`] and the five decoders and renderers.
+//! - `client`: [`Client`], its retries and the HTTP sender (feature `client`).
 //!
 //! # Cargo features
 //!
-//! - default: the library (values, errors, signing, the three protocols, the five formats).
+//! - `client` (default): the async [`Client`] over reqwest and tokio. The wire core is always
+//!   there.
+//! - `default-tls` (default), `native-tls`, `rustls-no-provider`: the TLS backend.
+//! - `test-util`: test doubles for the HTTP sender ([`client::test_util`]).
 //! - `cli`: the `ipernity` command-line tool (`decode`, `sign`, `encode`); pulls in clap.
 
 pub mod call;
+#[cfg(feature = "client")]
+pub mod client;
 pub mod error;
 pub mod format;
 pub mod methods;
@@ -63,6 +69,8 @@ pub mod sign;
 pub mod value;
 
 pub use call::{Call, Credentials, ParamValue, Params, Secret};
+#[cfg(feature = "client")]
+pub use client::{Client, ClientBuilder, RetryPolicy};
 pub use error::{ApiError, Error, ErrorCategory, ErrorCode};
 pub use format::Format;
 pub use protocol::{DEFAULT_ENDPOINT, HttpMethod, HttpRequest, Protocol, Transport};
