@@ -47,7 +47,7 @@
 //! - [`call`] and [`methods`]: [`Call`], [`Params`], [`Credentials`] and the 102-method registry.
 //! - [`sign`]: the `api_sig` rule shared by every protocol.
 //! - [`protocol`]: [`Transport`] and the REST, SOAP and XML-RPC encoders and request parsers.
-//! - [`format`]: [`Format`] and the five decoders and renderers.
+//! - [`format`](mod@format): [`Format`] and the five decoders and renderers.
 //! - `client`: [`Client`], its retries and the HTTP sender (feature `client`).
 //!
 //! # Cargo features
@@ -65,6 +65,8 @@ pub mod error;
 pub mod format;
 pub mod methods;
 pub mod protocol;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod sign;
 pub mod value;
 

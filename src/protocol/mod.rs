@@ -293,6 +293,28 @@ pub struct ParsedRequest {
     pub format: Format,
     /// The HTTP method the request came with.
     pub http_method: HttpMethod,
+    /// The uploaded file (`upload.file`, `upload.replace`): never part of the call's parameters,
+    /// so never signed.
+    pub file: Option<FilePart>,
+}
+
+/// A file received with a request: a multipart part named `file`, a SOAP `<file>` element or an
+/// XML-RPC `file` member of type base64.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FilePart {
+    /// The file name the client gave, if any (never used as a path).
+    pub filename: Option<String>,
+    /// The bytes.
+    pub data: Vec<u8>,
+}
+
+impl fmt::Debug for FilePart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FilePart")
+            .field("filename", &self.filename)
+            .field("len", &self.data.len())
+            .finish()
+    }
 }
 
 /// A request the emulator refuses: the API error and the format to answer it in.

@@ -9,8 +9,8 @@
 //! - Names and values are percent-encoded as UTF-8; everything but `A-Z a-z 0-9 - . _ ~` is escaped.
 
 use super::{
-    HttpMethod, HttpRequest, IncomingRequest, ParsedRequest, Protocol, RequestError, Transport,
-    check_format, check_method, endpoint_url, form_decode, form_encode, suffix_format,
+    FilePart, HttpMethod, HttpRequest, IncomingRequest, ParsedRequest, Protocol, RequestError,
+    Transport, check_format, check_method, endpoint_url, form_decode, form_encode, suffix_format,
 };
 use crate::call::{Call, Params};
 use crate::error::{Error, ErrorCode};
@@ -80,20 +80,99 @@ impl Transport for Rest {
         check_method(method, format)?;
         let mut params = Params::new();
         params.extend(form_decode(request.query.as_bytes()));
-        let is_form = request.content_type.is_none_or(|ct| {
-            ct.trim()
-                .to_ascii_lowercase()
-                .starts_with(FORM_CONTENT_TYPE)
-        });
-        if request.method == HttpMethod::Post && is_form {
-            params.extend(form_decode(request.body));
+        let mut file = None;
+        if request.method == HttpMethod::Post {
+            match request.content_type.and_then(multipart_boundary) {
+                Some(boundary) => {
+                    // An unreadable multipart body carries no parameters; the checks that follow
+                    // (API key first) answer for it.
+                    if let Some((fields, part)) = parse_multipart(request.body, boundary) {
+                        params.extend(fields);
+                        file = part;
+                    }
+                }
+                None => {
+                    let is_form = request.content_type.is_none_or(|ct| {
+                        ct.trim()
+                            .to_ascii_lowercase()
+                            .starts_with(FORM_CONTENT_TYPE)
+                    });
+                    if is_form {
+                        params.extend(form_decode(request.body));
+                    }
+                }
+            }
         }
         Ok(ParsedRequest {
             call: Call::with_params(method, params),
             format,
             http_method: request.method,
+            file,
         })
     }
+}
+
+/// The boundary of a `multipart/form-data` content type.
+fn multipart_boundary(content_type: &str) -> Option<&str> {
+    let (kind, parameters) = content_type.split_once(';')?;
+    if !kind.trim().eq_ignore_ascii_case("multipart/form-data") {
+        return None;
+    }
+    parameters.split(';').find_map(|parameter| {
+        let (name, value) = parameter.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("boundary")
+            .then(|| value.trim().trim_matches('"'))
+            .filter(|b| !b.is_empty())
+    })
+}
+
+/// The text fields of a multipart body, and its part named `file`.
+type Multipart = (Vec<(String, String)>, Option<FilePart>);
+
+/// Reads a `multipart/form-data` body: text fields, and the part named `file`.
+fn parse_multipart(body: &[u8], boundary: &str) -> Option<Multipart> {
+    let delimiter = format!("--{boundary}");
+    let separator = format!("\r\n--{boundary}");
+    let start = memchr::memmem::find(body, delimiter.as_bytes())?;
+    let mut rest = body.get(start + delimiter.len()..)?;
+    let mut fields = Vec::new();
+    let mut file = None;
+    loop {
+        if rest.starts_with(b"--") {
+            return Some((fields, file));
+        }
+        rest = rest.strip_prefix(b"\r\n")?;
+        let end = memchr::memmem::find(rest, separator.as_bytes())?;
+        let part = rest.get(..end)?;
+        rest = rest.get(end + separator.len()..)?;
+        let header_end = memchr::memmem::find(part, b"\r\n\r\n")?;
+        let headers = String::from_utf8_lossy(part.get(..header_end)?);
+        let content = part.get(header_end + 4..)?;
+        let disposition = headers.split("\r\n").find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.trim()
+                .eq_ignore_ascii_case("content-disposition")
+                .then_some(value)
+        })?;
+        let name = disposition_parameter(disposition, "name")?;
+        if name == "file" {
+            file = Some(FilePart {
+                filename: disposition_parameter(disposition, "filename"),
+                data: content.to_vec(),
+            });
+        } else {
+            fields.push((name, String::from_utf8_lossy(content).into_owned()));
+        }
+    }
+}
+
+/// A parameter of a `Content-Disposition` value (`name="…"`, `filename="…"`).
+fn disposition_parameter(disposition: &str, wanted: &str) -> Option<String> {
+    disposition.split(';').find_map(|parameter| {
+        let (name, value) = parameter.split_once('=')?;
+        (name.trim() == wanted).then(|| value.trim().trim_matches('"').to_owned())
+    })
 }
 
 #[cfg(test)]
@@ -186,5 +265,41 @@ mod tests {
             (unknown.error.code, unknown.format),
             (ErrorCode::MethodNotFound, Format::Xml)
         );
+    }
+
+    #[test]
+    fn reads_multipart_uploads_with_the_file_apart() {
+        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nNice car\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"../../etc/x.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n\x00\xff\r\n--\r\n--XyZ--\r\n";
+        let upload = Rest
+            .parse(&IncomingRequest {
+                method: HttpMethod::Post,
+                path: "upload.file",
+                query: "api_key=k",
+                content_type: Some("multipart/form-data; boundary=\"XyZ\""),
+                body,
+            })
+            .unwrap();
+        assert_eq!(upload.call.params().get("title"), Some("Nice car"));
+        assert_eq!(upload.call.params().get("api_key"), Some("k"));
+        assert!(!upload.call.params().contains("file"));
+        let file = upload.file.unwrap();
+        assert_eq!(file.data, b"\x00\xff\r\n--");
+        assert_eq!(file.filename.as_deref(), Some("../../etc/x.jpg"));
+        for broken in [
+            &b"--XyZ\r\nno headers end"[..],
+            b"",
+            b"--XyZ\r\nContent-Disposition: form-data\r\n\r\nx\r\n--XyZ--",
+        ] {
+            let parsed = Rest
+                .parse(&IncomingRequest {
+                    method: HttpMethod::Post,
+                    path: "upload.file",
+                    query: "",
+                    content_type: Some("multipart/form-data; boundary=XyZ"),
+                    body: broken,
+                })
+                .unwrap();
+            assert!(parsed.file.is_none() && parsed.call.params().is_empty());
+        }
     }
 }

@@ -14,9 +14,11 @@
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
+use base64::Engine;
+
 use super::{
-    HttpMethod, HttpRequest, IncomingRequest, ParsedRequest, Protocol, RequestError, Transport,
-    check_format, check_method, check_xml_text, endpoint_url, suffix_format,
+    FilePart, HttpMethod, HttpRequest, IncomingRequest, ParsedRequest, Protocol, RequestError,
+    Transport, check_format, check_method, check_xml_text, endpoint_url, suffix_format,
 };
 use crate::call::{Call, Params};
 use crate::error::{Error, ErrorCode};
@@ -89,7 +91,11 @@ impl Transport for Soap {
         {
             return Err(invalid());
         }
-        let (method, params) = read_parameters(child.content).ok_or_else(invalid)?;
+        let Parameters {
+            method,
+            params,
+            file,
+        } = read_parameters(child.content).ok_or_else(invalid)?;
         let method = method.unwrap_or_default();
         if method.is_empty() {
             return Err(RequestError::new(ErrorCode::MethodNotFound, format));
@@ -99,42 +105,84 @@ impl Transport for Soap {
             call: Call::with_params(method, params),
             format,
             http_method: request.method,
+            file,
         })
+    }
+}
+
+/// What `ipernityRequest` holds: the method, the parameters, and the uploaded file.
+#[derive(Default)]
+struct Parameters {
+    method: Option<String>,
+    params: Params,
+    file: Option<FilePart>,
+}
+
+impl Parameters {
+    /// Files an element: the first `<method>` names the method, a `<file>` is the upload
+    /// (base64, spec §14.12), anything else is a parameter. `None` for a file that is not base64.
+    fn store(&mut self, name: String, value: String, filename: Option<String>) -> Option<()> {
+        if name == "method" && self.method.is_none() {
+            self.method = Some(value.trim().to_owned());
+        } else if name == "file" {
+            let compact: String = value.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+            let data = base64::engine::general_purpose::STANDARD
+                .decode(compact)
+                .ok()?;
+            self.file = Some(FilePart { filename, data });
+        } else {
+            self.params.insert(name, value);
+        }
+        Some(())
     }
 }
 
 /// Reads the children of `ipernityRequest`: each a text-only element. `None` when the content is
 /// not a flat list of such elements.
-fn read_parameters(content: &str) -> Option<(Option<String>, Params)> {
+fn read_parameters(content: &str) -> Option<Parameters> {
     let mut reader = Reader::from_str(content);
-    let mut method = None;
-    let mut params = Params::new();
-    let mut open: Option<(String, String)> = None;
+    let mut parameters = Parameters::default();
+    // The element being read: its name, its text so far, its `filename` attribute.
+    let mut open: Option<(String, String, Option<String>)> = None;
+    let filename_of = |start: &quick_xml::events::BytesStart<'_>| {
+        start
+            .attributes()
+            .flatten()
+            .find(|a| a.key.local_name().as_ref() == "filename")
+            .and_then(|a| {
+                a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                    .ok()
+                    .map(|v| v.into_owned())
+            })
+    };
     loop {
         match reader.read_event().ok()? {
             Event::Start(start) => {
                 if open.is_some() {
                     return None; // a parameter holds elements
                 }
-                open = Some((start.local_name().as_ref().to_owned(), String::new()));
+                open = Some((
+                    start.local_name().as_ref().to_owned(),
+                    String::new(),
+                    filename_of(&start),
+                ));
             }
             Event::Empty(start) => {
                 if open.is_some() {
                     return None;
                 }
-                store(
-                    &mut method,
-                    &mut params,
+                parameters.store(
                     start.local_name().as_ref().to_owned(),
                     String::new(),
-                );
+                    filename_of(&start),
+                )?;
             }
             Event::End(_) => {
-                let (name, text) = open.take()?;
-                store(&mut method, &mut params, name, text);
+                let (name, text, filename) = open.take()?;
+                parameters.store(name, text, filename)?;
             }
             Event::Text(text) => match &mut open {
-                Some((_, value)) => value.push_str(&text.xml10_content()),
+                Some((_, value, _)) => value.push_str(&text.xml10_content()),
                 None if text.xml10_content().trim().is_empty() => {}
                 None => return None,
             },
@@ -151,15 +199,7 @@ fn read_parameters(content: &str) -> Option<(Option<String>, Params)> {
     if open.is_some() {
         return None;
     }
-    Some((method, params))
-}
-
-fn store(method: &mut Option<String>, params: &mut Params, name: String, value: String) {
-    if name == "method" && method.is_none() {
-        *method = Some(value.trim().to_owned());
-    } else {
-        params.insert(name, value);
-    }
+    Some(parameters)
 }
 
 #[cfg(test)]

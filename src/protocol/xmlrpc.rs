@@ -11,8 +11,8 @@
 //!   missing, or `params` is not exactly one struct; 103 for an empty or unknown method.
 
 use super::{
-    HttpMethod, HttpRequest, IncomingRequest, ParsedRequest, Protocol, RequestError, Transport,
-    check_format, check_method, check_xml_text, endpoint_url, suffix_format,
+    FilePart, HttpMethod, HttpRequest, IncomingRequest, ParsedRequest, Protocol, RequestError,
+    Transport, check_format, check_method, check_xml_text, endpoint_url, suffix_format,
 };
 use crate::call::{Call, Params};
 use crate::error::{Error, ErrorCode};
@@ -102,7 +102,15 @@ impl Transport for XmlRpc {
             return Err(invalid());
         };
         let mut params = Params::new();
+        let mut file = None;
         for (name, value) in members.iter() {
+            if let (dxr::Value::Base64(data), "file") = (value, name.as_str()) {
+                file = Some(FilePart {
+                    filename: None,
+                    data: data.clone(),
+                });
+                continue;
+            }
             let text = match from_dxr(value).map_err(|_| invalid())? {
                 Value::List(_) | Value::Map(_) => return Err(invalid()),
                 scalar => scalar.to_text().map(|t| t.into_owned()).unwrap_or_default(),
@@ -118,6 +126,7 @@ impl Transport for XmlRpc {
             call: Call::with_params(method, params),
             format,
             http_method: request.method,
+            file,
         })
     }
 }

@@ -1,0 +1,626 @@
+//! A local emulator of the Ipernity API (feature `server`), built from the same `protocol/` and
+//! `format/` code as the client: the wire rules exist once.
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! use ipernity::server::Emulator;
+//! let emulator = Emulator::builder().start().await?;
+//! println!("listening on {}", emulator.base_url());
+//! let credentials = emulator.credentials();
+//! // … point a Client at emulator.base_url() with these credentials …
+//! emulator.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Every request is checked in the order the service checks it: format (102), envelope
+//! (121/122), method (103), API key (100/101), HTTP POST for write methods (120), signature when
+//! the method needs one or one is sent (104/105, compared in constant time), token (106/107),
+//! permission (110). API errors are answered with HTTP 200 in the requested format.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+
+use crate::call::{Credentials, Params, Secret};
+use crate::error::{ApiError, ErrorCode};
+use crate::methods::{self, Level, MethodInfo, Target};
+use crate::protocol::{FilePart, HttpMethod, IncomingRequest, ParsedRequest, Protocol};
+use crate::sign;
+use crate::value::{Map, Text, Value};
+
+mod handlers;
+
+/// The permissions a token holds, by target.
+pub type Grants = BTreeMap<Target, Level>;
+
+/// Configures and starts an [`Emulator`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct EmulatorBuilder {
+    addr: SocketAddr,
+    api_key: String,
+    secret: Secret,
+    token: Secret,
+    grants: Grants,
+    ticket_delay: Duration,
+    data_dir: Option<PathBuf>,
+    max_file_size: u64,
+}
+
+/// The emulator's entry point: [`Emulator::builder`].
+#[derive(Debug)]
+pub struct Emulator;
+
+impl Emulator {
+    /// A builder with a loopback address on a free port, fresh credentials and full permissions.
+    pub fn builder() -> EmulatorBuilder {
+        let seed = fresh_hex();
+        EmulatorBuilder {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            api_key: format!("emu{}", &seed[..29.min(seed.len())]),
+            secret: Secret::new(
+                fresh_hex()
+                    .get(..16)
+                    .unwrap_or("0123456789abcdef")
+                    .to_owned(),
+            ),
+            token: Secret::new(format!(
+                "1-{}",
+                fresh_hex().get(..16).unwrap_or("0123456789abcdef")
+            )),
+            grants: [
+                (Target::Doc, Level::Delete),
+                (Target::Blog, Level::Delete),
+                (Target::Post, Level::Delete),
+                (Target::Network, Level::Delete),
+                (Target::Profile, Level::Write),
+            ]
+            .into_iter()
+            .collect(),
+            ticket_delay: Duration::from_secs(2),
+            data_dir: None,
+            max_file_size: 1024 * 1024 * 1024,
+        }
+    }
+}
+
+impl EmulatorBuilder {
+    /// The address to listen on (default `127.0.0.1:0`, a free port).
+    pub fn addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// The provisioned application's key and secret.
+    pub fn credentials(mut self, api_key: impl Into<String>, secret: impl Into<Secret>) -> Self {
+        self.api_key = api_key.into();
+        self.secret = secret.into();
+        self
+    }
+
+    /// The provisioned user's token.
+    pub fn token(mut self, token: impl Into<Secret>) -> Self {
+        self.token = token.into();
+        self
+    }
+
+    /// The permissions of the provisioned token.
+    pub fn grants(mut self, grants: Grants) -> Self {
+        self.grants = grants;
+        self
+    }
+
+    /// How long an upload ticket takes to be processed (default 2 s).
+    pub fn ticket_delay(mut self, delay: Duration) -> Self {
+        self.ticket_delay = delay;
+        self
+    }
+
+    /// Keeps uploaded files in `dir` (default: a temporary directory removed at shutdown).
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
+        self
+    }
+
+    /// The largest file `upload.file` accepts (default 1 GiB); larger is error 2.
+    pub fn max_file_size(mut self, bytes: u64) -> Self {
+        self.max_file_size = bytes;
+        self
+    }
+
+    /// Binds the address and serves in the background.
+    pub async fn start(self) -> std::io::Result<EmulatorHandle> {
+        let (data_dir, temporary) = match &self.data_dir {
+            Some(dir) => (dir.clone(), false),
+            None => (
+                std::env::temp_dir().join(format!(
+                    "ipernity-emulator-{}-{}",
+                    std::process::id(),
+                    &fresh_hex()[..12]
+                )),
+                true,
+            ),
+        };
+        std::fs::create_dir_all(&data_dir)?;
+        let listener = tokio::net::TcpListener::bind(self.addr).await?;
+        let addr = listener.local_addr()?;
+        let credentials = Credentials::new(self.api_key.clone(), self.secret.clone())
+            .with_token(self.token.clone());
+        let shared = Arc::new(Shared {
+            state: Mutex::new(StateData::provisioned(&self)),
+            ticket_delay: self.ticket_delay,
+            data_dir: data_dir.clone(),
+            max_file_size: self.max_file_size,
+        });
+        let router = Router::new()
+            .route("/api", any(api))
+            .route("/api/{*path}", any(api))
+            .route("/apps/authorize", get(authorize))
+            .fallback(not_found)
+            .with_state(shared)
+            .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+                stopped.await.ok();
+            });
+            if let Err(error) = serve.await {
+                tracing::error!(%error, "emulator stopped");
+            }
+        });
+        Ok(EmulatorHandle {
+            addr,
+            credentials,
+            stop: Some(stop),
+            task,
+            temporary_dir: temporary.then_some(data_dir),
+        })
+    }
+}
+
+/// A running emulator: its address, its provisioned credentials, and a graceful shutdown.
+#[derive(Debug)]
+pub struct EmulatorHandle {
+    addr: SocketAddr,
+    credentials: Credentials,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+    temporary_dir: Option<PathBuf>,
+}
+
+impl Drop for EmulatorHandle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            stop.send(()).ok();
+        }
+        if let Some(dir) = self.temporary_dir.take() {
+            std::fs::remove_dir_all(dir).ok();
+        }
+    }
+}
+
+impl EmulatorHandle {
+    /// The API base URL, `http://ADDR/api`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/api", self.addr)
+    }
+
+    /// The address the emulator listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The provisioned application key, secret and user token.
+    pub fn credentials(&self) -> Credentials {
+        self.credentials.clone()
+    }
+
+    /// Stops accepting connections, lets running requests finish, and waits for the server (a
+    /// temporary data directory is then removed).
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            stop.send(()).ok();
+        }
+        (&mut self.task).await.ok();
+    }
+}
+
+/// The provisioned user's id.
+const USER_ID: u64 = 1;
+/// How long a frob stays valid.
+const FROB_LIFETIME: Duration = Duration::from_secs(600);
+
+struct Shared {
+    state: Mutex<StateData>,
+    ticket_delay: Duration,
+    data_dir: PathBuf,
+    max_file_size: u64,
+}
+
+/// A user of the emulator.
+#[derive(Debug, Clone)]
+pub(crate) struct User {
+    pub(crate) id: u64,
+    pub(crate) username: String,
+    pub(crate) realname: String,
+}
+
+/// What a token allows.
+#[derive(Debug, Clone)]
+pub(crate) struct Grant {
+    pub(crate) api_key: String,
+    pub(crate) user_id: u64,
+    pub(crate) grants: Grants,
+}
+
+#[derive(Debug)]
+pub(crate) struct Frob {
+    pub(crate) api_key: String,
+    pub(crate) created: Instant,
+    pub(crate) approved: Option<Grants>,
+    pub(crate) used: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Doc {
+    pub(crate) id: u64,
+    pub(crate) owner: u64,
+    pub(crate) title: String,
+    pub(crate) description: String,
+    pub(crate) tags: Vec<(u64, String)>,
+    pub(crate) is_public: bool,
+    pub(crate) posted_at: u64,
+    pub(crate) size: u64,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Album {
+    pub(crate) id: u64,
+    pub(crate) owner: u64,
+    pub(crate) title: String,
+    pub(crate) description: String,
+    pub(crate) docs: Vec<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Ticket {
+    pub(crate) ready_at: Instant,
+    pub(crate) doc: Doc,
+    pub(crate) done: bool,
+}
+
+/// Everything the emulator knows.
+#[derive(Debug)]
+pub(crate) struct StateData {
+    pub(crate) apps: HashMap<String, Secret>,
+    pub(crate) users: HashMap<u64, User>,
+    pub(crate) tokens: HashMap<String, Grant>,
+    pub(crate) frobs: HashMap<String, Frob>,
+    pub(crate) docs: BTreeMap<u64, Doc>,
+    pub(crate) albums: BTreeMap<u64, Album>,
+    pub(crate) tickets: HashMap<String, Ticket>,
+    pub(crate) next_id: u64,
+}
+
+impl StateData {
+    fn provisioned(config: &EmulatorBuilder) -> StateData {
+        let user = User {
+            id: USER_ID,
+            username: "emulated".to_owned(),
+            realname: "Emulated User".to_owned(),
+        };
+        StateData {
+            apps: [(config.api_key.clone(), config.secret.clone())]
+                .into_iter()
+                .collect(),
+            users: [(user.id, user)].into_iter().collect(),
+            tokens: [(
+                config.token.expose().to_owned(),
+                Grant {
+                    api_key: config.api_key.clone(),
+                    user_id: USER_ID,
+                    grants: config.grants.clone(),
+                },
+            )]
+            .into_iter()
+            .collect(),
+            frobs: HashMap::new(),
+            docs: BTreeMap::new(),
+            albums: BTreeMap::new(),
+            tickets: HashMap::new(),
+            next_id: 1000,
+        }
+    }
+
+    pub(crate) fn next_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// Registers the documents of tickets whose processing time has passed.
+    fn process_tickets(&mut self, now: Instant) {
+        let ready: Vec<Doc> = self
+            .tickets
+            .values_mut()
+            .filter(|ticket| !ticket.done && ticket.ready_at <= now)
+            .map(|ticket| {
+                ticket.done = true;
+                ticket.doc.clone()
+            })
+            .collect();
+        for doc in ready {
+            self.docs.insert(doc.id, doc);
+        }
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// 32 hex digits of per-process randomness (the standard library's hashing keys).
+fn fresh_hex() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut text = String::new();
+    for _ in 0..2 {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u128(Instant::now().elapsed().as_nanos());
+        text.push_str(&format!("{:016x}", hasher.finish()));
+    }
+    text
+}
+
+/// A call that passed every check, with the identity behind it.
+pub(crate) struct Request<'a> {
+    pub(crate) params: &'a Params,
+    pub(crate) api_key: &'a str,
+    pub(crate) grant: Option<Grant>,
+    pub(crate) file: Option<&'a FilePart>,
+    pub(crate) ticket_delay: Duration,
+    pub(crate) data_dir: &'a Path,
+    pub(crate) max_file_size: u64,
+}
+
+impl Request<'_> {
+    /// A parameter's value, if sent and not empty.
+    pub(crate) fn param(&self, name: &str) -> Option<&str> {
+        self.params.get(name).filter(|v| !v.is_empty())
+    }
+
+    /// The user the token belongs to.
+    pub(crate) fn user_id(&self) -> Option<u64> {
+        self.grant.as_ref().map(|g| g.user_id)
+    }
+}
+
+/// The outcome of one call: the payload, or the error to answer.
+pub(crate) type Outcome = Result<Map, ApiError>;
+
+async fn api(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri
+        .path()
+        .strip_prefix("/api")
+        .unwrap_or_default()
+        .trim_start_matches('/');
+    let http_method = if method == Method::POST {
+        HttpMethod::Post
+    } else {
+        HttpMethod::Get
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let incoming = IncomingRequest {
+        method: http_method,
+        path,
+        query: uri.query().unwrap_or_default(),
+        content_type,
+        body: &body,
+    };
+    let (format, outcome) = match Protocol::for_path(path).transport().parse(&incoming) {
+        Err(refused) => (refused.format, Err(refused.error)),
+        Ok(parsed) => {
+            let mut outcome = shared.answer(&parsed);
+            if let Ok(payload) = &mut outcome
+                && parsed.call.method().starts_with("upload.")
+                && parsed.call.params().get("async") == Some("0")
+            {
+                shared.wait_for_ticket(payload).await;
+            }
+            (parsed.format, outcome)
+        }
+    };
+    let body = format.render(outcome.as_ref());
+    let mut response = (StatusCode::OK, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    response
+}
+
+impl Shared {
+    /// A synchronous upload (`async=0`) is answered once its ticket is done, with the `doc_id`.
+    async fn wait_for_ticket(&self, payload: &mut Map) {
+        tokio::time::sleep(self.ticket_delay).await;
+        let Some(ticket) = payload
+            .get("ticket")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+        else {
+            return;
+        };
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.process_tickets(Instant::now());
+        if let Some(done) = state.tickets.get(&ticket).filter(|t| t.done) {
+            payload.insert("doc_id".into(), Value::from(done.doc.id.to_string()));
+        }
+    }
+
+    fn answer(&self, parsed: &ParsedRequest) -> Outcome {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.process_tickets(Instant::now());
+        let call = &parsed.call;
+        let info = methods::lookup(call.method())
+            .ok_or_else(|| ApiError::global(ErrorCode::MethodNotFound))?;
+        let grant = authenticate(&state, info, parsed)?;
+        let request = Request {
+            params: call.params(),
+            api_key: call.params().get("api_key").unwrap_or_default(),
+            grant,
+            file: parsed.file.as_ref(),
+            ticket_delay: self.ticket_delay,
+            data_dir: &self.data_dir,
+            max_file_size: self.max_file_size,
+        };
+        handlers::dispatch(&mut state, info, &request)
+    }
+}
+
+/// The checks after parsing, in the service's order: key, POST, signature, token, permission.
+fn authenticate(
+    state: &StateData,
+    info: &MethodInfo,
+    parsed: &ParsedRequest,
+) -> Result<Option<Grant>, ApiError> {
+    let params = parsed.call.params();
+    let api_key = params
+        .get("api_key")
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| ApiError::global(ErrorCode::ApiKeyMissing))?;
+    let secret = state
+        .apps
+        .get(api_key)
+        .ok_or_else(|| ApiError::global(ErrorCode::ApiKeyInvalid))?;
+    if info.post && parsed.http_method == HttpMethod::Get {
+        return Err(ApiError::global(ErrorCode::PostRequired));
+    }
+    let signature = params.get("api_sig");
+    if info.sign || signature.is_some() {
+        let signature = signature.ok_or_else(|| ApiError::global(ErrorCode::SignatureMissing))?;
+        if !sign::verify(parsed.call.method(), params, secret, signature) {
+            return Err(ApiError::global(ErrorCode::SignatureInvalid));
+        }
+    }
+    let token = params.get("auth_token").filter(|t| !t.is_empty());
+    let grant = match token {
+        None if info.token => return Err(ApiError::global(ErrorCode::TokenMissing)),
+        None => None,
+        Some(token) => Some(
+            state
+                .tokens
+                .get(token)
+                .filter(|grant| grant.api_key == api_key)
+                .cloned()
+                .ok_or_else(|| ApiError::global(ErrorCode::TokenInvalid))?,
+        ),
+    };
+    if let (Some(needed), Some(grant)) = (info.permission, &grant)
+        && info.token
+        && grant
+            .grants
+            .get(&needed.target)
+            .is_none_or(|held| *held < needed.level)
+    {
+        return Err(ApiError::new(
+            ErrorCode::InsufficientPermissions,
+            format!("Insufficient permissions: {needed} is needed"),
+        ));
+    }
+    Ok(grant)
+}
+
+/// `/apps/authorize?api_key=…&frob=…&perm_doc=…&api_sig=…`: approves the frob for the provisioned
+/// user at once (no browser needed), after checking the link's signature.
+async fn authorize(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
+    let params: Params = crate::protocol::form_decode(uri.query().unwrap_or_default().as_bytes())
+        .into_iter()
+        .collect();
+    let mut state = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+    let page = |status: StatusCode, text: &str| {
+        (
+            status,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            text.to_owned(),
+        )
+            .into_response()
+    };
+    let Some(api_key) = params.get("api_key") else {
+        return page(StatusCode::BAD_REQUEST, "api_key is missing");
+    };
+    let Some(secret) = state.apps.get(api_key).cloned() else {
+        return page(StatusCode::FORBIDDEN, "api_key is invalid");
+    };
+    let signature = params.get("api_sig").unwrap_or_default();
+    if !sign::verify("", &params, &secret, signature) {
+        return page(StatusCode::FORBIDDEN, "the link's signature is invalid");
+    }
+    let mut grants = Grants::new();
+    for (name, level) in params.iter() {
+        let Some(target) = name.strip_prefix("perm_").and_then(handlers::parse_target) else {
+            continue;
+        };
+        match handlers::parse_level(level) {
+            Some(level) if !(target == Target::Profile && level == Level::Delete) => {
+                grants.insert(target, level);
+            }
+            _ => {
+                return page(
+                    StatusCode::BAD_REQUEST,
+                    &format!("{name}={level} is not a permission"),
+                );
+            }
+        }
+    }
+    let Some(frob) = params.get("frob") else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "frob is missing (the web flow's callback is not emulated)",
+        );
+    };
+    match state.frobs.get_mut(frob) {
+        Some(entry)
+            if entry.api_key == api_key
+                && !entry.used
+                && entry.created.elapsed() < FROB_LIFETIME =>
+        {
+            entry.approved = Some(grants);
+            page(StatusCode::OK, "authorized: return to the application")
+        }
+        _ => page(
+            StatusCode::BAD_REQUEST,
+            "the frob is unknown, used or expired",
+        ),
+    }
+}
+
+async fn not_found(uri: Uri) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        format!("no route for {}; the API lives under /api", uri.path()),
+    )
+        .into_response()
+}
+
+/// Turns a payload builder's pairs into a map.
+pub(crate) fn map<K: Into<Text>>(pairs: impl IntoIterator<Item = (K, Value)>) -> Map {
+    pairs.into_iter().map(|(k, v)| (k.into(), v)).collect()
+}

@@ -1,0 +1,660 @@
+//! End to end on loopback: the client against the emulator, over every protocol with every format
+//! its endpoint answers in, including the error answers.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::time::Duration;
+
+use base64::Engine;
+use ipernity::client::{HttpSender, ReqwestSender};
+use ipernity::methods::{Level, Target};
+use ipernity::server::{Emulator, EmulatorHandle};
+use ipernity::{
+    Call, Client, Credentials, Error, ErrorCode, Format, HttpMethod, HttpRequest, Protocol,
+    RetryPolicy, Value,
+};
+
+async fn emulator() -> EmulatorHandle {
+    Emulator::builder()
+        .ticket_delay(Duration::from_millis(300))
+        .start()
+        .await
+        .unwrap()
+}
+
+fn client_for(
+    emulator: &EmulatorHandle,
+    protocol: Protocol,
+    format: Format,
+    token: bool,
+) -> Client {
+    let credentials = emulator.credentials();
+    let mut builder = Client::builder()
+        .endpoint(emulator.base_url())
+        .credentials(credentials.api_key.clone(), credentials.secret.clone())
+        .protocol(protocol)
+        .format(format)
+        .retry(RetryPolicy::none());
+    if token {
+        builder = builder.token(credentials.token.clone().unwrap());
+    }
+    builder.build().unwrap()
+}
+
+fn text<'a>(value: &'a Value, path: &[&str]) -> &'a str {
+    let mut current = value;
+    for key in path {
+        current = current
+            .get(key)
+            .unwrap_or_else(|| panic!("no {key} in {value:?}"));
+    }
+    current
+        .as_str()
+        .unwrap_or_else(|| panic!("{path:?} is not text in {value:?}"))
+}
+
+/// Sends an encoded request as is and decodes the answer in `format`.
+async fn send_raw(request: HttpRequest, format: Format) -> Result<Value, Error> {
+    let sender = ReqwestSender::new(reqwest::Client::new());
+    let response = sender.send(request, Duration::from_secs(10)).await.unwrap();
+    assert_eq!(
+        response.status, 200,
+        "API errors are answered with HTTP 200"
+    );
+    format.decode(&response.body)
+}
+
+fn api_code(result: Result<Value, Error>) -> u32 {
+    match result {
+        Err(Error::Api(error)) => error.code.as_u32(),
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}
+
+/// Every combination of protocol and response format the endpoints offer.
+fn matrix() -> Vec<(Protocol, Format)> {
+    Protocol::ALL
+        .into_iter()
+        .flat_map(|protocol| {
+            protocol
+                .transport()
+                .formats()
+                .iter()
+                .map(move |format| (protocol, *format))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_method_over_every_protocol_and_format() {
+    let emulator = emulator().await;
+    for (protocol, format) in matrix() {
+        let client = client_for(&emulator, protocol, format, true);
+        let context = format!("{protocol}/{format}");
+
+        let echo = client
+            .call("test.echo")
+            .param("echo", "Zoë <&> ]]> \"q\"")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(text(&echo, &["echo"]), "Zoë <&> ]]> \"q\"", "{context}");
+        let hello = client.call("test.hello").send().await.unwrap();
+        assert_eq!(text(&hello, &["hello"]), "hello world!", "{context}");
+        assert_eq!(
+            api_code(client.call("test.echo").send().await),
+            1,
+            "{context}"
+        );
+
+        let methods = client.call("api.methods.getList").send().await.unwrap();
+        assert_eq!(
+            methods.get("methods").unwrap().list("method").len(),
+            102,
+            "{context}"
+        );
+        let method = client
+            .call("api.methods.get")
+            .param("method", "doc.delete")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            text(&method, &["method", "permissions", "doc"]),
+            "delete",
+            "{context}"
+        );
+
+        let quota = client.call("account.getQuota").send().await.unwrap();
+        assert_eq!(text(&quota, &["quota", "user_id"]), "1", "{context}");
+        let checked = client.call("auth.checkToken").send().await.unwrap();
+        assert_eq!(
+            text(&checked, &["auth", "permissions", "doc"]),
+            "delete",
+            "{context}"
+        );
+
+        let album = client
+            .call("album.create")
+            .param("title", format!("Album {context}"))
+            .send()
+            .await
+            .unwrap();
+        let album_id = text(&album, &["album", "album_id"]).to_owned();
+        let got = client
+            .call("album.get")
+            .param("album_id", &album_id)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(text(&got, &["album", "title"]), format!("Album {context}"));
+        let albums = client.call("album.getList").send().await.unwrap();
+        assert!(
+            albums
+                .get("albums")
+                .unwrap()
+                .list("album")
+                .iter()
+                .any(|a| a.get("album_id").and_then(Value::as_str) == Some(&album_id))
+        );
+        assert_eq!(
+            api_code(client.call("album.get").param("album_id", 1).send().await),
+            1,
+            "{context}"
+        );
+    }
+    emulator.shutdown().await;
+}
+
+/// Signs an `upload.file` call and carries the file the way each protocol does (spec §14.12).
+fn upload_request(
+    emulator: &EmulatorHandle,
+    protocol: Protocol,
+    params: &[(&str, &str)],
+    file: &[u8],
+) -> HttpRequest {
+    let mut call = Call::new("upload.file");
+    for (name, value) in params {
+        call = call.param(*name, *value);
+    }
+    let call = call.signed(&emulator.credentials());
+    let base64 = base64::engine::general_purpose::STANDARD.encode(file);
+    match protocol {
+        Protocol::Rest => {
+            let boundary = "ipernity-test-boundary";
+            let mut body = Vec::new();
+            for (name, value) in call.params().iter() {
+                body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
+            }
+            body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"../photo.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n").as_bytes());
+            body.extend_from_slice(file);
+            body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+            HttpRequest {
+                method: HttpMethod::Post,
+                url: format!("{}/upload.file/json", emulator.base_url()),
+                headers: vec![(
+                    "Content-Type".into(),
+                    format!("multipart/form-data; boundary={boundary}"),
+                )],
+                body,
+            }
+        }
+        Protocol::Soap => {
+            let mut request = protocol
+                .transport()
+                .encode(&emulator.base_url(), &call, Some(Format::Json))
+                .unwrap();
+            let body = String::from_utf8(request.body).unwrap().replace(
+                "</x:ipernityRequest>",
+                &format!("<file xsi:type=\"xsd:base64Binary\" filename=\"photo.jpg\">{base64}</file></x:ipernityRequest>"),
+            );
+            request.body = body.into_bytes();
+            request
+        }
+        Protocol::XmlRpc => {
+            let mut request = protocol
+                .transport()
+                .encode(&emulator.base_url(), &call, Some(Format::Json))
+                .unwrap();
+            let body = String::from_utf8(request.body).unwrap().replace(
+                "</struct>",
+                &format!("<member><name>file</name><value><base64>{base64}</base64></value></member></struct>"),
+            );
+            request.body = body.into_bytes();
+            request
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_from_upload_to_delete_on_every_protocol() {
+    let emulator = emulator().await;
+    for protocol in Protocol::ALL {
+        let client = client_for(&emulator, protocol, Format::Json, true);
+        let title = format!("Red car over {protocol}");
+        let request = upload_request(
+            &emulator,
+            protocol,
+            &[
+                ("title", &title),
+                ("keywords", "car, red"),
+                ("is_public", "1"),
+            ],
+            b"\xff\xd8\xff photo bytes",
+        );
+        let uploaded = send_raw(request, Format::Json).await.unwrap();
+        let ticket = text(&uploaded, &["ticket"]).to_owned();
+
+        // The ticket counts down, then reports the document.
+        let pending = client
+            .call("upload.checkTickets")
+            .param("tickets", &ticket)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(text(&pending, &["tickets", "left"]), "1");
+        assert!(text(&pending, &["tickets", "eta"]).parse::<u64>().unwrap() <= 1);
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        let done = client
+            .call("upload.checkTickets")
+            .param("tickets", format!("{ticket},999-999"))
+            .send()
+            .await
+            .unwrap();
+        let tickets = done.get("tickets").unwrap();
+        assert_eq!(text(tickets, &["done"]), "1");
+        assert_eq!(text(tickets, &["invalid"]), "1");
+        let doc_id = text(&tickets.list("ticket")[0], &["doc_id"]).to_owned();
+
+        let doc = client
+            .call("doc.get")
+            .param("doc_id", &doc_id)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(text(&doc, &["doc", "title"]), title);
+        client
+            .call("doc.set")
+            .param("doc_id", &doc_id)
+            .param("title", "Renamed")
+            .send()
+            .await
+            .unwrap();
+        client
+            .call("doc.tags.add")
+            .param("doc_id", &doc_id)
+            .param("keywords", "vintage")
+            .send()
+            .await
+            .unwrap();
+        let tags = client
+            .call("doc.tags.getList")
+            .param("doc_id", &doc_id)
+            .send()
+            .await
+            .unwrap();
+        let tag_names: Vec<&str> = tags
+            .get("doc")
+            .unwrap()
+            .get("tags")
+            .unwrap()
+            .list("tag")
+            .iter()
+            .filter_map(|t| t.get("tag").and_then(Value::as_str))
+            .collect();
+        assert_eq!(tag_names, ["car", "red", "vintage"]);
+        let found = client
+            .call("doc.search")
+            .param("text", "vintage")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(found.get("docs").unwrap().list("doc").len(), 1);
+        let mine = client.call("doc.getList").send().await.unwrap();
+        assert!(
+            mine.get("docs")
+                .unwrap()
+                .list("doc")
+                .iter()
+                .any(|d| d.get("doc_id").and_then(Value::as_str) == Some(&doc_id))
+        );
+
+        let album = client
+            .call("album.create")
+            .param("title", "Cars")
+            .send()
+            .await
+            .unwrap();
+        let album_id = text(&album, &["album", "album_id"]).to_owned();
+        client
+            .call("album.docs.add")
+            .param("album_id", &album_id)
+            .param("doc_id", &doc_id)
+            .send()
+            .await
+            .unwrap();
+        let in_album = client
+            .call("album.docs.getList")
+            .param("album_id", &album_id)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            text(&in_album.get("docs").unwrap().list("doc")[0], &["title"]),
+            "Renamed"
+        );
+
+        client
+            .call("doc.delete")
+            .param("doc_id", &doc_id)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            api_code(client.call("doc.get").param("doc_id", &doc_id).send().await),
+            1
+        );
+    }
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn synchronous_uploads_wait_for_the_document_and_bad_files_are_refused() {
+    let emulator = Emulator::builder()
+        .ticket_delay(Duration::from_millis(50))
+        .max_file_size(1000)
+        .start()
+        .await
+        .unwrap();
+    let uploaded = send_raw(
+        upload_request(&emulator, Protocol::Rest, &[("async", "0")], b"bytes"),
+        Format::Json,
+    )
+    .await
+    .unwrap();
+    assert!(text(&uploaded, &["ticket"]).contains('-'));
+    assert!(text(&uploaded, &["doc_id"]).parse::<u64>().is_ok());
+    assert_eq!(
+        api_code(
+            send_raw(
+                upload_request(&emulator, Protocol::Rest, &[], b""),
+                Format::Json
+            )
+            .await
+        ),
+        1
+    );
+    assert_eq!(
+        api_code(
+            send_raw(
+                upload_request(&emulator, Protocol::Soap, &[], &[0u8; 1001]),
+                Format::Json
+            )
+            .await
+        ),
+        2
+    );
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_desktop_authorization_flow_runs_unattended() {
+    let emulator = emulator().await;
+    for protocol in Protocol::ALL {
+        let client = client_for(&emulator, protocol, Format::Xml, false);
+        let frob = client.call("auth.getFrob").send().await.unwrap();
+        let frob = text(&frob, &["auth", "frob"]).to_owned();
+        assert_eq!(
+            api_code(
+                client
+                    .call("auth.getToken")
+                    .param("frob", &frob)
+                    .send()
+                    .await
+            ),
+            2,
+            "not authorized yet"
+        );
+
+        let credentials = emulator.credentials();
+        let link: ipernity::Params = [
+            ("api_key", credentials.api_key.as_str()),
+            ("frob", frob.as_str()),
+            ("perm_doc", "write"),
+        ]
+        .into_iter()
+        .collect();
+        let signature = ipernity::sign::auth_link_sig(&link, &credentials.secret);
+        let url = format!(
+            "http://{}/apps/authorize?api_key={}&frob={frob}&perm_doc=write&api_sig={signature}",
+            emulator.addr(),
+            credentials.api_key
+        );
+        let page = reqwest::get(&url).await.unwrap();
+        assert_eq!(page.status(), 200, "{}", page.text().await.unwrap());
+
+        let token = client
+            .call("auth.getToken")
+            .param("frob", &frob)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(text(&token, &["auth", "permissions", "doc"]), "write");
+        assert_eq!(text(&token, &["auth", "user", "username"]), "emulated");
+        let new_token = text(&token, &["auth", "token"]).to_owned();
+        assert_eq!(
+            api_code(
+                client
+                    .call("auth.getToken")
+                    .param("frob", &frob)
+                    .send()
+                    .await
+            ),
+            2,
+            "a frob is single-use"
+        );
+        assert_eq!(
+            api_code(client.call("auth.getToken").send().await),
+            1,
+            "frob missing"
+        );
+
+        let with_token = Client::builder()
+            .endpoint(emulator.base_url())
+            .credentials(credentials.api_key.clone(), credentials.secret.clone())
+            .token(new_token)
+            .protocol(protocol)
+            .build()
+            .unwrap();
+        let checked = with_token.call("auth.checkToken").send().await.unwrap();
+        assert_eq!(text(&checked, &["auth", "permissions", "doc"]), "write");
+        // doc:write does not allow deleting.
+        assert_eq!(
+            api_code(
+                with_token
+                    .call("doc.delete")
+                    .param("doc_id", 1)
+                    .send()
+                    .await
+            ),
+            110
+        );
+    }
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_check_answers_its_error_in_every_format() {
+    let limited: ipernity::server::Grants = [(Target::Doc, Level::Read)].into_iter().collect();
+    let emulator = Emulator::builder().grants(limited).start().await.unwrap();
+    let credentials = emulator.credentials();
+    let base = emulator.base_url();
+    for (protocol, format) in matrix() {
+        let transport = protocol.transport();
+        let context = format!("{protocol}/{format}");
+        let encode = |call: &Call| transport.encode(&base, call, Some(format)).unwrap();
+
+        // 100, 101: no key, unknown key.
+        assert_eq!(
+            api_code(send_raw(encode(&Call::new("test.hello")), format).await),
+            100,
+            "{context}"
+        );
+        let unknown_key = Call::new("test.hello").signed(&Credentials::new("nope", "x"));
+        assert_eq!(
+            api_code(send_raw(encode(&unknown_key), format).await),
+            101,
+            "{context}"
+        );
+        // 104, 105: a method that must be signed, unsigned and badly signed.
+        let unsigned = Call::new("auth.getFrob").param("api_key", &credentials.api_key);
+        assert_eq!(
+            api_code(send_raw(encode(&unsigned), format).await),
+            104,
+            "{context}"
+        );
+        let badly_signed = Call::new("auth.getFrob").signed(&Credentials::new(
+            credentials.api_key.clone(),
+            "wrong-secret",
+        ));
+        assert_eq!(
+            api_code(send_raw(encode(&badly_signed), format).await),
+            105,
+            "{context}"
+        );
+        // 106, 107: a token method without a token, with a wrong one.
+        let no_token = Call::new("auth.checkToken").signed(&Credentials::new(
+            credentials.api_key.clone(),
+            credentials.secret.clone(),
+        ));
+        assert_eq!(
+            api_code(send_raw(encode(&no_token), format).await),
+            106,
+            "{context}"
+        );
+        let wrong_token = Call::new("auth.checkToken").signed(
+            &Credentials::new(credentials.api_key.clone(), credentials.secret.clone())
+                .with_token("0-bad"),
+        );
+        assert_eq!(
+            api_code(send_raw(encode(&wrong_token), format).await),
+            107,
+            "{context}"
+        );
+        // 110: the token holds doc:read only.
+        let delete = Call::new("doc.delete")
+            .param("doc_id", 1)
+            .signed(&credentials);
+        assert_eq!(
+            api_code(send_raw(encode(&delete), format).await),
+            110,
+            "{context}"
+        );
+        // 103: a registered method the emulator does not implement is still a documented error.
+        let unimplemented = Call::new("group.search")
+            .param("query", "x")
+            .signed(&credentials);
+        assert_eq!(
+            api_code(send_raw(encode(&unimplemented), format).await),
+            103,
+            "{context}"
+        );
+    }
+
+    // 120: a write over REST GET.
+    let mut get_delete = Protocol::Rest
+        .transport()
+        .encode(&base, &Call::new("doc.delete").signed(&credentials), None)
+        .unwrap();
+    get_delete.method = HttpMethod::Get;
+    get_delete.url = format!(
+        "{}?{}",
+        get_delete.url,
+        String::from_utf8(std::mem::take(&mut get_delete.body)).unwrap()
+    );
+    assert_eq!(api_code(send_raw(get_delete, Format::Json).await), 120);
+
+    // 121, 122 in each format the endpoints offer; 102 in the endpoint's default format.
+    let post = |path: &str, body: &str| HttpRequest {
+        method: HttpMethod::Post,
+        url: format!("{base}/{path}"),
+        headers: vec![("Content-Type".into(), "text/xml".into())],
+        body: body.as_bytes().to_vec(),
+    };
+    for format in [Format::Soap, Format::Json, Format::Xml, Format::Php] {
+        let path = if format == Format::Soap {
+            "soap".to_owned()
+        } else {
+            format!("soap/{format}")
+        };
+        assert_eq!(
+            api_code(send_raw(post(&path, "<html>not soap</html>"), format).await),
+            121,
+            "{format}"
+        );
+    }
+    for format in [Format::XmlRpc, Format::Json, Format::Xml, Format::Php] {
+        let path = if format == Format::XmlRpc {
+            "xmlrpc".to_owned()
+        } else {
+            format!("xmlrpc/{format}")
+        };
+        assert_eq!(
+            api_code(send_raw(post(&path, "<methodResponse/>"), format).await),
+            122,
+            "{format}"
+        );
+    }
+    assert_eq!(
+        api_code(send_raw(post("test.echo/yaml", ""), Format::Json).await),
+        102
+    );
+    assert_eq!(
+        api_code(send_raw(post("soap/html", ""), Format::Soap).await),
+        102
+    );
+    assert_eq!(
+        api_code(send_raw(post("xmlrpc/csv", ""), Format::XmlRpc).await),
+        102
+    );
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn uploaded_files_land_in_the_data_directory_under_the_emulators_names() {
+    let dir = std::env::temp_dir().join(format!("ipernity-test-data-{}", std::process::id()));
+    let emulator = Emulator::builder()
+        .data_dir(&dir)
+        .ticket_delay(Duration::ZERO)
+        .start()
+        .await
+        .unwrap();
+    let uploaded = send_raw(
+        upload_request(
+            &emulator,
+            Protocol::XmlRpc,
+            &[("async", "0")],
+            b"exact bytes \x00\xff",
+        ),
+        Format::Json,
+    )
+    .await
+    .unwrap();
+    let doc_id = text(&uploaded, &["doc_id"]).to_owned();
+    let stored = std::fs::read(dir.join(format!("doc-{doc_id}.bin"))).unwrap();
+    assert_eq!(stored, b"exact bytes \x00\xff");
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, [format!("doc-{doc_id}.bin")]);
+    emulator.shutdown().await;
+    assert!(dir.exists(), "a given data directory is kept");
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(ErrorCode::from_u32(1), ErrorCode::Method(1));
+}
