@@ -3,8 +3,13 @@
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
 use clap::{Parser, Subcommand};
-use ipernity::{Call, Credentials, Error, Format, Params, Protocol, Secret, sign};
+use ipernity::methods::{Level, Target};
+use ipernity::server::{Emulator, EmulatorHandle, Grants};
+use ipernity::{Call, Client, Credentials, Error, Format, Params, Protocol, Secret, sign};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -68,11 +73,39 @@ enum Command {
         /// Parameters as NAME=VALUE.
         params: Vec<String>,
     },
+    /// Call a method and print its payload as JSON.
+    ///
+    /// Without an endpoint (flag or IPERNITY_ENDPOINT) the call goes to an embedded emulator
+    /// started for it. Exit status: 0 for a payload, 2 for an API error (`error CODE: MESSAGE`
+    /// on stderr), 1 for anything else.
+    Call(CallArgs),
+    /// Run the emulator until interrupted.
+    Serve {
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8700")]
+        addr: SocketAddr,
+        /// Keep uploaded files in this directory (default: a temporary one).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// The provisioned API key (default: a fresh one).
+        #[arg(long)]
+        api_key: Option<String>,
+        /// The provisioned secret (default: a fresh one).
+        #[arg(long)]
+        secret: Option<String>,
+        /// The provisioned user token (default: a fresh one).
+        #[arg(long)]
+        token: Option<String>,
+        /// The token's permissions, as doc=delete,blog=write,… (default: everything).
+        #[arg(long)]
+        perms: Option<String>,
+    },
 }
 
-fn main() -> ExitCode {
+#[tokio::main]
+async fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli.command) {
+    match run(cli.command).await {
         Ok(code) => code,
         Err(message) => {
             eprintln!("{message}");
@@ -81,8 +114,17 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(command: Command) -> Result<ExitCode, String> {
+async fn run(command: Command) -> Result<ExitCode, String> {
     match command {
+        Command::Call(args) => call(args).await,
+        Command::Serve {
+            addr,
+            data,
+            api_key,
+            secret,
+            token,
+            perms,
+        } => serve(addr, data, api_key, secret, token, perms).await,
         Command::Decode { format, file } => decode(format, file.as_deref()),
         Command::Sign {
             secret,
@@ -113,17 +155,28 @@ fn run(command: Command) -> Result<ExitCode, String> {
                 credentials = credentials.with_token(token);
             }
             let call = Call::with_params(method, parse_params(&params)?).signed(&credentials);
-            let request = protocol
-                .transport()
-                .encode(&endpoint, &call.redacted(), format)
-                .map_err(|e| e.to_string())?;
-            std::io::stdout()
-                .write_all(&request.to_http_text())
-                .and_then(|()| std::io::stdout().write_all(b"\n"))
-                .map_err(|e| e.to_string())?;
-            Ok(ExitCode::SUCCESS)
+            print_request(protocol, &endpoint, &call, format)
         }
     }
+}
+
+/// Prints the request a signed call would send, with its secrets redacted.
+fn print_request(
+    protocol: Protocol,
+    endpoint: &str,
+    signed: &Call,
+    format: Option<Format>,
+) -> Result<ExitCode, String> {
+    let request = protocol
+        .transport()
+        .encode(endpoint, &signed.redacted(), format)
+        .map_err(|e| e.to_string())?;
+    let mut stdout = std::io::stdout();
+    stdout
+        .write_all(&request.to_http_text())
+        .and_then(|()| stdout.write_all(b"\n"))
+        .map_err(|e| e.to_string())?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn decode(format: Format, file: Option<&str>) -> Result<ExitCode, String> {
@@ -149,6 +202,185 @@ fn decode(format: Format, file: Option<&str>) -> Result<ExitCode, String> {
         }
         Err(other) => Err(other.to_string()),
     }
+}
+
+/// The arguments of `ipernity call`.
+#[derive(Debug, clap::Args)]
+struct CallArgs {
+    /// The method name.
+    method: String,
+    /// Parameters as NAME=VALUE.
+    params: Vec<String>,
+    /// The request protocol: rest, soap or xmlrpc.
+    #[arg(long, env = "IPERNITY_PROTOCOL", default_value = "rest")]
+    protocol: Protocol,
+    /// The response format (default: the protocol's own).
+    #[arg(long, env = "IPERNITY_FORMAT")]
+    format: Option<Format>,
+    /// The API base URL; none means the embedded emulator.
+    #[arg(long, env = "IPERNITY_ENDPOINT")]
+    endpoint: Option<String>,
+    /// The API key.
+    #[arg(long, env = "IPERNITY_API_KEY")]
+    api_key: Option<String>,
+    /// The API secret.
+    #[arg(long, env = "IPERNITY_SECRET", hide_env_values = true)]
+    secret: Option<String>,
+    /// A user's auth token.
+    #[arg(long, env = "IPERNITY_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Print the signed request (tokens redacted) and send nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+async fn call(args: CallArgs) -> Result<ExitCode, String> {
+    let params = parse_params(&args.params)?;
+    // No endpoint: an embedded emulator and its provisioned credentials.
+    let mut embedded: Option<EmulatorHandle> = None;
+    let (endpoint, credentials) = match args.endpoint {
+        Some(endpoint) => {
+            let api_key = args
+                .api_key
+                .ok_or("--api-key (or IPERNITY_API_KEY) is required with an endpoint")?;
+            let secret = args
+                .secret
+                .ok_or("--secret (or IPERNITY_SECRET) is required with an endpoint")?;
+            let mut credentials = Credentials::new(api_key, secret);
+            credentials.token = args.token.map(Secret::new);
+            (endpoint, credentials)
+        }
+        None if args.dry_run => {
+            let mut credentials = Credentials::new(
+                args.api_key.unwrap_or_else(|| "KEY".to_owned()),
+                args.secret.unwrap_or_else(|| "SECRET".to_owned()),
+            );
+            credentials.token = args.token.map(Secret::new);
+            (ipernity::DEFAULT_ENDPOINT.to_owned(), credentials)
+        }
+        None => {
+            let emulator = Emulator::builder()
+                .start()
+                .await
+                .map_err(|e| format!("starting the embedded emulator: {e}"))?;
+            eprintln!(
+                "no endpoint given: using the embedded emulator at {}",
+                emulator.base_url()
+            );
+            let endpoint = emulator.base_url();
+            let credentials = emulator.credentials();
+            embedded = Some(emulator);
+            (endpoint, credentials)
+        }
+    };
+    let call = Call::with_params(args.method, params);
+    if args.dry_run {
+        return print_request(
+            args.protocol,
+            &endpoint,
+            &call.signed(&credentials),
+            args.format,
+        );
+    }
+    let mut builder = Client::builder()
+        .endpoint(endpoint)
+        .credentials(credentials.api_key.clone(), credentials.secret.clone())
+        .protocol(args.protocol);
+    if let Some(token) = credentials.token.clone() {
+        builder = builder.token(token);
+    }
+    if let Some(format) = args.format {
+        builder = builder.format(format);
+    }
+    let client = builder.build().map_err(|e| e.to_string())?;
+    let outcome = client.send(call).await;
+    if let Some(emulator) = embedded {
+        emulator.shutdown().await;
+    }
+    match outcome {
+        Ok(payload) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&payload).map_err(|e| e.to_string())?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(Error::Api(error)) => {
+            eprintln!("error {}: {}", error.code, error.message);
+            Ok(ExitCode::from(2))
+        }
+        Err(other) => Err(other.to_string()),
+    }
+}
+
+async fn serve(
+    addr: SocketAddr,
+    data: Option<PathBuf>,
+    api_key: Option<String>,
+    secret: Option<String>,
+    token: Option<String>,
+    perms: Option<String>,
+) -> Result<ExitCode, String> {
+    let mut builder = Emulator::builder().addr(addr);
+    if let Some(dir) = data {
+        builder = builder.data_dir(dir);
+    }
+    if let Some(api_key) = api_key {
+        builder = builder.api_key(api_key);
+    }
+    if let Some(secret) = secret {
+        builder = builder.secret(secret);
+    }
+    if let Some(token) = token {
+        builder = builder.token(token);
+    }
+    if let Some(perms) = perms {
+        builder = builder.grants(parse_perms(&perms)?);
+    }
+    let emulator = builder
+        .start()
+        .await
+        .map_err(|e| format!("starting the emulator on {addr}: {e}"))?;
+    let credentials = emulator.credentials();
+    println!("ipernity emulator listening on {}", emulator.base_url());
+    println!("api_key: {}", credentials.api_key);
+    println!("secret: {}", credentials.secret.expose());
+    println!(
+        "token: {}",
+        credentials
+            .token
+            .as_ref()
+            .map(Secret::expose)
+            .unwrap_or_default()
+    );
+    tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
+    emulator.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_perms(text: &str) -> Result<Grants, String> {
+    let mut grants = Grants::new();
+    for item in text.split(',').filter(|i| !i.is_empty()) {
+        let (target, level) = item
+            .split_once('=')
+            .ok_or_else(|| format!("{item:?} is not TARGET=LEVEL"))?;
+        let target = match target {
+            "doc" => Target::Doc,
+            "blog" => Target::Blog,
+            "post" => Target::Post,
+            "network" => Target::Network,
+            "profile" => Target::Profile,
+            other => return Err(format!("unknown permission target {other:?}")),
+        };
+        let level = match level {
+            "read" => Level::Read,
+            "write" => Level::Write,
+            "delete" if target != Target::Profile => Level::Delete,
+            other => return Err(format!("{other:?} is not a level for {}", target.as_str())),
+        };
+        grants.insert(target, level);
+    }
+    Ok(grants)
 }
 
 fn parse_params(pairs: &[String]) -> Result<Params, String> {

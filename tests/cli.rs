@@ -253,3 +253,142 @@ fn encode_prints_the_request_without_secrets() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn call_without_an_endpoint_uses_the_embedded_emulator() {
+    for protocol in ["rest", "soap", "xmlrpc"] {
+        let out = ipernity(
+            &["call", "test.echo", "echo=hello", "--protocol", protocol],
+            None,
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{protocol}: {}",
+            text(&out.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["echo"], "hello");
+        assert!(
+            text(&out.stderr).contains("embedded emulator at http://127.0.0.1:"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    let out = ipernity(&["call", "doc.get", "doc_id=1", "--format", "php"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("error 1: Document not found"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn call_dry_run_sends_nothing_and_redacts_the_token() {
+    let out = ipernity(
+        &[
+            "call",
+            "doc.delete",
+            "doc_id=1",
+            "--dry-run",
+            "--endpoint",
+            "http://127.0.0.1:9/api",
+            "--api-key",
+            KEY,
+            "--secret",
+            SECRET,
+            "--token",
+            "TOKEN-VALUE",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with("POST /api/doc.delete/json HTTP/1.1"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("auth_token=%3Credacted%3E"), "{stdout}");
+    assert!(
+        !stdout.contains("TOKEN-VALUE") && !stdout.contains(SECRET),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn serve_prints_its_address_and_credentials_then_answers() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_ipernity"))
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--perms",
+            "doc=read",
+            "--api-key",
+            "local-key",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(server.stdout.take().unwrap()));
+    let first = lines.next().unwrap().unwrap();
+    assert_eq!(
+        first,
+        format!("ipernity emulator listening on http://127.0.0.1:{port}/api")
+    );
+    let mut value = |prefix: &str| {
+        lines
+            .next()
+            .unwrap()
+            .unwrap()
+            .strip_prefix(prefix)
+            .unwrap()
+            .to_owned()
+    };
+    let (api_key, secret, token) = (value("api_key: "), value("secret: "), value("token: "));
+    assert_eq!(api_key, "local-key");
+    let endpoint = format!("http://127.0.0.1:{port}/api");
+    let base = [
+        "--endpoint",
+        endpoint.as_str(),
+        "--api-key",
+        api_key.as_str(),
+        "--secret",
+        secret.as_str(),
+        "--token",
+        token.as_str(),
+    ];
+    let out = ipernity(
+        &[
+            &["call", "auth.checkToken", "--protocol", "xmlrpc"][..],
+            &base,
+        ]
+        .concat(),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("\"doc\": \"read\""),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = ipernity(
+        &[&["call", "doc.delete", "doc_id=1"][..], &base].concat(),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).starts_with("error 110:"),
+        "{}",
+        text(&out.stderr)
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+}

@@ -107,6 +107,18 @@ impl EmulatorBuilder {
         self
     }
 
+    /// The provisioned application's key.
+    pub fn api_key(mut self, api_key: impl Into<String>) -> Self {
+        self.api_key = api_key.into();
+        self
+    }
+
+    /// The provisioned application's secret.
+    pub fn secret(mut self, secret: impl Into<Secret>) -> Self {
+        self.secret = secret.into();
+        self
+    }
+
     /// The provisioned user's token.
     pub fn token(mut self, token: impl Into<Secret>) -> Self {
         self.token = token.into();
