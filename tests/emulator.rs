@@ -658,3 +658,93 @@ async fn uploaded_files_land_in_the_data_directory_under_the_emulators_names() {
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(ErrorCode::from_u32(1), ErrorCode::Method(1));
 }
+
+fn retrying_client(emulator: &EmulatorHandle) -> Client {
+    let credentials = emulator.credentials();
+    Client::builder()
+        .endpoint(emulator.base_url())
+        .credentials(credentials.api_key.clone(), credentials.secret.clone())
+        .token(credentials.token.clone().unwrap())
+        .retry(RetryPolicy {
+            max_retries: 3,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(1),
+            max_elapsed: Duration::from_secs(10),
+        })
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_read_succeeds_after_two_injected_503s() {
+    use ipernity::server::{Fault, Schedule};
+    let emulator = emulator().await;
+    let client = retrying_client(&emulator);
+    emulator.inject(Fault::Http(503), Schedule::Next(2));
+    let before = emulator.requests_seen();
+    let hello = client.call("test.hello").send().await.unwrap();
+    assert_eq!(text(&hello, &["hello"]), "hello world!");
+    assert_eq!(emulator.requests_seen() - before, 3);
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_write_facing_a_dropped_connection_is_not_repeated() {
+    use ipernity::server::{Fault, Schedule};
+    let emulator = emulator().await;
+    let client = retrying_client(&emulator);
+    emulator.inject(Fault::CloseConnection, Schedule::Next(1));
+    let before = emulator.requests_seen();
+    let error = client
+        .call("album.create")
+        .param("title", "once")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Transport {
+                may_have_been_sent: true,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(
+        emulator.requests_seen() - before,
+        1,
+        "the write was not sent again"
+    );
+    // The same fault on a read is retried.
+    emulator.inject(Fault::CloseConnection, Schedule::Next(1));
+    assert!(client.call("test.hello").send().await.is_ok());
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn rate_limit_answers_back_off() {
+    use ipernity::server::{Fault, Schedule};
+    let emulator = emulator().await;
+    let client = retrying_client(&emulator);
+    emulator.inject(Fault::Api(113), Schedule::Next(2));
+    let started = std::time::Instant::now();
+    client.call("test.hello").send().await.unwrap();
+    // Two backoffs: at least 50 ms then 100 ms (half of 100 ms and 200 ms, plus jitter).
+    assert!(
+        started.elapsed() >= Duration::from_millis(150),
+        "{:?}",
+        started.elapsed()
+    );
+    // Every third request fails; writes see the error, reads retry through it.
+    emulator.inject(Fault::Api(503), Schedule::Every(3));
+    for _ in 0..6 {
+        client.call("test.hello").send().await.unwrap();
+    }
+    emulator.clear_faults();
+    assert_eq!(
+        api_code(client.call("album.get").param("album_id", 5).send().await),
+        1
+    );
+    emulator.shutdown().await;
+}

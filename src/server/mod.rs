@@ -37,7 +37,10 @@ use crate::protocol::{FilePart, HttpMethod, IncomingRequest, ParsedRequest, Prot
 use crate::sign;
 use crate::value::{Map, Text, Value};
 
+mod faults;
 mod handlers;
+
+pub use faults::{Fault, Schedule};
 
 /// The permissions a token holds, by target.
 pub type Grants = BTreeMap<Target, Level>;
@@ -169,6 +172,8 @@ impl EmulatorBuilder {
             .with_token(self.token.clone());
         let shared = Arc::new(Shared {
             state: Mutex::new(StateData::provisioned(&self)),
+            faults: Mutex::default(),
+            requests: std::sync::atomic::AtomicU64::new(0),
             ticket_delay: self.ticket_delay,
             data_dir: data_dir.clone(),
             max_file_size: self.max_file_size,
@@ -178,7 +183,7 @@ impl EmulatorBuilder {
             .route("/api/{*path}", any(api))
             .route("/apps/authorize", get(authorize))
             .fallback(not_found)
-            .with_state(shared)
+            .with_state(Arc::clone(&shared))
             .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -190,6 +195,7 @@ impl EmulatorBuilder {
             }
         });
         Ok(EmulatorHandle {
+            shared: Arc::clone(&shared),
             addr,
             credentials,
             stop: Some(stop),
@@ -202,6 +208,7 @@ impl EmulatorBuilder {
 /// A running emulator: its address, its provisioned credentials, and a graceful shutdown.
 #[derive(Debug)]
 pub struct EmulatorHandle {
+    shared: Arc<Shared>,
     addr: SocketAddr,
     credentials: Credentials,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -236,6 +243,31 @@ impl EmulatorHandle {
         self.credentials.clone()
     }
 
+    /// Makes the requests `schedule` picks fail with `fault` (replacing any earlier plan).
+    pub fn inject(&self, fault: Fault, schedule: Schedule) {
+        self.shared
+            .faults
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .set(fault, schedule);
+    }
+
+    /// Stops injecting faults.
+    pub fn clear_faults(&self) {
+        self.shared
+            .faults
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
+    /// How many API requests the emulator has received.
+    pub fn requests_seen(&self) -> u64 {
+        self.shared
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Stops accepting connections, lets running requests finish, and waits for the server (a
     /// temporary data directory is then removed).
     pub async fn shutdown(mut self) {
@@ -251,8 +283,11 @@ const USER_ID: u64 = 1;
 /// How long a frob stays valid.
 const FROB_LIFETIME: Duration = Duration::from_secs(600);
 
+/// What the server's handlers share.
 struct Shared {
     state: Mutex<StateData>,
+    faults: Mutex<faults::Faults>,
+    requests: std::sync::atomic::AtomicU64,
     ticket_delay: Duration,
     data_dir: PathBuf,
     max_file_size: u64,
@@ -447,9 +482,23 @@ async fn api(
         content_type,
         body: &body,
     };
-    let (format, outcome) = match Protocol::for_path(path).transport().parse(&incoming) {
-        Err(refused) => (refused.format, Err(refused.error)),
-        Ok(parsed) => {
+    shared
+        .requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let fault = shared
+        .faults
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .next();
+    let (format, outcome) = match (Protocol::for_path(path).transport().parse(&incoming), fault) {
+        (_, Some(Fault::Http(status))) => return faults::http_page(status),
+        (_, Some(Fault::CloseConnection)) => return faults::dropped_connection(),
+        (Err(refused), _) => (refused.format, Err(refused.error)),
+        (Ok(parsed), Some(Fault::Api(code))) => (
+            parsed.format,
+            Err(ApiError::global(ErrorCode::from_u32(code))),
+        ),
+        (Ok(parsed), None) => {
             let mut outcome = shared.answer(&parsed);
             if let Ok(payload) = &mut outcome
                 && parsed.call.method().starts_with("upload.")
@@ -467,6 +516,15 @@ async fn api(
         HeaderValue::from_static(format.content_type()),
     );
     response
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("data_dir", &self.data_dir)
+            .field("ticket_delay", &self.ticket_delay)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Shared {
