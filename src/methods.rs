@@ -13,7 +13,10 @@
 use std::fmt;
 
 /// What a permission covers (`perm_doc`, `perm_blog`, …).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Target {
     /// Photos, videos and other documents.
     Doc,
@@ -28,7 +31,10 @@ pub enum Target {
 }
 
 /// How much a permission allows; each level implies the ones before it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Level {
     /// Read, including private items.
     Read,

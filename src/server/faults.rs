@@ -58,7 +58,9 @@ impl Faults {
                 self.plan = (left > 1).then_some((fault, Schedule::Next(left - 1)));
                 Some(fault)
             }
-            Schedule::Every(k) => (k > 0 && self.seen.is_multiple_of(u64::from(k))).then_some(fault),
+            Schedule::Every(k) => {
+                (k > 0 && self.seen.is_multiple_of(u64::from(k))).then_some(fault)
+            }
         }
     }
 }
