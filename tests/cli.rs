@@ -318,43 +318,9 @@ fn call_dry_run_sends_nothing_and_redacts_the_token() {
 
 #[test]
 fn serve_prints_its_address_and_credentials_then_answers() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_ipernity"))
-        .args([
-            "serve",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--perms",
-            "doc=read",
-            "--api-key",
-            "local-key",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(server.stdout.take().unwrap()));
-    let first = lines.next().unwrap().unwrap();
-    assert_eq!(
-        first,
-        format!("ipernity emulator listening on http://127.0.0.1:{port}/api")
-    );
-    let mut value = |prefix: &str| {
-        lines
-            .next()
-            .unwrap()
-            .unwrap()
-            .strip_prefix(prefix)
-            .unwrap()
-            .to_owned()
-    };
-    let (api_key, secret, token) = (value("api_key: "), value("secret: "), value("token: "));
+    let (mut server, endpoint, [api_key, secret, token]) =
+        start_server(&["--perms", "doc=read", "--api-key", "local-key"]);
     assert_eq!(api_key, "local-key");
-    let endpoint = format!("http://127.0.0.1:{port}/api");
     let base = [
         "--endpoint",
         endpoint.as_str(),
@@ -391,4 +357,102 @@ fn serve_prints_its_address_and_credentials_then_answers() {
     );
     server.kill().unwrap();
     server.wait().unwrap();
+}
+
+/// Starts `ipernity serve` on a free port and reads its credentials.
+fn start_server(extra: &[&str]) -> (std::process::Child, String, [String; 3]) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_ipernity"))
+        .args([&["serve", "--addr", addr.as_str()][..], extra].concat())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(server.stdout.take().unwrap()));
+    let first = lines.next().unwrap().unwrap();
+    assert_eq!(
+        first,
+        format!("ipernity emulator listening on http://{addr}/api")
+    );
+    let mut value = |prefix: &str| {
+        lines
+            .next()
+            .unwrap()
+            .unwrap()
+            .strip_prefix(prefix)
+            .unwrap()
+            .to_owned()
+    };
+    let credentials = [value("api_key: "), value("secret: "), value("token: ")];
+    (server, format!("http://{addr}/api"), credentials)
+}
+
+#[test]
+fn a_killed_emulator_restarted_on_its_data_directory_keeps_confirmed_documents() {
+    let dir = std::env::temp_dir().join(format!("ipernity-cli-crash-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let fixed = [
+        "--data",
+        dir.to_str().unwrap(),
+        "--api-key",
+        "crash-key",
+        "--secret",
+        "crash-secret",
+        "--token",
+        "1-crashtoken",
+    ];
+    let (mut server, endpoint, _) = start_server(&fixed);
+    let base = [
+        "--endpoint",
+        endpoint.as_str(),
+        "--api-key",
+        "crash-key",
+        "--secret",
+        "crash-secret",
+        "--token",
+        "1-crashtoken",
+    ];
+    let out = ipernity(
+        &[&["call", "album.create", "title=survivor"][..], &base].concat(),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let album: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let album_id = album["album"]["album_id"].as_str().unwrap().to_owned();
+    server.kill().unwrap(); // SIGKILL: no shutdown code runs
+    server.wait().unwrap();
+
+    let (mut server, endpoint, _) = start_server(&fixed);
+    let base = [
+        "--endpoint",
+        endpoint.as_str(),
+        "--api-key",
+        "crash-key",
+        "--secret",
+        "crash-secret",
+        "--token",
+        "1-crashtoken",
+    ];
+    let out = ipernity(
+        &[
+            &["call", "album.get", &format!("album_id={album_id}")][..],
+            &base,
+        ]
+        .concat(),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("\"title\": \"survivor\""),
+        "{}",
+        text(&out.stdout)
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
 }

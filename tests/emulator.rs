@@ -652,7 +652,12 @@ async fn uploaded_files_land_in_the_data_directory_under_the_emulators_names() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names, [format!("doc-{doc_id}.bin")]);
+    let mut names = names;
+    names.sort();
+    assert_eq!(
+        names,
+        [format!("doc-{doc_id}.bin"), "emulator.redb".to_owned()]
+    );
     emulator.shutdown().await;
     assert!(dir.exists(), "a given data directory is kept");
     std::fs::remove_dir_all(&dir).unwrap();
@@ -747,4 +752,99 @@ async fn rate_limit_answers_back_off() {
         1
     );
     emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_restarted_emulator_keeps_everything_it_confirmed() {
+    let dir = std::env::temp_dir().join(format!("ipernity-test-restart-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let first = Emulator::builder()
+        .data_dir(&dir)
+        .ticket_delay(Duration::from_millis(20))
+        .start()
+        .await
+        .unwrap();
+    let credentials = first.credentials();
+    let client = client_for(&first, Protocol::Rest, Format::Json, true);
+    let uploaded = send_raw(
+        upload_request(
+            &first,
+            Protocol::Rest,
+            &[("async", "0"), ("title", "kept")],
+            b"bytes",
+        ),
+        Format::Json,
+    )
+    .await
+    .unwrap();
+    let doc_id = text(&uploaded, &["doc_id"]).to_owned();
+    let pending = send_raw(
+        upload_request(&first, Protocol::Rest, &[("title", "pending")], b"more"),
+        Format::Json,
+    )
+    .await
+    .unwrap();
+    let pending_ticket = text(&pending, &["ticket"]).to_owned();
+    let album = client
+        .call("album.create")
+        .param("title", "kept album")
+        .send()
+        .await
+        .unwrap();
+    let album_id = text(&album, &["album", "album_id"]).to_owned();
+    client
+        .call("album.docs.add")
+        .param("album_id", &album_id)
+        .param("doc_id", &doc_id)
+        .send()
+        .await
+        .unwrap();
+    first.shutdown().await;
+
+    // A new emulator on the same directory with fresh credentials: the old ones still work.
+    let second = Emulator::builder().data_dir(&dir).start().await.unwrap();
+    let old = Client::builder()
+        .endpoint(second.base_url())
+        .credentials(credentials.api_key.clone(), credentials.secret.clone())
+        .token(credentials.token.clone().unwrap())
+        .build()
+        .unwrap();
+    let doc = old
+        .call("doc.get")
+        .param("doc_id", &doc_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(text(&doc, &["doc", "title"]), "kept");
+    let in_album = old
+        .call("album.docs.getList")
+        .param("album_id", &album_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(in_album.get("docs").unwrap().list("doc").len(), 1);
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let tickets = old
+        .call("upload.checkTickets")
+        .param("tickets", &pending_ticket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        text(&tickets, &["tickets", "done"]),
+        "1",
+        "the ticket's deadline survived the restart"
+    );
+    let again = send_raw(
+        upload_request(&second, Protocol::Rest, &[("async", "0")], b"new"),
+        Format::Json,
+    )
+    .await
+    .unwrap();
+    assert!(
+        text(&again, &["doc_id"]).parse::<u64>().unwrap() > doc_id.parse::<u64>().unwrap(),
+        "ids never repeat"
+    );
+    second.shutdown().await;
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -226,6 +226,7 @@ fn get_token(state: &mut StateData, request: &Request<'_>) -> Outcome {
         grants,
     };
     let payload = auth_payload(state, &token, &grant);
+    state.dirty.tokens.insert(token.clone());
     state.tokens.insert(token, grant);
     Ok(payload)
 }
@@ -414,6 +415,7 @@ fn upload(state: &mut StateData, request: &Request<'_>, replace: bool) -> Outcom
         )
     })?;
     let ticket = format!("{}-{}", state.next_id(), doc.id);
+    state.dirty.tickets.insert(ticket.clone());
     state.tickets.insert(
         ticket.clone(),
         Ticket {
@@ -448,11 +450,14 @@ fn owned<'a>(
     id: u64,
 ) -> Result<&'a mut Doc, ApiError> {
     let user = request.user_id();
-    state
+    let doc = state
         .docs
         .get_mut(&id)
         .filter(|doc| Some(doc.owner) == user)
-        .ok_or_else(|| method_error(1, "Document not found"))
+        .ok_or_else(|| method_error(1, "Document not found"))?;
+    // Callers change what they borrow, so it is saved with the call.
+    state.dirty.docs.insert(id);
+    Ok(doc)
 }
 
 fn tags_value(doc: &Doc) -> Value {
@@ -531,7 +536,10 @@ fn doc_delete(state: &mut StateData, request: &Request<'_>) -> Outcome {
     state.docs.remove(&id);
     std::fs::remove_file(request.data_dir.join(format!("doc-{id}.bin"))).ok();
     for album in state.albums.values_mut() {
-        album.docs.retain(|d| *d != id);
+        if album.docs.contains(&id) {
+            album.docs.retain(|d| *d != id);
+            state.dirty.albums.insert(album.id);
+        }
     }
     Ok(map([("doc", Value::Map(map([("doc_id", text(id))])))]))
 }
@@ -663,6 +671,7 @@ fn album_create(state: &mut StateData, request: &Request<'_>) -> Outcome {
         docs: Vec::new(),
     };
     let payload = map([("album", Value::Map(map([("album_id", text(album.id))])))]);
+    state.dirty.albums.insert(album.id);
     state.albums.insert(album.id, album);
     Ok(payload)
 }
@@ -726,6 +735,7 @@ fn album_docs_add(state: &mut StateData, request: &Request<'_>) -> Outcome {
             album.docs.push(doc);
         }
     }
+    state.dirty.albums.insert(id);
     Ok(map([(
         "album",
         Value::Map(map([

@@ -39,6 +39,7 @@ use crate::value::{Map, Text, Value};
 
 mod faults;
 mod handlers;
+mod store;
 
 pub use faults::{Fault, Schedule};
 
@@ -170,8 +171,20 @@ impl EmulatorBuilder {
         let addr = listener.local_addr()?;
         let credentials = Credentials::new(self.api_key.clone(), self.secret.clone())
             .with_token(self.token.clone());
+        let mut state = StateData::provisioned(&self);
+        // A data directory given by the caller keeps the state across restarts.
+        let store = match temporary {
+            true => None,
+            false => {
+                let store = store::Store::open(&data_dir)?;
+                store.load_into(&mut state)?;
+                store.save(&mut state)?;
+                Some(store)
+            }
+        };
         let shared = Arc::new(Shared {
-            state: Mutex::new(StateData::provisioned(&self)),
+            state: Mutex::new(state),
+            store,
             faults: Mutex::default(),
             requests: std::sync::atomic::AtomicU64::new(0),
             ticket_delay: self.ticket_delay,
@@ -286,6 +299,7 @@ const FROB_LIFETIME: Duration = Duration::from_secs(600);
 /// What the server's handlers share.
 struct Shared {
     state: Mutex<StateData>,
+    store: Option<store::Store>,
     faults: Mutex<faults::Faults>,
     requests: std::sync::atomic::AtomicU64,
     ticket_delay: Duration,
@@ -302,7 +316,7 @@ pub(crate) struct User {
 }
 
 /// What a token allows.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Grant {
     pub(crate) api_key: String,
     pub(crate) user_id: u64,
@@ -317,7 +331,7 @@ pub(crate) struct Frob {
     pub(crate) used: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Doc {
     pub(crate) id: u64,
     pub(crate) owner: u64,
@@ -329,7 +343,7 @@ pub(crate) struct Doc {
     pub(crate) size: u64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Album {
     pub(crate) id: u64,
     pub(crate) owner: u64,
@@ -356,6 +370,7 @@ pub(crate) struct StateData {
     pub(crate) albums: BTreeMap<u64, Album>,
     pub(crate) tickets: HashMap<String, Ticket>,
     pub(crate) next_id: u64,
+    pub(crate) dirty: store::Dirty,
 }
 
 impl StateData {
@@ -385,6 +400,11 @@ impl StateData {
             albums: BTreeMap::new(),
             tickets: HashMap::new(),
             next_id: 1000,
+            dirty: store::Dirty {
+                apps: true,
+                tokens: [config.token.expose().to_owned()].into_iter().collect(),
+                ..store::Dirty::default()
+            },
         }
     }
 
@@ -395,16 +415,18 @@ impl StateData {
 
     /// Registers the documents of tickets whose processing time has passed.
     fn process_tickets(&mut self, now: Instant) {
-        let ready: Vec<Doc> = self
+        let ready: Vec<(String, Doc)> = self
             .tickets
-            .values_mut()
-            .filter(|ticket| !ticket.done && ticket.ready_at <= now)
-            .map(|ticket| {
+            .iter_mut()
+            .filter(|(_, ticket)| !ticket.done && ticket.ready_at <= now)
+            .map(|(id, ticket)| {
                 ticket.done = true;
-                ticket.doc.clone()
+                (id.clone(), ticket.doc.clone())
             })
             .collect();
-        for doc in ready {
+        for (ticket, doc) in ready {
+            self.dirty.tickets.insert(ticket);
+            self.dirty.docs.insert(doc.id);
             self.docs.insert(doc.id, doc);
         }
     }
@@ -540,6 +562,9 @@ impl Shared {
         };
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.process_tickets(Instant::now());
+        if self.persist(&mut state).is_err() {
+            return;
+        }
         if let Some(done) = state.tickets.get(&ticket).filter(|t| t.done) {
             payload.insert("doc_id".into(), Value::from(done.doc.id.to_string()));
         }
@@ -561,7 +586,26 @@ impl Shared {
             data_dir: &self.data_dir,
             max_file_size: self.max_file_size,
         };
-        handlers::dispatch(&mut state, info, &request)
+        let outcome = handlers::dispatch(&mut state, info, &request);
+        self.persist(&mut state)?;
+        outcome
+    }
+
+    /// Writes what the call changed before it is answered; a failure is a service error.
+    fn persist(&self, state: &mut StateData) -> Result<(), ApiError> {
+        match &self.store {
+            None => {
+                state.dirty = store::Dirty::default();
+                Ok(())
+            }
+            Some(store) => store.save(state).map_err(|error| {
+                tracing::error!(%error, "saving the emulator's state failed");
+                ApiError::new(
+                    ErrorCode::ServiceError,
+                    "Service error: the state could not be saved",
+                )
+            }),
+        }
     }
 }
 

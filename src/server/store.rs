@@ -1,0 +1,198 @@
+//! Durable state for an emulator started with a data directory: an embedded redb database
+//! (`emulator.redb`), written in one transaction before a call is answered, so an emulator
+//! restarted on the same directory still has every document, album, ticket and token it
+//! confirmed.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use redb::{Database, ReadableTable, TableDefinition};
+
+use super::{Album, Doc, Grant, StateData, Ticket};
+use crate::call::Secret;
+
+const DOCS: TableDefinition<u64, &[u8]> = TableDefinition::new("docs");
+const ALBUMS: TableDefinition<u64, &[u8]> = TableDefinition::new("albums");
+const TICKETS: TableDefinition<&str, &[u8]> = TableDefinition::new("tickets");
+const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("tokens");
+const APPS: TableDefinition<&str, &str> = TableDefinition::new("apps");
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+/// What changed since the last save.
+#[derive(Debug, Default)]
+pub(crate) struct Dirty {
+    pub(crate) docs: BTreeSet<u64>,
+    pub(crate) albums: BTreeSet<u64>,
+    pub(crate) tickets: BTreeSet<String>,
+    pub(crate) tokens: BTreeSet<String>,
+    pub(crate) apps: bool,
+}
+
+/// A ticket as stored: its deadline in wall-clock milliseconds.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredTicket {
+    ready_at_ms: u64,
+    doc: Doc,
+    done: bool,
+}
+
+/// The emulator's database.
+#[derive(Debug)]
+pub(crate) struct Store {
+    db: Database,
+}
+
+fn io_error(error: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::other(error.to_string())
+}
+
+fn unix_ms(now: SystemTime) -> u64 {
+    now.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+impl Store {
+    /// Opens (or creates) `emulator.redb` in `dir`.
+    pub(crate) fn open(dir: &Path) -> std::io::Result<Store> {
+        let db = Database::create(dir.join("emulator.redb")).map_err(io_error)?;
+        Ok(Store { db })
+    }
+
+    /// Adds what the database holds to `state`.
+    pub(crate) fn load_into(&self, state: &mut StateData) -> std::io::Result<()> {
+        let read = self.db.begin_read().map_err(io_error)?;
+        let now = Instant::now();
+        let now_ms = unix_ms(SystemTime::now());
+        // A table that was never written does not exist yet: nothing to load from it.
+        if let Ok(table) = read.open_table(APPS) {
+            for entry in table.iter().map_err(io_error)? {
+                let (key, secret) = entry.map_err(io_error)?;
+                state
+                    .apps
+                    .entry(key.value().to_owned())
+                    .or_insert_with(|| Secret::new(secret.value()));
+            }
+        }
+        if let Ok(table) = read.open_table(TOKENS) {
+            for entry in table.iter().map_err(io_error)? {
+                let (token, grant) = entry.map_err(io_error)?;
+                let grant: Grant = serde_json::from_slice(grant.value()).map_err(io_error)?;
+                state.tokens.insert(token.value().to_owned(), grant);
+            }
+        }
+        if let Ok(table) = read.open_table(DOCS) {
+            for entry in table.iter().map_err(io_error)? {
+                let (_, doc) = entry.map_err(io_error)?;
+                let doc: Doc = serde_json::from_slice(doc.value()).map_err(io_error)?;
+                state.docs.insert(doc.id, doc);
+            }
+        }
+        if let Ok(table) = read.open_table(ALBUMS) {
+            for entry in table.iter().map_err(io_error)? {
+                let (_, album) = entry.map_err(io_error)?;
+                let album: Album = serde_json::from_slice(album.value()).map_err(io_error)?;
+                state.albums.insert(album.id, album);
+            }
+        }
+        if let Ok(table) = read.open_table(TICKETS) {
+            for entry in table.iter().map_err(io_error)? {
+                let (id, stored) = entry.map_err(io_error)?;
+                let stored: StoredTicket =
+                    serde_json::from_slice(stored.value()).map_err(io_error)?;
+                let remaining = Duration::from_millis(stored.ready_at_ms.saturating_sub(now_ms));
+                state.tickets.insert(
+                    id.value().to_owned(),
+                    Ticket {
+                        ready_at: now + remaining,
+                        doc: stored.doc,
+                        done: stored.done,
+                    },
+                );
+            }
+        }
+        if let Ok(table) = read.open_table(META)
+            && let Some(next_id) = table.get("next_id").map_err(io_error)?
+        {
+            state.next_id = state.next_id.max(next_id.value());
+        }
+        state.dirty.apps = true;
+        state.dirty.tokens.extend(state.tokens.keys().cloned());
+        Ok(())
+    }
+
+    /// Writes what changed, in one committed transaction, and forgets the changes.
+    pub(crate) fn save(&self, state: &mut StateData) -> std::io::Result<()> {
+        let dirty = std::mem::take(&mut state.dirty);
+        let write = self.db.begin_write().map_err(io_error)?;
+        {
+            let now = Instant::now();
+            let now_ms = unix_ms(SystemTime::now());
+            let mut docs = write.open_table(DOCS).map_err(io_error)?;
+            for id in &dirty.docs {
+                match state.docs.get(id) {
+                    Some(doc) => {
+                        docs.insert(*id, serde_json::to_vec(doc).map_err(io_error)?.as_slice())
+                            .map_err(io_error)?;
+                    }
+                    None => {
+                        docs.remove(*id).map_err(io_error)?;
+                    }
+                }
+            }
+            let mut albums = write.open_table(ALBUMS).map_err(io_error)?;
+            for id in &dirty.albums {
+                match state.albums.get(id) {
+                    Some(album) => {
+                        albums
+                            .insert(*id, serde_json::to_vec(album).map_err(io_error)?.as_slice())
+                            .map_err(io_error)?;
+                    }
+                    None => {
+                        albums.remove(*id).map_err(io_error)?;
+                    }
+                }
+            }
+            let mut tickets = write.open_table(TICKETS).map_err(io_error)?;
+            for id in &dirty.tickets {
+                if let Some(ticket) = state.tickets.get(id) {
+                    let remaining = ticket.ready_at.saturating_duration_since(now);
+                    let stored = StoredTicket {
+                        ready_at_ms: now_ms.saturating_add(
+                            u64::try_from(remaining.as_millis()).unwrap_or(u64::MAX),
+                        ),
+                        doc: ticket.doc.clone(),
+                        done: ticket.done,
+                    };
+                    tickets
+                        .insert(
+                            id.as_str(),
+                            serde_json::to_vec(&stored).map_err(io_error)?.as_slice(),
+                        )
+                        .map_err(io_error)?;
+                }
+            }
+            let mut tokens = write.open_table(TOKENS).map_err(io_error)?;
+            for token in &dirty.tokens {
+                if let Some(grant) = state.tokens.get(token) {
+                    tokens
+                        .insert(
+                            token.as_str(),
+                            serde_json::to_vec(grant).map_err(io_error)?.as_slice(),
+                        )
+                        .map_err(io_error)?;
+                }
+            }
+            let mut apps = write.open_table(APPS).map_err(io_error)?;
+            if dirty.apps {
+                for (key, secret) in &state.apps {
+                    apps.insert(key.as_str(), secret.expose())
+                        .map_err(io_error)?;
+                }
+            }
+            let mut meta = write.open_table(META).map_err(io_error)?;
+            meta.insert("next_id", state.next_id).map_err(io_error)?;
+        }
+        write.commit().map_err(io_error)
+    }
+}
