@@ -7,6 +7,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+
+#[path = "cli/conformance.rs"]
+mod conformance;
 use ipernity::methods::{Level, Target};
 use ipernity::server::{Emulator, EmulatorHandle, Grants};
 use ipernity::{Call, Client, Credentials, Error, Format, Params, Protocol, Secret, sign};
@@ -79,6 +82,26 @@ enum Command {
     /// started for it. Exit status: 0 for a payload, 2 for an API error (`error CODE: MESSAGE`
     /// on stderr), 1 for anything else.
     Call(CallArgs),
+    /// Run the server-side cases of the conformance suite against an endpoint (default: the
+    /// embedded emulator). Prints one line per case and `N passed, M failed`; exit status 0 only
+    /// when all pass.
+    Conformance {
+        /// The API base URL; none means the embedded emulator.
+        #[arg(long, env = "IPERNITY_ENDPOINT")]
+        endpoint: Option<String>,
+        /// The API key the endpoint knows.
+        #[arg(long, env = "IPERNITY_API_KEY")]
+        api_key: Option<String>,
+        /// Its secret.
+        #[arg(long, env = "IPERNITY_SECRET", hide_env_values = true)]
+        secret: Option<String>,
+        /// A user token.
+        #[arg(long, env = "IPERNITY_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// The suite's directory (the manifests; fixture paths are relative to its parent).
+        #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/protocols"))]
+        suite: PathBuf,
+    },
     /// Run the emulator until interrupted.
     Serve {
         /// The address to listen on.
@@ -117,6 +140,13 @@ async fn main() -> ExitCode {
 async fn run(command: Command) -> Result<ExitCode, String> {
     match command {
         Command::Call(args) => call(args).await,
+        Command::Conformance {
+            endpoint,
+            api_key,
+            secret,
+            token,
+            suite,
+        } => run_conformance(endpoint, api_key, secret, token, &suite).await,
         Command::Serve {
             addr,
             data,
@@ -311,6 +341,57 @@ async fn call(args: CallArgs) -> Result<ExitCode, String> {
         }
         Err(other) => Err(other.to_string()),
     }
+}
+
+async fn run_conformance(
+    endpoint: Option<String>,
+    api_key: Option<String>,
+    secret: Option<String>,
+    token: Option<String>,
+    suite: &std::path::Path,
+) -> Result<ExitCode, String> {
+    let mut embedded = None;
+    let (endpoint, credentials) = match endpoint {
+        Some(endpoint) => {
+            let mut credentials = Credentials::new(
+                api_key.ok_or("--api-key (or IPERNITY_API_KEY) is required with an endpoint")?,
+                secret.ok_or("--secret (or IPERNITY_SECRET) is required with an endpoint")?,
+            );
+            credentials.token = token.map(Secret::new);
+            (endpoint, credentials)
+        }
+        None => {
+            let emulator = Emulator::builder()
+                .start()
+                .await
+                .map_err(|e| format!("starting the embedded emulator: {e}"))?;
+            eprintln!(
+                "no endpoint given: testing the embedded emulator at {}",
+                emulator.base_url()
+            );
+            let pair = (emulator.base_url(), emulator.credentials());
+            embedded = Some(emulator);
+            pair
+        }
+    };
+    let outcomes = conformance::run(suite, &endpoint, &credentials).await;
+    if let Some(emulator) = embedded {
+        emulator.shutdown().await;
+    }
+    let outcomes = outcomes?;
+    let failed = outcomes.iter().filter(|o| o.failure.is_some()).count();
+    for outcome in &outcomes {
+        match &outcome.failure {
+            None => println!("ok    {}", outcome.name),
+            Some(reason) => println!("FAIL  {}: {reason}", outcome.name),
+        }
+    }
+    println!("{} passed, {failed} failed", outcomes.len() - failed);
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 async fn serve(

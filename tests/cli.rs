@@ -456,3 +456,62 @@ fn a_killed_emulator_restarted_on_its_data_directory_keeps_confirmed_documents()
     server.wait().unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn conformance_passes_on_the_embedded_emulator_and_fails_elsewhere() {
+    let out = ipernity(&["conformance"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let stdout = text(&out.stdout);
+    let last = stdout.lines().last().unwrap();
+    assert!(
+        last.ends_with(" passed, 0 failed") && !last.starts_with("0 "),
+        "{last}"
+    );
+    assert!(
+        stdout.lines().any(|l| l == "ok    soap/parse/wrong-urn"),
+        "{stdout}"
+    );
+
+    let (mut server, endpoint, [api_key, secret, token]) = start_server(&[]);
+    let out = ipernity(
+        &[
+            "conformance",
+            "--endpoint",
+            &endpoint,
+            "--api-key",
+            &api_key,
+            "--secret",
+            &secret,
+            "--token",
+            &token,
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    // Something that is not the API fails every case.
+    let elsewhere = endpoint.replace("/api", "/nowhere");
+    let out = ipernity(
+        &[
+            "conformance",
+            "--endpoint",
+            &elsewhere,
+            "--api-key",
+            &api_key,
+            "--secret",
+            &secret,
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout)
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("0 passed, "),
+        "{}",
+        text(&out.stdout)
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+}

@@ -193,6 +193,7 @@ impl EmulatorBuilder {
         });
         let router = Router::new()
             .route("/api", any(api))
+            .route("/api/", any(api))
             .route("/api/{*path}", any(api))
             .route("/apps/authorize", get(authorize))
             .fallback(not_found)
