@@ -232,11 +232,11 @@ fn upload_request(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn documents_from_upload_to_delete_on_every_protocol() {
+async fn documents_from_upload_to_delete_on_every_protocol_and_format() {
     let emulator = emulator().await;
-    for protocol in Protocol::ALL {
-        let client = client_for(&emulator, protocol, Format::Json, true);
-        let title = format!("Red car over {protocol}");
+    for (protocol, format) in matrix() {
+        let client = client_for(&emulator, protocol, format, true);
+        let title = format!("Red car over {protocol} in {format}");
         let request = upload_request(
             &emulator,
             protocol,
