@@ -86,18 +86,8 @@ enum Command {
     /// embedded emulator). Prints one line per case and `N passed, M failed`; exit status 0 only
     /// when all pass.
     Conformance {
-        /// The API base URL; none means the embedded emulator.
-        #[arg(long, env = "IPERNITY_ENDPOINT")]
-        endpoint: Option<String>,
-        /// The API key the endpoint knows.
-        #[arg(long, env = "IPERNITY_API_KEY")]
-        api_key: Option<String>,
-        /// Its secret.
-        #[arg(long, env = "IPERNITY_SECRET", hide_env_values = true)]
-        secret: Option<String>,
-        /// A user token.
-        #[arg(long, env = "IPERNITY_TOKEN", hide_env_values = true)]
-        token: Option<String>,
+        #[command(flatten)]
+        target: Remote,
         /// The suite's directory (the manifests; fixture paths are relative to its parent).
         #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/protocols"))]
         suite: PathBuf,
@@ -140,13 +130,7 @@ async fn main() -> ExitCode {
 async fn run(command: Command) -> Result<ExitCode, String> {
     match command {
         Command::Call(args) => call(args).await,
-        Command::Conformance {
-            endpoint,
-            api_key,
-            secret,
-            token,
-            suite,
-        } => run_conformance(endpoint, api_key, secret, token, &suite).await,
+        Command::Conformance { target, suite } => run_conformance(target, &suite).await,
         Command::Serve {
             addr,
             data,
@@ -247,6 +231,16 @@ struct CallArgs {
     /// The response format (default: the protocol's own).
     #[arg(long, env = "IPERNITY_FORMAT")]
     format: Option<Format>,
+    #[command(flatten)]
+    target: Remote,
+    /// Print the signed request (tokens redacted) and send nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// Where a command sends its requests, and as whom; no endpoint means an embedded emulator.
+#[derive(Debug, clap::Args)]
+struct Remote {
     /// The API base URL; none means the embedded emulator.
     #[arg(long, env = "IPERNITY_ENDPOINT")]
     endpoint: Option<String>,
@@ -259,50 +253,79 @@ struct CallArgs {
     /// A user's auth token.
     #[arg(long, env = "IPERNITY_TOKEN", hide_env_values = true)]
     token: Option<String>,
-    /// Print the signed request (tokens redacted) and send nothing.
-    #[arg(long)]
-    dry_run: bool,
+}
+
+/// An endpoint and credentials, and the embedded emulator behind them when none was given.
+struct Connection {
+    endpoint: String,
+    credentials: Credentials,
+    embedded: Option<EmulatorHandle>,
+}
+
+impl Remote {
+    /// Connects: to the given endpoint with the given credentials, or to an embedded emulator.
+    async fn connect(self) -> Result<Connection, String> {
+        match self.endpoint {
+            Some(endpoint) => {
+                let api_key = self
+                    .api_key
+                    .ok_or("--api-key (or IPERNITY_API_KEY) is required with an endpoint")?;
+                let secret = self
+                    .secret
+                    .ok_or("--secret (or IPERNITY_SECRET) is required with an endpoint")?;
+                let mut credentials = Credentials::new(api_key, secret);
+                credentials.token = self.token.map(Secret::new);
+                Ok(Connection {
+                    endpoint,
+                    credentials,
+                    embedded: None,
+                })
+            }
+            None => {
+                let emulator = Emulator::builder()
+                    .start()
+                    .await
+                    .map_err(|e| format!("starting the embedded emulator: {e}"))?;
+                eprintln!(
+                    "no endpoint given: using the embedded emulator at {}",
+                    emulator.base_url()
+                );
+                Ok(Connection {
+                    endpoint: emulator.base_url(),
+                    credentials: emulator.credentials(),
+                    embedded: Some(emulator),
+                })
+            }
+        }
+    }
+}
+
+impl Connection {
+    async fn close(self) {
+        if let Some(emulator) = self.embedded {
+            emulator.shutdown().await;
+        }
+    }
 }
 
 async fn call(args: CallArgs) -> Result<ExitCode, String> {
     let params = parse_params(&args.params)?;
-    // No endpoint: an embedded emulator and its provisioned credentials.
-    let mut embedded: Option<EmulatorHandle> = None;
-    let (endpoint, credentials) = match args.endpoint {
-        Some(endpoint) => {
-            let api_key = args
-                .api_key
-                .ok_or("--api-key (or IPERNITY_API_KEY) is required with an endpoint")?;
-            let secret = args
-                .secret
-                .ok_or("--secret (or IPERNITY_SECRET) is required with an endpoint")?;
-            let mut credentials = Credentials::new(api_key, secret);
-            credentials.token = args.token.map(Secret::new);
-            (endpoint, credentials)
-        }
-        None if args.dry_run => {
-            let mut credentials = Credentials::new(
-                args.api_key.unwrap_or_else(|| "KEY".to_owned()),
-                args.secret.unwrap_or_else(|| "SECRET".to_owned()),
-            );
-            credentials.token = args.token.map(Secret::new);
-            (ipernity::DEFAULT_ENDPOINT.to_owned(), credentials)
-        }
-        None => {
-            let emulator = Emulator::builder()
-                .start()
-                .await
-                .map_err(|e| format!("starting the embedded emulator: {e}"))?;
-            eprintln!(
-                "no endpoint given: using the embedded emulator at {}",
-                emulator.base_url()
-            );
-            let endpoint = emulator.base_url();
-            let credentials = emulator.credentials();
-            embedded = Some(emulator);
-            (endpoint, credentials)
-        }
-    };
+    if args.dry_run {
+        // Nothing is sent: no emulator is needed, and placeholders stand in for missing credentials.
+        let target = args.target;
+        let mut credentials = Credentials::new(
+            target.api_key.unwrap_or_else(|| "KEY".to_owned()),
+            target.secret.unwrap_or_else(|| "SECRET".to_owned()),
+        );
+        credentials.token = target.token.map(Secret::new);
+        let endpoint = target
+            .endpoint
+            .unwrap_or_else(|| ipernity::DEFAULT_ENDPOINT.to_owned());
+        let call = Call::with_params(args.method, params).signed(&credentials);
+        return print_request(args.protocol, &endpoint, &call, args.format);
+    }
+    let connection = args.target.connect().await?;
+    let (endpoint, credentials) = (connection.endpoint.clone(), connection.credentials.clone());
     let call = Call::with_params(args.method, params);
     if args.dry_run {
         return print_request(
@@ -324,9 +347,7 @@ async fn call(args: CallArgs) -> Result<ExitCode, String> {
     }
     let client = builder.build().map_err(|e| e.to_string())?;
     let outcome = client.send(call).await;
-    if let Some(emulator) = embedded {
-        emulator.shutdown().await;
-    }
+    connection.close().await;
     match outcome {
         Ok(payload) => {
             println!(
@@ -343,41 +364,10 @@ async fn call(args: CallArgs) -> Result<ExitCode, String> {
     }
 }
 
-async fn run_conformance(
-    endpoint: Option<String>,
-    api_key: Option<String>,
-    secret: Option<String>,
-    token: Option<String>,
-    suite: &std::path::Path,
-) -> Result<ExitCode, String> {
-    let mut embedded = None;
-    let (endpoint, credentials) = match endpoint {
-        Some(endpoint) => {
-            let mut credentials = Credentials::new(
-                api_key.ok_or("--api-key (or IPERNITY_API_KEY) is required with an endpoint")?,
-                secret.ok_or("--secret (or IPERNITY_SECRET) is required with an endpoint")?,
-            );
-            credentials.token = token.map(Secret::new);
-            (endpoint, credentials)
-        }
-        None => {
-            let emulator = Emulator::builder()
-                .start()
-                .await
-                .map_err(|e| format!("starting the embedded emulator: {e}"))?;
-            eprintln!(
-                "no endpoint given: testing the embedded emulator at {}",
-                emulator.base_url()
-            );
-            let pair = (emulator.base_url(), emulator.credentials());
-            embedded = Some(emulator);
-            pair
-        }
-    };
-    let outcomes = conformance::run(suite, &endpoint, &credentials).await;
-    if let Some(emulator) = embedded {
-        emulator.shutdown().await;
-    }
+async fn run_conformance(target: Remote, suite: &std::path::Path) -> Result<ExitCode, String> {
+    let connection = target.connect().await?;
+    let outcomes = conformance::run(suite, &connection.endpoint, &connection.credentials).await;
+    connection.close().await;
     let outcomes = outcomes?;
     let failed = outcomes.iter().filter(|o| o.failure.is_some()).count();
     for outcome in &outcomes {
