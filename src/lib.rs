@@ -68,6 +68,7 @@ pub mod protocol;
 #[cfg(feature = "server")]
 pub mod server;
 pub mod sign;
+pub mod upload;
 pub mod value;
 
 pub use call::{Call, Credentials, ParamValue, Params, Secret};
