@@ -9,8 +9,9 @@
 //! - Names and values are percent-encoded as UTF-8; everything but `A-Z a-z 0-9 - . _ ~` is escaped.
 
 use super::{
-    FilePart, HttpMethod, HttpRequest, IncomingRequest, ParsedRequest, Protocol, RequestError,
-    Transport, check_format, check_method, endpoint_url, form_decode, form_encode, suffix_format,
+    FileEncoding, FilePart, HttpMethod, HttpRequest, IncomingRequest, ParsedRequest, Protocol,
+    RequestError, Transport, UploadEnvelope, check_format, check_method, endpoint_url, form_decode,
+    form_encode, random_token, suffix_format,
 };
 use crate::call::{Call, Params};
 use crate::error::{Error, ErrorCode};
@@ -66,6 +67,52 @@ impl Transport for Rest {
                 body: Vec::new(),
             })
         }
+    }
+
+    fn encode_upload(
+        &self,
+        base_url: &str,
+        call: &Call,
+        filename: &str,
+        format: Option<Format>,
+    ) -> Result<UploadEnvelope, Error> {
+        call.validate()?;
+        let format = check_format(format, self)?;
+        let boundary = format!("ipernity-{}", random_token());
+        let mut before = String::new();
+        for (name, value) in call.params().iter() {
+            if name.contains(['"', '\r', '\n']) {
+                return Err(Error::invalid_param(
+                    name,
+                    "a multipart field name cannot hold quotes or line breaks",
+                ));
+            }
+            before.push_str(&format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            ));
+        }
+        // Quotes and line breaks in the file name are percent-encoded, as browsers do.
+        let filename = filename
+            .replace('"', "%22")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A");
+        before.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        ));
+        Ok(UploadEnvelope {
+            head: HttpRequest {
+                method: HttpMethod::Post,
+                url: endpoint_url(base_url, call.method(), format, self),
+                headers: vec![(
+                    "Content-Type".to_owned(),
+                    format!("multipart/form-data; boundary={boundary}"),
+                )],
+                body: Vec::new(),
+            },
+            before: before.into_bytes(),
+            after: format!("\r\n--{boundary}--\r\n").into_bytes(),
+            encoding: FileEncoding::Raw,
+        })
     }
 
     fn parse(&self, request: &IncomingRequest<'_>) -> Result<ParsedRequest, RequestError> {

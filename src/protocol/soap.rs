@@ -17,14 +17,17 @@ use quick_xml::events::Event;
 use base64::Engine;
 
 use super::{
-    FilePart, HttpMethod, HttpRequest, IncomingRequest, ParsedRequest, Protocol, RequestError,
-    Transport, check_format, check_method, check_xml_text, endpoint_url, suffix_format,
+    FileEncoding, FilePart, HttpMethod, HttpRequest, IncomingRequest, ParsedRequest, Protocol,
+    RequestError, Transport, UploadEnvelope, check_format, check_method, check_xml_text,
+    endpoint_url, suffix_format,
 };
 use crate::call::{Call, Params};
 use crate::error::{Error, ErrorCode};
 use crate::format::Format;
 use crate::format::soap::{ENVELOPE_OPEN, IPERNITY_NS, read_envelope};
-use crate::format::xml::{escape_text_into, resolve_reference};
+use crate::format::xml::{
+    escape_attr_into, escape_text_into, first_non_xml_char, resolve_reference,
+};
 
 /// The content type of SOAP 1.2 requests.
 pub(crate) const SOAP_CONTENT_TYPE: &str = "application/soap+xml; charset=utf-8";
@@ -52,29 +55,25 @@ impl Transport for Soap {
         call: &Call,
         format: Option<Format>,
     ) -> Result<HttpRequest, Error> {
-        call.validate()?;
-        check_xml_text(call, true)?;
-        let format = check_format(format, self)?;
-        let mut body = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
-        body.push_str(ENVELOPE_OPEN);
-        body.push_str("<s:Body><x:ipernityRequest xmlns:x=\"urn:ipernity\"><method>");
-        escape_text_into(&mut body, call.method());
-        body.push_str("</method>");
-        for (name, value) in call.params().iter() {
-            body.push('<');
-            body.push_str(name);
-            body.push('>');
-            escape_text_into(&mut body, value);
-            body.push_str("</");
-            body.push_str(name);
-            body.push('>');
-        }
-        body.push_str("</x:ipernityRequest></s:Body></s:Envelope>");
-        Ok(HttpRequest {
-            method: HttpMethod::Post,
-            url: endpoint_url(base_url, "soap", format, self),
-            headers: vec![("Content-Type".to_owned(), SOAP_CONTENT_TYPE.to_owned())],
-            body: body.into_bytes(),
+        let (mut request, after) = self.encode_parts(base_url, call, format, None)?;
+        request.body.extend_from_slice(&after);
+        Ok(request)
+    }
+
+    fn encode_upload(
+        &self,
+        base_url: &str,
+        call: &Call,
+        filename: &str,
+        format: Option<Format>,
+    ) -> Result<UploadEnvelope, Error> {
+        let (mut head, after) = self.encode_parts(base_url, call, format, Some(filename))?;
+        let before = std::mem::take(&mut head.body);
+        Ok(UploadEnvelope {
+            head,
+            before,
+            after,
+            encoding: FileEncoding::Base64,
         })
     }
 
@@ -107,6 +106,56 @@ impl Transport for Soap {
             http_method: request.method,
             file,
         })
+    }
+}
+
+impl Soap {
+    /// The envelope up to the file (or to the end when there is none), and what follows the file.
+    fn encode_parts(
+        &self,
+        base_url: &str,
+        call: &Call,
+        format: Option<Format>,
+        filename: Option<&str>,
+    ) -> Result<(HttpRequest, Vec<u8>), Error> {
+        call.validate()?;
+        check_xml_text(call, true)?;
+        let format = check_format(format, self)?;
+        let mut body = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
+        body.push_str(ENVELOPE_OPEN);
+        body.push_str("<s:Body><x:ipernityRequest xmlns:x=\"urn:ipernity\"><method>");
+        escape_text_into(&mut body, call.method());
+        body.push_str("</method>");
+        for (name, value) in call.params().iter() {
+            body.push('<');
+            body.push_str(name);
+            body.push('>');
+            escape_text_into(&mut body, value);
+            body.push_str("</");
+            body.push_str(name);
+            body.push('>');
+        }
+        let mut after = String::new();
+        if let Some(filename) = filename {
+            if let Some(c) = first_non_xml_char(filename) {
+                return Err(Error::invalid_param(
+                    "file",
+                    format!("the file name holds {c:?}, a character XML cannot carry"),
+                ));
+            }
+            body.push_str("<file xsi:type=\"xsd:base64Binary\" filename=\"");
+            escape_attr_into(&mut body, filename);
+            body.push_str("\">");
+            after.push_str("</file>");
+        }
+        after.push_str("</x:ipernityRequest></s:Body></s:Envelope>");
+        let request = HttpRequest {
+            method: HttpMethod::Post,
+            url: endpoint_url(base_url, "soap", format, self),
+            headers: vec![("Content-Type".to_owned(), SOAP_CONTENT_TYPE.to_owned())],
+            body: body.into_bytes(),
+        };
+        Ok((request, after.into_bytes()))
     }
 }
 

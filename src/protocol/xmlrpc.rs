@@ -11,8 +11,9 @@
 //!   missing, or `params` is not exactly one struct; 103 for an empty or unknown method.
 
 use super::{
-    FilePart, HttpMethod, HttpRequest, IncomingRequest, ParsedRequest, Protocol, RequestError,
-    Transport, check_format, check_method, check_xml_text, endpoint_url, suffix_format,
+    FileEncoding, FilePart, HttpMethod, HttpRequest, IncomingRequest, ParsedRequest, Protocol,
+    RequestError, Transport, UploadEnvelope, check_format, check_method, check_xml_text,
+    endpoint_url, suffix_format,
 };
 use crate::call::{Call, Params};
 use crate::error::{Error, ErrorCode};
@@ -44,26 +45,26 @@ impl Transport for XmlRpc {
         call: &Call,
         format: Option<Format>,
     ) -> Result<HttpRequest, Error> {
-        call.validate()?;
-        check_xml_text(call, false)?;
-        let format = check_format(format, self)?;
-        let mut body =
-            String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<methodCall><methodName>");
-        escape_text_into(&mut body, call.method());
-        body.push_str("</methodName><params><param><value><struct>");
-        for (name, value) in call.params().iter() {
-            body.push_str("<member><name>");
-            escape_text_into(&mut body, name);
-            body.push_str("</name><value><string>");
-            escape_text_into(&mut body, value);
-            body.push_str("</string></value></member>");
-        }
-        body.push_str("</struct></value></param></params></methodCall>");
-        Ok(HttpRequest {
-            method: HttpMethod::Post,
-            url: endpoint_url(base_url, "xmlrpc", format, self),
-            headers: vec![("Content-Type".to_owned(), "text/xml".to_owned())],
-            body: body.into_bytes(),
+        let (mut request, after) = self.encode_parts(base_url, call, format, false)?;
+        request.body.extend_from_slice(&after);
+        Ok(request)
+    }
+
+    fn encode_upload(
+        &self,
+        base_url: &str,
+        call: &Call,
+        _filename: &str,
+        format: Option<Format>,
+    ) -> Result<UploadEnvelope, Error> {
+        // XML-RPC's base64 member has no place for a file name.
+        let (mut head, after) = self.encode_parts(base_url, call, format, true)?;
+        let before = std::mem::take(&mut head.body);
+        Ok(UploadEnvelope {
+            head,
+            before,
+            after,
+            encoding: FileEncoding::Base64,
         })
     }
 
@@ -128,6 +129,45 @@ impl Transport for XmlRpc {
             http_method: request.method,
             file,
         })
+    }
+}
+
+impl XmlRpc {
+    /// The methodCall up to the file (or to the end when there is none), and what follows it.
+    fn encode_parts(
+        &self,
+        base_url: &str,
+        call: &Call,
+        format: Option<Format>,
+        with_file: bool,
+    ) -> Result<(HttpRequest, Vec<u8>), Error> {
+        call.validate()?;
+        check_xml_text(call, false)?;
+        let format = check_format(format, self)?;
+        let mut body =
+            String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<methodCall><methodName>");
+        escape_text_into(&mut body, call.method());
+        body.push_str("</methodName><params><param><value><struct>");
+        for (name, value) in call.params().iter() {
+            body.push_str("<member><name>");
+            escape_text_into(&mut body, name);
+            body.push_str("</name><value><string>");
+            escape_text_into(&mut body, value);
+            body.push_str("</string></value></member>");
+        }
+        let mut after = String::new();
+        if with_file {
+            body.push_str("<member><name>file</name><value><base64>");
+            after.push_str("</base64></value></member>");
+        }
+        after.push_str("</struct></value></param></params></methodCall>");
+        let request = HttpRequest {
+            method: HttpMethod::Post,
+            url: endpoint_url(base_url, "xmlrpc", format, self),
+            headers: vec![("Content-Type".to_owned(), "text/xml".to_owned())],
+            body: body.into_bytes(),
+        };
+        Ok((request, after.into_bytes()))
     }
 }
 
