@@ -37,10 +37,12 @@ use crate::value::Value;
 mod sender;
 #[cfg(feature = "test-util")]
 pub mod test_util;
+mod upload;
 
 pub use sender::{
-    BoxFuture, HttpResponse, HttpSender, MAX_RESPONSE_BYTES, ReqwestSender, SendError,
+    BodyStream, BoxFuture, HttpResponse, HttpSender, MAX_RESPONSE_BYTES, ReqwestSender, SendError,
 };
+pub use upload::{Progress, UploadBuilder, Uploaded};
 
 /// How often and how long a retryable call is repeated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +113,8 @@ struct Inner {
     protocol: Protocol,
     format: Option<Format>,
     call_timeout: Duration,
+    upload_timeout: Duration,
+    uploads_over_rest: bool,
     retry: RetryPolicy,
     sender: Arc<dyn HttpSender>,
 }
@@ -126,6 +130,8 @@ pub struct ClientBuilder {
     format: Option<Format>,
     connect_timeout: Duration,
     call_timeout: Duration,
+    upload_timeout: Duration,
+    uploads_over_rest: bool,
     proxy: Option<String>,
     user_agent: String,
     retry: RetryPolicy,
@@ -157,6 +163,8 @@ impl Default for ClientBuilder {
             format: None,
             connect_timeout: Duration::from_secs(10),
             call_timeout: Duration::from_secs(60),
+            upload_timeout: Duration::from_secs(24 * 3600),
+            uploads_over_rest: false,
             proxy: None,
             user_agent: concat!("ipernity-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
             retry: RetryPolicy::default(),
@@ -206,6 +214,19 @@ impl ClientBuilder {
     /// How long one attempt of a call may take, connection included (default 60 s).
     pub fn call_timeout(mut self, timeout: Duration) -> Self {
         self.call_timeout = timeout;
+        self
+    }
+
+    /// How long one upload may take in all (default 24 h).
+    pub fn upload_timeout(mut self, timeout: Duration) -> Self {
+        self.upload_timeout = timeout;
+        self
+    }
+
+    /// Sends uploads as REST multipart even when the client speaks SOAP or XML-RPC (the answer
+    /// keeps the chosen format when REST can give it, JSON otherwise).
+    pub fn uploads_over_rest(mut self, enabled: bool) -> Self {
+        self.uploads_over_rest = enabled;
         self
     }
 
@@ -283,6 +304,8 @@ impl ClientBuilder {
                 protocol: self.protocol,
                 format: self.format,
                 call_timeout: self.call_timeout,
+                upload_timeout: self.upload_timeout,
+                uploads_over_rest: self.uploads_over_rest,
                 retry: self.retry,
                 sender,
             }),

@@ -64,6 +64,10 @@ impl std::error::Error for SendError {
     }
 }
 
+/// A request body produced piece by piece (an upload streamed from disk).
+pub type BodyStream =
+    Pin<Box<dyn futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Send>>;
+
 /// Sends one HTTP request and reads the whole response.
 pub trait HttpSender: Send + Sync + fmt::Debug {
     /// Sends `request`, giving up after `timeout`.
@@ -72,6 +76,39 @@ pub trait HttpSender: Send + Sync + fmt::Debug {
         request: HttpRequest,
         timeout: Duration,
     ) -> BoxFuture<'_, Result<HttpResponse, SendError>>;
+
+    /// Sends `head` with a streamed body of exactly `length` bytes. The default collects the
+    /// stream and calls [`HttpSender::send`] (test doubles); senders that can stream override it.
+    fn send_stream(
+        &self,
+        head: HttpRequest,
+        length: u64,
+        body: BodyStream,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<HttpResponse, SendError>> {
+        Box::pin(async move {
+            use futures_util::StreamExt;
+            let mut collected =
+                Vec::with_capacity(usize::try_from(length).unwrap_or(0).min(1 << 20));
+            let mut body = body;
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk.map_err(|e| SendError {
+                    before_sending: true,
+                    timed_out: false,
+                    source: Box::new(e),
+                })?;
+                collected.extend_from_slice(&chunk);
+            }
+            self.send(
+                HttpRequest {
+                    body: collected,
+                    ..head
+                },
+                timeout,
+            )
+            .await
+        })
+    }
 }
 
 /// The largest response body read into memory; a longer one is an error.
@@ -97,47 +134,77 @@ impl HttpSender for ReqwestSender {
         timeout: Duration,
     ) -> BoxFuture<'_, Result<HttpResponse, SendError>> {
         Box::pin(async move {
-            let method = match request.method {
-                HttpMethod::Get => reqwest::Method::GET,
-                HttpMethod::Post => reqwest::Method::POST,
-            };
-            let mut builder = self.client.request(method, &request.url).timeout(timeout);
-            for (name, value) in &request.headers {
-                builder = builder.header(name.as_str(), value.as_str());
-            }
+            let mut builder = self.builder(&request, timeout);
             if request.method == HttpMethod::Post {
                 builder = builder.body(request.body);
             }
-            let mut response = builder.send().await.map_err(send_error)?;
-            let status = response.status().as_u16();
-            let headers = response
-                .headers()
-                .iter()
-                .map(|(name, value)| {
-                    (
-                        name.as_str().to_owned(),
-                        String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                    )
-                })
-                .collect();
-            let mut body = Vec::new();
-            while let Some(chunk) = response.chunk().await.map_err(send_error)? {
-                if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                    return Err(SendError {
-                        before_sending: false,
-                        timed_out: false,
-                        source: format!("the response is longer than {MAX_RESPONSE_BYTES} bytes")
-                            .into(),
-                    });
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(HttpResponse {
-                status,
-                headers,
-                body,
-            })
+            let response = builder.send().await.map_err(send_error)?;
+            ReqwestSender::read_response(response).await
         })
+    }
+
+    fn send_stream(
+        &self,
+        head: HttpRequest,
+        length: u64,
+        body: BodyStream,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<HttpResponse, SendError>> {
+        Box::pin(async move {
+            let response = self
+                .builder(&head, timeout)
+                .header(reqwest::header::CONTENT_LENGTH, length)
+                .body(reqwest::Body::wrap_stream(body))
+                .send()
+                .await
+                .map_err(send_error)?;
+            ReqwestSender::read_response(response).await
+        })
+    }
+}
+
+impl ReqwestSender {
+    async fn read_response(mut response: reqwest::Response) -> Result<HttpResponse, SendError> {
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(send_error)? {
+            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                return Err(SendError {
+                    before_sending: false,
+                    timed_out: false,
+                    source: format!("the response is longer than {MAX_RESPONSE_BYTES} bytes")
+                        .into(),
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    fn builder(&self, request: &HttpRequest, timeout: Duration) -> reqwest::RequestBuilder {
+        let method = match request.method {
+            HttpMethod::Get => reqwest::Method::GET,
+            HttpMethod::Post => reqwest::Method::POST,
+        };
+        let mut builder = self.client.request(method, &request.url).timeout(timeout);
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        builder
     }
 }
 

@@ -1,0 +1,312 @@
+//! Uploads: `client.upload(file).send().await`, with the file streamed on every transport (a
+//! multipart part over REST, base64 produced chunk by chunk inside the SOAP or XML-RPC
+//! envelope), an exact `Content-Length`, and progress events.
+
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+use super::{BodyStream, Client, interpret};
+use crate::error::Error;
+use crate::format::Format;
+use crate::protocol::{FileEncoding, Protocol};
+use crate::upload::{FileSource, UploadFile};
+use crate::value::Value;
+
+/// How much of the file is read at a time (a multiple of 3, so base64 chunks need no carry).
+const CHUNK: usize = 3 * 21_846;
+
+/// Where an upload stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// `bytes` of the `total` body bytes have been handed to the connection.
+    Sent {
+        /// Body bytes sent so far.
+        bytes: u64,
+        /// The whole body's length.
+        total: u64,
+    },
+    /// The body is sent; the server is answering.
+    Processing,
+    /// The server answered with a ticket (and, for `async=0`, the document).
+    Done {
+        /// The ticket.
+        ticket: Option<String>,
+        /// The document, when the answer names it.
+        doc_id: Option<u64>,
+    },
+}
+
+type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
+
+/// What `upload.file` answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Uploaded {
+    /// The ticket to poll with `upload.checkTickets`.
+    pub ticket: Option<String>,
+    /// The document, when the answer names it (`async=0`).
+    pub doc_id: Option<u64>,
+    /// The whole payload.
+    pub payload: Value,
+}
+
+/// One upload being prepared.
+#[must_use = "an upload does nothing until `.send().await`"]
+pub struct UploadBuilder<'a> {
+    client: &'a Client,
+    file: UploadFile,
+    protocol: Option<Protocol>,
+    format: Option<Format>,
+    progress: Option<ProgressFn>,
+}
+
+impl fmt::Debug for UploadBuilder<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UploadBuilder")
+            .field("file", &self.file)
+            .field("protocol", &self.protocol)
+            .field("format", &self.format)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Starts an upload (`upload.file`, or `upload.replace` for [`UploadFile::replacing`]).
+    pub fn upload(&self, file: UploadFile) -> UploadBuilder<'_> {
+        UploadBuilder {
+            client: self,
+            file,
+            protocol: None,
+            format: None,
+            progress: None,
+        }
+    }
+}
+
+impl UploadBuilder<'_> {
+    /// Sends this upload over `protocol` instead of the client's.
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = Some(protocol);
+        self
+    }
+
+    /// Asks for `format` instead of the client's.
+    pub fn format(mut self, format: Format) -> Self {
+        self.format = Some(format);
+        self
+    }
+
+    /// Calls `report` with each step: bytes sent of the total, then processing, then the answer.
+    pub fn on_progress(mut self, report: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(report));
+        self
+    }
+
+    /// Validates, signs and sends the upload. Nothing is sent when a parameter or the file is
+    /// refused. An upload is never repeated on its own: a failure after the connection opened says
+    /// the request may have been sent.
+    pub async fn send(self) -> Result<Uploaded, Error> {
+        let inner = &self.client.inner;
+        let call = self.file.call()?;
+        if inner.credentials.token.is_none() {
+            return Err(Error::TokenRequired {
+                method: call.method().to_owned(),
+            });
+        }
+        let length = self.file.validate(None)?;
+        let mut protocol = self.protocol.unwrap_or(inner.protocol);
+        if inner.uploads_over_rest {
+            protocol = Protocol::Rest;
+        }
+        let transport = protocol.transport();
+        let format = self
+            .format
+            .or(inner.format)
+            .filter(|f| transport.formats().contains(f))
+            .unwrap_or(transport.default_format());
+        let envelope = transport.encode_upload(
+            &inner.endpoint,
+            &call.signed(&inner.credentials),
+            self.file.filename(),
+            Some(format),
+        )?;
+        let total = envelope.content_length(length);
+        let reader: Box<dyn AsyncRead + Send + Unpin> = match self.file.into_source() {
+            FileSource::Path(path) => {
+                Box::new(tokio::fs::File::open(&path).await.map_err(|e| {
+                    Error::invalid_param("file", format!("{}: {e}", path.display()))
+                })?)
+            }
+            FileSource::Bytes(bytes) => Box::new(std::io::Cursor::new(bytes)),
+            FileSource::Reader { reader, .. } => reader,
+        };
+        let body = body_stream(
+            Bytes::from(envelope.before),
+            reader,
+            length,
+            envelope.encoding,
+            Bytes::from(envelope.after),
+            total,
+            self.progress.clone(),
+        );
+        let response = inner
+            .sender
+            .send_stream(envelope.head, total, body, inner.upload_timeout)
+            .await
+            .map_err(|failure| Error::Transport {
+                may_have_been_sent: !failure.before_sending,
+                source: Box::new(failure),
+            })?;
+        let payload = interpret(response, format)?;
+        let ticket = payload
+            .get("ticket")
+            .and_then(Value::to_text)
+            .map(|t| t.into_owned());
+        let doc_id = payload.get("doc_id").and_then(Value::as_u64);
+        if let Some(report) = &self.progress {
+            report(&Progress::Done {
+                ticket: ticket.clone(),
+                doc_id,
+            });
+        }
+        Ok(Uploaded {
+            ticket,
+            doc_id,
+            payload,
+        })
+    }
+}
+
+/// What the body stream is producing.
+enum Stage {
+    Before,
+    File,
+    After,
+    Done,
+}
+
+struct BodyState {
+    stage: Stage,
+    before: Bytes,
+    after: Bytes,
+    reader: Box<dyn AsyncRead + Send + Unpin>,
+    buffer: Vec<u8>,
+    encoding: FileEncoding,
+    expected: u64,
+    read: u64,
+    sent: u64,
+    total: u64,
+    progress: Option<ProgressFn>,
+}
+
+impl BodyState {
+    fn report(&mut self, chunk: &Bytes) {
+        self.sent += u64::try_from(chunk.len()).unwrap_or(u64::MAX);
+        if let Some(report) = &self.progress {
+            report(&Progress::Sent {
+                bytes: self.sent,
+                total: self.total,
+            });
+            if self.sent == self.total {
+                report(&Progress::Processing);
+            }
+        }
+    }
+
+    /// The next piece of the file, encoded; `None` at its end.
+    async fn next_file_chunk(&mut self) -> std::io::Result<Option<Bytes>> {
+        let mut filled = 0;
+        // Fill whole chunks so base64 pieces always cover a multiple of 3 bytes.
+        while filled < CHUNK {
+            let slot = self.buffer.get_mut(filled..).unwrap_or_default();
+            let n = self.reader.read(slot).await?;
+            if n == 0 {
+                break;
+            }
+            filled += n;
+        }
+        self.read += u64::try_from(filled).unwrap_or(u64::MAX);
+        if self.read > self.expected || (filled < CHUNK && self.read != self.expected) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "the file yielded {} bytes, {} were announced",
+                    self.read, self.expected
+                ),
+            ));
+        }
+        if filled == 0 {
+            return Ok(None);
+        }
+        let data = self.buffer.get(..filled).unwrap_or_default();
+        Ok(Some(match self.encoding {
+            FileEncoding::Raw => Bytes::copy_from_slice(data),
+            FileEncoding::Base64 => {
+                use base64::Engine;
+                Bytes::from(base64::engine::general_purpose::STANDARD.encode(data))
+            }
+        }))
+    }
+}
+
+/// The upload body: `before`, the file read chunk by chunk (and encoded), `after`. Memory stays
+/// at one chunk whatever the file's size.
+fn body_stream(
+    before: Bytes,
+    reader: Box<dyn AsyncRead + Send + Unpin>,
+    expected: u64,
+    encoding: FileEncoding,
+    after: Bytes,
+    total: u64,
+    progress: Option<ProgressFn>,
+) -> BodyStream {
+    let state = BodyState {
+        stage: Stage::Before,
+        before,
+        after,
+        reader,
+        buffer: vec![0; CHUNK],
+        encoding,
+        expected,
+        read: 0,
+        sent: 0,
+        total,
+        progress,
+    };
+    Box::pin(futures_util::stream::unfold(
+        state,
+        |mut state| async move {
+            loop {
+                let chunk = match state.stage {
+                    Stage::Before => {
+                        state.stage = Stage::File;
+                        std::mem::take(&mut state.before)
+                    }
+                    Stage::File => match state.next_file_chunk().await {
+                        Ok(Some(chunk)) => chunk,
+                        Ok(None) => {
+                            state.stage = Stage::After;
+                            continue;
+                        }
+                        Err(error) => {
+                            state.stage = Stage::Done;
+                            return Some((Err(error), state));
+                        }
+                    },
+                    Stage::After => {
+                        state.stage = Stage::Done;
+                        std::mem::take(&mut state.after)
+                    }
+                    Stage::Done => return None,
+                };
+                if chunk.is_empty() {
+                    continue;
+                }
+                state.report(&chunk);
+                return Some((Ok(chunk), state));
+            }
+        },
+    ))
+}

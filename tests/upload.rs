@@ -1,0 +1,262 @@
+//! Uploads end to end: every transport, every kind of source, progress, validation before
+//! sending, and the bytes the emulator stores.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ipernity::client::test_util::CapturingSender;
+use ipernity::client::{HttpResponse, Progress};
+use ipernity::server::{Emulator, EmulatorHandle};
+use ipernity::upload::{Geo, UploadFile, Visibility};
+use ipernity::{Client, Error, Format, Protocol, Value};
+
+fn client(emulator: &EmulatorHandle, protocol: Protocol) -> Client {
+    let credentials = emulator.credentials();
+    Client::builder()
+        .endpoint(emulator.base_url())
+        .credentials(credentials.api_key.clone(), credentials.secret.clone())
+        .token(credentials.token.clone().unwrap())
+        .protocol(protocol)
+        .build()
+        .unwrap()
+}
+
+fn pattern(length: usize) -> Vec<u8> {
+    (0..length).map(|i| (i * 7 + i / 251) as u8).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_transport_streams_every_source_and_the_bytes_arrive_intact() {
+    let dir = std::env::temp_dir().join(format!("ipernity-upload-test-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let emulator = Emulator::builder()
+        .data_dir(&dir)
+        .ticket_delay(Duration::ZERO)
+        .start()
+        .await
+        .unwrap();
+    let source_path = dir.join("source.bin");
+    // Larger than one read chunk, and not a multiple of 3, so base64 crosses chunk boundaries.
+    let content = pattern(3 * 1024 * 1024 + 1);
+    std::fs::write(&source_path, &content).unwrap();
+    for protocol in Protocol::ALL {
+        let client = client(&emulator, protocol);
+        let sources = [
+            UploadFile::from_path(&source_path),
+            UploadFile::from_bytes("bytes.bin", content.clone()),
+            UploadFile::from_reader(
+                "reader.bin",
+                std::io::Cursor::new(content.clone()),
+                content.len() as u64,
+            ),
+        ];
+        for (index, file) in sources.into_iter().enumerate() {
+            let title = format!("{protocol} source {index} – Zoë <&>");
+            let uploaded = client
+                .upload(
+                    file.title(&title)
+                        .keywords(["car", "red"])
+                        .visibility(Visibility::Public)
+                        .geo(Geo::at(48.85, 2.35))
+                        .asynchronous(false),
+                )
+                .send()
+                .await
+                .unwrap();
+            let doc_id = uploaded
+                .doc_id
+                .unwrap_or_else(|| panic!("{protocol}: {:?}", uploaded.payload));
+            assert!(uploaded.ticket.is_some());
+            let stored = std::fs::read(dir.join(format!("doc-{doc_id}.bin"))).unwrap();
+            assert!(
+                stored == content,
+                "{protocol} source {index}: {} bytes stored",
+                stored.len()
+            );
+            let doc = client
+                .call("doc.get")
+                .param("doc_id", doc_id)
+                .format(Format::Json)
+                .send()
+                .await
+                .unwrap();
+            let doc = doc.get("doc").unwrap();
+            assert_eq!(
+                doc.get("title").and_then(Value::as_str),
+                Some(title.as_str())
+            );
+            let tags: Vec<&str> = doc
+                .get("tags")
+                .unwrap()
+                .list("tag")
+                .iter()
+                .filter_map(|t| t.get("tag").and_then(Value::as_str))
+                .collect();
+            assert_eq!(tags, ["car", "red"]);
+            assert_eq!(
+                doc.get("visibility")
+                    .unwrap()
+                    .get("is_public")
+                    .and_then(Value::as_bool),
+                Some(true)
+            );
+        }
+    }
+    emulator.shutdown().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_reports_bytes_then_processing_then_the_ticket() {
+    let emulator = Emulator::builder().start().await.unwrap();
+    for protocol in Protocol::ALL {
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&events);
+        let uploaded = client(&emulator, protocol)
+            .upload(UploadFile::from_bytes("p.bin", pattern(200_000)))
+            .on_progress(move |event| seen.lock().unwrap().push(event.clone()))
+            .send()
+            .await
+            .unwrap();
+        let events = events.lock().unwrap().clone();
+        let sent: Vec<(u64, u64)> = events
+            .iter()
+            .filter_map(|e| match e {
+                Progress::Sent { bytes, total } => Some((*bytes, *total)),
+                _ => None,
+            })
+            .collect();
+        assert!(sent.len() >= 3, "{protocol}: {sent:?}");
+        assert!(
+            sent.windows(2).all(|w| w[0].0 < w[1].0),
+            "{protocol}: not increasing"
+        );
+        let (last, total) = *sent.last().unwrap();
+        assert_eq!(last, total, "{protocol}");
+        let tail = &events[events.len() - 2..];
+        assert_eq!(tail[0], Progress::Processing, "{protocol}");
+        assert_eq!(
+            tail[1],
+            Progress::Done {
+                ticket: uploaded.ticket.clone(),
+                doc_id: None
+            },
+            "{protocol}"
+        );
+    }
+    emulator.shutdown().await;
+}
+
+fn capturing_client(protocol: Protocol, over_rest: bool) -> (Arc<CapturingSender>, Client) {
+    let answer = Format::Json.render(Ok(&[("ticket".into(), Value::from("1-2"))]
+        .into_iter()
+        .collect()));
+    let sender = Arc::new(CapturingSender::new(HttpResponse::new(200, answer)));
+    let client = Client::builder()
+        .endpoint("http://emulator.test/api")
+        .credentials("key", "secret")
+        .token("token")
+        .protocol(protocol)
+        .format(Format::Json)
+        .uploads_over_rest(over_rest)
+        .sender(sender.clone())
+        .build()
+        .unwrap();
+    (sender, client)
+}
+
+#[tokio::test]
+async fn uploads_can_go_over_rest_for_a_soap_client() {
+    let (sender, client) = capturing_client(Protocol::Soap, true);
+    let uploaded = client
+        .upload(UploadFile::from_bytes("a.jpg", vec![1, 2, 3]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.ticket.as_deref(), Some("1-2"));
+    let request = &sender.requests()[0];
+    assert_eq!(request.url, "http://emulator.test/api/upload.file/json");
+    assert!(
+        request
+            .header("content-type")
+            .unwrap()
+            .starts_with("multipart/form-data; boundary=")
+    );
+    let (sender, client) = capturing_client(Protocol::Soap, false);
+    client
+        .upload(UploadFile::from_bytes("a.jpg", vec![1, 2, 3]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        sender.requests()[0].url,
+        "http://emulator.test/api/soap/json"
+    );
+}
+
+#[tokio::test]
+async fn bad_uploads_are_refused_before_anything_is_sent() {
+    let (sender, client) = capturing_client(Protocol::Rest, false);
+    let refused = [
+        client
+            .upload(UploadFile::from_bytes("empty", Vec::new()))
+            .send()
+            .await,
+        client
+            .upload(UploadFile::from_bytes("a", vec![1]).geo(Geo::at(100.0, 0.0)))
+            .send()
+            .await,
+        client
+            .upload(UploadFile::from_path("/nonexistent/photo.jpg"))
+            .send()
+            .await,
+    ];
+    for outcome in refused {
+        assert!(
+            matches!(outcome, Err(Error::InvalidParam { .. })),
+            "{outcome:?}"
+        );
+    }
+    let no_token = Client::builder()
+        .credentials("k", "s")
+        .sender(sender.clone())
+        .build()
+        .unwrap();
+    assert!(matches!(
+        no_token
+            .upload(UploadFile::from_bytes("a", vec![1]))
+            .send()
+            .await,
+        Err(Error::TokenRequired { .. })
+    ));
+    assert!(sender.requests().is_empty());
+}
+
+#[tokio::test]
+async fn a_reader_shorter_than_announced_fails_and_says_the_request_may_have_been_sent() {
+    let emulator = Emulator::builder().start().await.unwrap();
+    let file = UploadFile::from_reader("short.bin", std::io::Cursor::new(vec![1u8; 10]), 20);
+    let error = client(&emulator, Protocol::Rest)
+        .upload(file)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Transport {
+                may_have_been_sent: true,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    emulator.shutdown().await;
+}
