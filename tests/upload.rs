@@ -260,3 +260,102 @@ async fn a_reader_shorter_than_announced_fails_and_says_the_request_may_have_bee
     );
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_poller_reports_each_ticket_once_without_busy_polling() {
+    use futures_util::StreamExt;
+    use ipernity::client::TicketOutcome;
+    let emulator = Emulator::builder()
+        .ticket_delay(Duration::from_millis(1500))
+        .start()
+        .await
+        .unwrap();
+    let client = client(&emulator, Protocol::XmlRpc);
+    let mut tickets = Vec::new();
+    for index in 0..3 {
+        let uploaded = client
+            .upload(UploadFile::from_bytes(
+                format!("{index}.bin"),
+                vec![index; 10],
+            ))
+            .send()
+            .await
+            .unwrap();
+        tickets.push(uploaded.ticket.unwrap());
+    }
+    tickets.push("404-404".to_owned());
+    let before = emulator.requests_seen();
+    let outcomes: Vec<TicketOutcome> = client
+        .poll_tickets(tickets.clone(), Duration::from_secs(30))
+        .map(Result::unwrap)
+        .collect()
+        .await;
+    let polls = emulator.requests_seen() - before;
+    assert_eq!(outcomes.len(), 4);
+    assert_eq!(
+        outcomes[0],
+        TicketOutcome::Invalid {
+            ticket: "404-404".to_owned()
+        }
+    );
+    for ticket in &tickets[..3] {
+        assert!(
+            outcomes
+                .iter()
+                .any(|o| matches!(o, TicketOutcome::Done { ticket: t, .. } if t == ticket)),
+            "{outcomes:?}"
+        );
+    }
+    assert!(polls <= 3, "{polls} checkTickets calls for a 1.5 s delay");
+
+    // Past the deadline, pending tickets time out.
+    let slow = Emulator::builder()
+        .ticket_delay(Duration::from_secs(600))
+        .start()
+        .await
+        .unwrap();
+    let client = self::client(&slow, Protocol::Rest);
+    let ticket = client
+        .upload(UploadFile::from_bytes("slow.bin", vec![1]))
+        .send()
+        .await
+        .unwrap()
+        .ticket
+        .unwrap();
+    let before = slow.requests_seen();
+    let outcomes: Vec<_> = client
+        .poll_tickets([ticket.clone()], Duration::from_millis(1200))
+        .map(Result::unwrap)
+        .collect()
+        .await;
+    assert_eq!(outcomes, [TicketOutcome::TimedOut { ticket }]);
+    assert!(slow.requests_seen() - before <= 2);
+    slow.shutdown().await;
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_poller_asks_about_at_most_fifty_tickets_a_call() {
+    use futures_util::StreamExt;
+    let (sender, client) = capturing_client(Protocol::Rest, false);
+    let tickets: Vec<String> = (0..120).map(|n| format!("{n}-1")).collect();
+    // The canned answer lists no ticket: every one is reported invalid after one round.
+    let outcomes: Vec<_> = client
+        .poll_tickets(tickets, Duration::from_secs(5))
+        .collect()
+        .await;
+    assert_eq!(outcomes.len(), 120);
+    let sizes: Vec<usize> = sender
+        .requests()
+        .iter()
+        .map(|r| {
+            let query = r.url.split_once('?').unwrap().1;
+            let tickets = query
+                .split('&')
+                .find_map(|p| p.strip_prefix("tickets="))
+                .unwrap();
+            tickets.split("%2C").count()
+        })
+        .collect();
+    assert_eq!(sizes, [50, 50, 20]);
+}

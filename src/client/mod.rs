@@ -37,11 +37,13 @@ use crate::value::Value;
 mod sender;
 #[cfg(feature = "test-util")]
 pub mod test_util;
+mod tickets;
 mod upload;
 
 pub use sender::{
     BodyStream, BoxFuture, HttpResponse, HttpSender, MAX_RESPONSE_BYTES, ReqwestSender, SendError,
 };
+pub use tickets::{MAX_TICKETS_PER_CALL, TicketOutcome};
 pub use upload::{Progress, UploadBuilder, Uploaded};
 
 /// How often and how long a retryable call is repeated.
