@@ -10,6 +10,8 @@ use clap::{Parser, Subcommand};
 
 #[path = "cli/conformance.rs"]
 mod conformance;
+#[path = "cli/upload.rs"]
+mod upload;
 use ipernity::methods::{Level, Target};
 use ipernity::server::{Emulator, EmulatorHandle, Grants};
 use ipernity::{Call, Client, Credentials, Error, Format, Params, Protocol, Secret, sign};
@@ -92,6 +94,14 @@ enum Command {
         #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/protocols"))]
         suite: PathBuf,
     },
+    /// Upload files (directories are walked) and print `PATH doc_id=ID` for each, or
+    /// `PATH ticket=ID` with --no-wait. Without an endpoint, uploads go to an embedded emulator.
+    Upload {
+        #[command(flatten)]
+        upload: Box<upload::UploadArgs>,
+        #[command(flatten)]
+        target: Remote,
+    },
     /// Run the emulator until interrupted.
     Serve {
         /// The address to listen on.
@@ -130,6 +140,24 @@ async fn main() -> ExitCode {
 async fn run(command: Command) -> Result<ExitCode, String> {
     match command {
         Command::Call(args) => call(args).await,
+        Command::Upload { upload, target } => {
+            let connection = target.connect().await?;
+            let mut builder = Client::builder()
+                .endpoint(connection.endpoint.clone())
+                .credentials(
+                    connection.credentials.api_key.clone(),
+                    connection.credentials.secret.clone(),
+                );
+            if let Some(token) = connection.credentials.token.clone() {
+                builder = builder.token(token);
+            }
+            let outcome = match builder.build() {
+                Ok(client) => upload::run(&upload, &client).await,
+                Err(error) => Err(error.to_string()),
+            };
+            connection.close().await;
+            outcome
+        }
         Command::Conformance { target, suite } => run_conformance(target, &suite).await,
         Command::Serve {
             addr,

@@ -515,3 +515,100 @@ fn conformance_passes_on_the_embedded_emulator_and_fails_elsewhere() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+#[test]
+fn upload_walks_directories_and_prints_one_line_per_file() {
+    let dir = std::env::temp_dir().join(format!("ipernity-cli-upload-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("a.jpg"), b"first").unwrap();
+    std::fs::write(dir.join("sub/b.jpg"), b"second").unwrap();
+    let data = dir.join("emulator-data");
+    let (mut server, endpoint, [api_key, secret, token]) =
+        start_server(&["--data", data.to_str().unwrap()]);
+    let base = [
+        "--endpoint",
+        endpoint.as_str(),
+        "--api-key",
+        api_key.as_str(),
+        "--secret",
+        secret.as_str(),
+        "--token",
+        token.as_str(),
+    ];
+    let photos = dir.join("a.jpg");
+    let sub = dir.join("sub");
+    for protocol in ["rest", "soap", "xmlrpc"] {
+        let args = [
+            &[
+                "upload",
+                photos.to_str().unwrap(),
+                sub.to_str().unwrap(),
+                "--protocol",
+                protocol,
+                "--keywords",
+                "x,y",
+                "--visibility",
+                "public",
+            ][..],
+            &base,
+        ]
+        .concat();
+        let out = ipernity(&args, None);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{protocol}: {}",
+            text(&out.stderr)
+        );
+        let stdout = text(&out.stdout);
+        let mut lines: Vec<&str> = stdout.lines().collect();
+        lines.sort();
+        assert_eq!(lines.len(), 2, "{stdout}");
+        for (line, source, content) in [
+            (lines[0], &photos, &b"first"[..]),
+            (lines[1], &dir.join("sub/b.jpg"), &b"second"[..]),
+        ] {
+            let doc_id = line
+                .strip_prefix(&format!("{} doc_id=", source.display()))
+                .unwrap_or_else(|| panic!("{line}"));
+            assert_eq!(
+                std::fs::read(data.join(format!("doc-{doc_id}.bin"))).unwrap(),
+                content
+            );
+        }
+    }
+    let out = ipernity(
+        &[
+            &["upload", photos.to_str().unwrap(), "--no-wait"][..],
+            &base,
+        ]
+        .concat(),
+        None,
+    );
+    assert!(
+        text(&out.stdout).starts_with(&format!("{} ticket=", photos.display())),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = ipernity(
+        &[
+            &[
+                "upload",
+                photos.to_str().unwrap(),
+                "--lat",
+                "95",
+                "--lng",
+                "0",
+            ][..],
+            &base,
+        ]
+        .concat(),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("`lat`"), "{}", text(&out.stderr));
+    server.kill().unwrap();
+    server.wait().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}

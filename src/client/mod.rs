@@ -43,7 +43,7 @@ mod upload;
 pub use sender::{
     BodyStream, BoxFuture, HttpResponse, HttpSender, MAX_RESPONSE_BYTES, ReqwestSender, SendError,
 };
-pub use tickets::{MAX_TICKETS_PER_CALL, TicketOutcome};
+pub use tickets::{MAX_TICKETS_PER_CALL, TicketOutcome, TicketStream};
 pub use upload::{Progress, UploadBuilder, Uploaded};
 
 /// How often and how long a retryable call is repeated.

@@ -24,6 +24,9 @@ const DEFAULT_WAIT: Duration = Duration::from_secs(2);
 /// The shortest wait between two rounds.
 const MIN_WAIT: Duration = Duration::from_secs(1);
 
+/// The outcomes of [`Client::poll_tickets`], each as soon as it is known.
+pub type TicketStream = std::pin::Pin<Box<dyn Stream<Item = Result<TicketOutcome, Error>> + Send>>;
+
 /// What became of one ticket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TicketOutcome {
@@ -61,7 +64,7 @@ impl Client {
         &self,
         tickets: impl IntoIterator<Item = String>,
         timeout: Duration,
-    ) -> impl Stream<Item = Result<TicketOutcome, Error>> + Send + 'static {
+    ) -> TicketStream {
         let mut pending: VecDeque<String> = VecDeque::new();
         for ticket in tickets {
             if !pending.contains(&ticket) {
@@ -75,30 +78,33 @@ impl Client {
             deadline: Instant::now() + timeout,
             next_round: None,
         };
-        futures_util::stream::unfold(poller, |mut poller| async move {
-            loop {
-                if let Some(outcome) = poller.ready.pop_front() {
-                    return Some((outcome, poller));
+        Box::pin(futures_util::stream::unfold(
+            poller,
+            |mut poller| async move {
+                loop {
+                    if let Some(outcome) = poller.ready.pop_front() {
+                        return Some((outcome, poller));
+                    }
+                    if poller.pending.is_empty() {
+                        return None;
+                    }
+                    if Instant::now() >= poller.deadline {
+                        let timed_out: Vec<_> = poller
+                            .pending
+                            .drain(..)
+                            .map(|ticket| Ok(TicketOutcome::TimedOut { ticket }))
+                            .collect();
+                        poller.ready.extend(timed_out);
+                        continue;
+                    }
+                    if let Some(next) = poller.next_round.take() {
+                        tokio::time::sleep_until(next.min(poller.deadline)).await;
+                        continue;
+                    }
+                    poller.round().await;
                 }
-                if poller.pending.is_empty() {
-                    return None;
-                }
-                if Instant::now() >= poller.deadline {
-                    let timed_out: Vec<_> = poller
-                        .pending
-                        .drain(..)
-                        .map(|ticket| Ok(TicketOutcome::TimedOut { ticket }))
-                        .collect();
-                    poller.ready.extend(timed_out);
-                    continue;
-                }
-                if let Some(next) = poller.next_round.take() {
-                    tokio::time::sleep_until(next.min(poller.deadline)).await;
-                    continue;
-                }
-                poller.round().await;
-            }
-        })
+            },
+        ))
     }
 }
 

@@ -1,0 +1,267 @@
+//! `ipernity upload FILE_OR_DIR...`: uploads files (directories are walked), `--jobs` at a time,
+//! then waits for their tickets and prints one line per file: `PATH doc_id=ID`, or
+//! `PATH ticket=ID` with `--no-wait`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use ipernity::client::TicketOutcome;
+use ipernity::upload::{
+    Audience, CreatedAt, Geo, License, Orientation, Safety, UploadFile, Visibility,
+};
+use ipernity::{Client, Format, Protocol};
+
+/// The parameters of `upload.file`, as flags.
+#[derive(Debug, clap::Args)]
+pub(crate) struct UploadArgs {
+    /// Files or directories to upload (directories are walked, in name order).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// The title (default: the file name).
+    #[arg(long)]
+    title: Option<String>,
+    /// The description.
+    #[arg(long)]
+    description: Option<String>,
+    /// Keywords, comma-separated.
+    #[arg(long)]
+    keywords: Option<String>,
+    /// `YYYY-MM-DD HH:MM:SS` or a Unix timestamp.
+    #[arg(long)]
+    created_at: Option<String>,
+    /// License code: 0, 1, 3, 5, 7, 9, 11 or 255.
+    #[arg(long)]
+    license: Option<u32>,
+    /// private, family, friends, family-and-friends or public.
+    #[arg(long)]
+    visibility: Option<String>,
+    /// 1 (all audiences), 2 (moderate) or 3 (adults only).
+    #[arg(long)]
+    safety: Option<u8>,
+    /// Add the documents to this album.
+    #[arg(long)]
+    album_id: Option<u64>,
+    /// Members to tag, comma-separated ids.
+    #[arg(long)]
+    member_ids: Option<String>,
+    /// Who may comment: 0, 3, 4 or 5.
+    #[arg(long)]
+    perm_comment: Option<u8>,
+    /// Who may tag: 0, 3, 4 or 5.
+    #[arg(long)]
+    perm_tag: Option<u8>,
+    /// Who may add a member tag: 0, 3, 4 or 5.
+    #[arg(long)]
+    perm_tagme: Option<u8>,
+    /// Latitude (with --lng).
+    #[arg(long, requires = "lng", allow_negative_numbers = true)]
+    lat: Option<f64>,
+    /// Longitude (with --lat).
+    #[arg(long, requires = "lat", allow_negative_numbers = true)]
+    lng: Option<f64>,
+    /// Drop the files' own location.
+    #[arg(long, conflicts_with = "lat")]
+    no_geo: bool,
+    /// Orientation: 1, 3, 6 or 8.
+    #[arg(long)]
+    dir: Option<u32>,
+    /// The request protocol: rest, soap or xmlrpc.
+    #[arg(long, env = "IPERNITY_PROTOCOL", default_value = "rest")]
+    protocol: Protocol,
+    /// The response format (default: the protocol's own).
+    #[arg(long, env = "IPERNITY_FORMAT")]
+    format: Option<Format>,
+    /// How many files are sent at once.
+    #[arg(long, default_value_t = 2)]
+    jobs: usize,
+    /// Print the tickets and do not wait for the documents.
+    #[arg(long)]
+    no_wait: bool,
+    /// How long to wait for the tickets, in seconds.
+    #[arg(long, default_value_t = 600)]
+    wait_timeout: u64,
+}
+
+fn audience(code: u8, name: &str) -> Result<Audience, String> {
+    match code {
+        0 => Ok(Audience::OnlyYou),
+        3 => Ok(Audience::FriendsAndFamily),
+        4 => Ok(Audience::Contacts),
+        5 => Ok(Audience::Everybody),
+        other => Err(format!("--{name} {other}: use 0, 3, 4 or 5")),
+    }
+}
+
+impl UploadArgs {
+    /// The files named on the command line, directories walked.
+    fn files(&self) -> Result<Vec<PathBuf>, String> {
+        let mut files = Vec::new();
+        for path in &self.paths {
+            walk(path, &mut files).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        Ok(files)
+    }
+
+    /// The upload of one file with every parameter given as a flag.
+    fn upload_of(&self, path: &Path) -> Result<UploadFile, String> {
+        let mut file = UploadFile::from_path(path);
+        if let Some(title) = &self.title {
+            file = file.title(title);
+        }
+        if let Some(description) = &self.description {
+            file = file.description(description);
+        }
+        if let Some(keywords) = &self.keywords {
+            file = file.keywords(keywords.split(','));
+        }
+        if let Some(created) = &self.created_at {
+            file = file.created_at(match created.parse::<u64>() {
+                Ok(seconds) => CreatedAt::Timestamp(seconds),
+                Err(_) => CreatedAt::Text(created.clone()),
+            });
+        }
+        if let Some(code) = self.license {
+            file = file.license(License::from_code(code).map_err(|e| e.to_string())?);
+        }
+        if let Some(visibility) = &self.visibility {
+            file = file.visibility(match visibility.as_str() {
+                "private" => Visibility::Private,
+                "family" => Visibility::Family,
+                "friends" => Visibility::Friends,
+                "family-and-friends" => Visibility::FamilyAndFriends,
+                "public" => Visibility::Public,
+                other => return Err(format!("--visibility {other}: use private, family, friends, family-and-friends or public")),
+            });
+        }
+        if let Some(safety) = self.safety {
+            file = file.safety(match safety {
+                1 => Safety::AllAudiences,
+                2 => Safety::Moderate,
+                3 => Safety::Restricted,
+                other => return Err(format!("--safety {other}: use 1, 2 or 3")),
+            });
+        }
+        if let Some(album) = self.album_id {
+            file = file.album_id(album);
+        }
+        if let Some(ids) = &self.member_ids {
+            let ids: Result<Vec<u64>, _> =
+                ids.split(',').map(|id| id.trim().parse::<u64>()).collect();
+            file = file.member_ids(
+                ids.map_err(|_| "--member-ids takes comma-separated numbers".to_owned())?,
+            );
+        }
+        if let Some(code) = self.perm_comment {
+            file = file.perm_comment(audience(code, "perm-comment")?);
+        }
+        if let Some(code) = self.perm_tag {
+            file = file.perm_tag(audience(code, "perm-tag")?);
+        }
+        if let Some(code) = self.perm_tagme {
+            file = file.perm_tagme(audience(code, "perm-tagme")?);
+        }
+        if let (Some(lat), Some(lng)) = (self.lat, self.lng) {
+            file = file.geo(Geo::at(lat, lng));
+        }
+        if self.no_geo {
+            file = file.geo(Geo::None);
+        }
+        if let Some(code) = self.dir {
+            file = file.orientation(Orientation::from_code(code).map_err(|e| e.to_string())?);
+        }
+        Ok(file)
+    }
+}
+
+fn walk(path: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if path.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<_, _>>()?;
+        entries.sort();
+        for entry in entries {
+            walk(&entry, files)?;
+        }
+    } else {
+        files.push(path.to_owned());
+    }
+    Ok(())
+}
+
+/// Uploads every file, then (unless `--no-wait`) waits for the documents.
+pub(crate) async fn run(args: &UploadArgs, client: &Client) -> Result<ExitCode, String> {
+    let files = args.files()?;
+    let mut uploads = Vec::new();
+    for path in &files {
+        uploads.push((path.clone(), args.upload_of(path)?));
+    }
+    let mut failures = 0usize;
+    let mut tickets: HashMap<String, PathBuf> = HashMap::new();
+    let sent: Vec<(PathBuf, Result<ipernity::client::Uploaded, ipernity::Error>)> =
+        futures_util::stream::iter(uploads)
+            .map(|(path, file)| async move {
+                eprintln!("uploading {}", path.display());
+                let mut upload = client.upload(file).protocol(args.protocol);
+                if let Some(format) = args.format {
+                    upload = upload.format(format);
+                }
+                (path, upload.send().await)
+            })
+            .buffer_unordered(args.jobs.max(1))
+            .collect()
+            .await;
+    for (path, outcome) in sent {
+        match outcome {
+            Ok(uploaded) => match (uploaded.doc_id, uploaded.ticket) {
+                (Some(doc_id), _) => println!("{} doc_id={doc_id}", path.display()),
+                (None, Some(ticket)) if args.no_wait => {
+                    println!("{} ticket={ticket}", path.display())
+                }
+                (None, Some(ticket)) => {
+                    tickets.insert(ticket, path);
+                }
+                (None, None) => {
+                    failures += 1;
+                    eprintln!(
+                        "{}: the answer carries neither a ticket nor a document",
+                        path.display()
+                    );
+                }
+            },
+            Err(error) => {
+                failures += 1;
+                eprintln!("{}: {error}", path.display());
+            }
+        }
+    }
+    let mut outcomes = client.poll_tickets(
+        tickets.keys().cloned().collect::<Vec<_>>(),
+        Duration::from_secs(args.wait_timeout),
+    );
+    while let Some(outcome) = outcomes.next().await {
+        match outcome {
+            Ok(TicketOutcome::Done { ticket, doc_id }) => {
+                let path = tickets
+                    .get(&ticket)
+                    .map_or_else(|| ticket.clone(), |p| p.display().to_string());
+                println!("{path} doc_id={doc_id}");
+            }
+            Ok(TicketOutcome::Invalid { ticket }) | Ok(TicketOutcome::TimedOut { ticket }) => {
+                failures += 1;
+                let path = tickets
+                    .get(&ticket)
+                    .map_or_else(|| ticket.clone(), |p| p.display().to_string());
+                eprintln!("{path}: ticket {ticket} did not become a document");
+            }
+            Err(error) => eprintln!("checking tickets: {error}"),
+        }
+    }
+    Ok(if failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
