@@ -359,3 +359,75 @@ async fn the_poller_asks_about_at_most_fifty_tickets_a_call() {
         .collect();
     assert_eq!(sizes, [50, 50, 20]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multipart_uploads_stream_to_the_data_directory_and_leave_nothing_behind() {
+    let dir = std::env::temp_dir().join(format!("ipernity-upload-spool-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let emulator = Emulator::builder()
+        .data_dir(&data)
+        .ticket_delay(Duration::ZERO)
+        .max_file_size(96 * 1024 * 1024)
+        .start()
+        .await
+        .unwrap();
+    // Larger than any in-memory limit the emulator used to have.
+    let source = dir.join("large.bin");
+    let block = pattern(1024 * 1024);
+    {
+        use std::io::Write;
+        let mut out = std::fs::File::create(&source).unwrap();
+        for _ in 0..80 {
+            out.write_all(&block).unwrap();
+        }
+    }
+    let client = client(&emulator, Protocol::Rest);
+    let uploaded = client
+        .upload(UploadFile::from_path(&source).asynchronous(false))
+        .send()
+        .await
+        .unwrap();
+    let stored = data.join(format!("doc-{}.bin", uploaded.doc_id.unwrap()));
+    assert_eq!(std::fs::metadata(&stored).unwrap().len(), 80 * 1024 * 1024);
+    assert!(std::fs::read(&stored).unwrap() == std::fs::read(&source).unwrap());
+
+    // Refused uploads keep no spool file: a wrong token, a file over the limit.
+    let credentials = emulator.credentials();
+    let wrong_token = Client::builder()
+        .endpoint(emulator.base_url())
+        .credentials(credentials.api_key.clone(), credentials.secret.clone())
+        .token("0-wrong")
+        .build()
+        .unwrap();
+    let error = wrong_token
+        .upload(UploadFile::from_bytes("a.bin", vec![1; 5000]))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error.api_error().map(|e| e.code.as_u32()), Some(107));
+    let small = Emulator::builder()
+        .data_dir(dir.join("small"))
+        .max_file_size(1000)
+        .start()
+        .await
+        .unwrap();
+    let error = self::client(&small, Protocol::Rest)
+        .upload(UploadFile::from_bytes("b.bin", vec![2; 5000]))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error.api_error().map(|e| e.code.as_u32()), Some(2));
+    for directory in [data.clone(), dir.join("small")] {
+        let leftovers: Vec<_> = std::fs::read_dir(&directory)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".part"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+    small.shutdown().await;
+    emulator.shutdown().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -25,7 +25,8 @@ mod rest;
 mod soap;
 mod xmlrpc;
 
-pub use rest::Rest;
+pub(crate) use rest::{FORM_CONTENT_TYPE, multipart_boundary};
+pub use rest::{MultipartError, MultipartEvent, MultipartReader, Rest};
 pub use soap::Soap;
 pub use xmlrpc::XmlRpc;
 
@@ -304,15 +305,52 @@ pub struct ParsedRequest {
 pub struct FilePart {
     /// The file name the client gave, if any (never used as a path).
     pub filename: Option<String>,
-    /// The bytes.
-    pub data: Vec<u8>,
+    /// Where the bytes are.
+    pub content: FileContent,
+}
+
+/// Where a received file's bytes are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileContent {
+    /// In memory.
+    Memory(Vec<u8>),
+    /// Written to a file while it arrived (large uploads).
+    Spooled {
+        /// The file holding the bytes.
+        path: std::path::PathBuf,
+        /// How many bytes arrived.
+        length: u64,
+    },
+}
+
+impl FilePart {
+    /// A file held in memory.
+    pub fn in_memory(filename: Option<String>, data: Vec<u8>) -> FilePart {
+        FilePart {
+            filename,
+            content: FileContent::Memory(data),
+        }
+    }
+
+    /// How many bytes the file has.
+    pub fn len(&self) -> u64 {
+        match &self.content {
+            FileContent::Memory(data) => u64::try_from(data.len()).unwrap_or(u64::MAX),
+            FileContent::Spooled { length, .. } => *length,
+        }
+    }
+
+    /// Whether the file is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl fmt::Debug for FilePart {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FilePart")
             .field("filename", &self.filename)
-            .field("len", &self.data.len())
+            .field("len", &self.len())
             .finish()
     }
 }
@@ -656,7 +694,11 @@ mod tests {
                     .unwrap();
                 assert_eq!(parsed.call, call, "{protocol}");
                 let part = parsed.file.unwrap();
-                assert_eq!(part.data, &file[..length], "{protocol} {length}");
+                assert_eq!(
+                    part.content,
+                    FileContent::Memory(file[..length].to_vec()),
+                    "{protocol} {length}"
+                );
                 if protocol != Protocol::XmlRpc {
                     assert!(part.filename.unwrap().contains("b"), "{protocol}");
                 }

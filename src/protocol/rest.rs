@@ -160,7 +160,7 @@ impl Transport for Rest {
 }
 
 /// The boundary of a `multipart/form-data` content type.
-fn multipart_boundary(content_type: &str) -> Option<&str> {
+pub(crate) fn multipart_boundary(content_type: &str) -> Option<&str> {
     let (kind, parameters) = content_type.split_once(';')?;
     if !kind.trim().eq_ignore_ascii_case("multipart/form-data") {
         return None;
@@ -177,39 +177,228 @@ fn multipart_boundary(content_type: &str) -> Option<&str> {
 /// The text fields of a multipart body, and its part named `file`.
 type Multipart = (Vec<(String, String)>, Option<FilePart>);
 
-/// Reads a `multipart/form-data` body: text fields, and the part named `file`.
+/// Reads a whole `multipart/form-data` body: text fields, and the part named `file`.
 fn parse_multipart(body: &[u8], boundary: &str) -> Option<Multipart> {
-    let delimiter = format!("--{boundary}");
-    let separator = format!("\r\n--{boundary}");
-    let start = memchr::memmem::find(body, delimiter.as_bytes())?;
-    let mut rest = body.get(start + delimiter.len()..)?;
+    let mut reader = MultipartReader::new(boundary);
     let mut fields = Vec::new();
-    let mut file = None;
-    loop {
-        if rest.starts_with(b"--") {
-            return Some((fields, file));
+    let mut file: Option<(Option<String>, Vec<u8>)> = None;
+    let mut events = reader.feed(body).ok()?;
+    events.extend(reader.finish().ok()?);
+    for event in events {
+        match event {
+            MultipartEvent::Field { name, value } => fields.push((name, value)),
+            MultipartEvent::FileStart { filename } => file = Some((filename, Vec::new())),
+            MultipartEvent::FileData(data) => file.as_mut()?.1.extend_from_slice(&data),
+            MultipartEvent::FileEnd => {}
         }
-        rest = rest.strip_prefix(b"\r\n")?;
-        let end = memchr::memmem::find(rest, separator.as_bytes())?;
-        let part = rest.get(..end)?;
-        rest = rest.get(end + separator.len()..)?;
-        let header_end = memchr::memmem::find(part, b"\r\n\r\n")?;
-        let headers = String::from_utf8_lossy(part.get(..header_end)?);
-        let content = part.get(header_end + 4..)?;
-        let disposition = headers.split("\r\n").find_map(|line| {
-            let (name, value) = line.split_once(':')?;
-            name.trim()
-                .eq_ignore_ascii_case("content-disposition")
-                .then_some(value)
-        })?;
-        let name = disposition_parameter(disposition, "name")?;
-        if name == "file" {
-            file = Some(FilePart {
-                filename: disposition_parameter(disposition, "filename"),
-                data: content.to_vec(),
-            });
-        } else {
-            fields.push((name, String::from_utf8_lossy(content).into_owned()));
+    }
+    Some((
+        fields,
+        file.map(|(filename, data)| FilePart::in_memory(filename, data)),
+    ))
+}
+
+/// The longest part head (its headers) the reader accepts.
+const MAX_PART_HEAD: usize = 16 * 1024;
+/// The longest text field the reader accepts.
+const MAX_FIELD: usize = 1024 * 1024;
+
+/// What a [`MultipartReader`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MultipartEvent {
+    /// A text field, whole.
+    Field {
+        /// Its name.
+        name: String,
+        /// Its value (invalid UTF-8 replaced).
+        value: String,
+    },
+    /// The part named `file` begins.
+    FileStart {
+        /// The file name the client gave.
+        filename: Option<String>,
+    },
+    /// The next bytes of the file.
+    FileData(Vec<u8>),
+    /// The file part ended.
+    FileEnd,
+}
+
+/// Why a multipart body cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed multipart body: {0}")]
+pub struct MultipartError(&'static str);
+
+#[derive(Debug)]
+enum PartState {
+    Preamble,
+    AfterDelimiter,
+    Head,
+    Field { name: String, value: Vec<u8> },
+    File,
+    Done,
+}
+
+/// A push parser for `multipart/form-data`: feed it the body in chunks of any size and it hands
+/// back fields whole and the file in pieces, holding at most one chunk plus a delimiter in
+/// memory. The emulator uses it to receive uploads of any size.
+#[derive(Debug)]
+pub struct MultipartReader {
+    delimiter: Vec<u8>,
+    buffer: Vec<u8>,
+    state: PartState,
+}
+
+impl MultipartReader {
+    /// A reader for parts separated by `--boundary`.
+    pub fn new(boundary: &str) -> MultipartReader {
+        MultipartReader {
+            delimiter: format!("\r\n--{boundary}").into_bytes(),
+            // The first delimiter may open the body without a line break before it.
+            buffer: b"\r\n".to_vec(),
+            state: PartState::Preamble,
+        }
+    }
+
+    /// Takes the next bytes of the body.
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<Vec<MultipartEvent>, MultipartError> {
+        self.buffer.extend_from_slice(chunk);
+        let mut events = Vec::new();
+        loop {
+            let progressed = match std::mem::replace(&mut self.state, PartState::Done) {
+                PartState::Preamble => match memchr::memmem::find(&self.buffer, &self.delimiter) {
+                    Some(at) => {
+                        self.buffer.drain(..at + self.delimiter.len());
+                        self.state = PartState::AfterDelimiter;
+                        true
+                    }
+                    None => {
+                        let keep = self
+                            .delimiter
+                            .len()
+                            .saturating_sub(1)
+                            .min(self.buffer.len());
+                        self.buffer.drain(..self.buffer.len() - keep);
+                        self.state = PartState::Preamble;
+                        false
+                    }
+                },
+                PartState::AfterDelimiter => {
+                    if self.buffer.len() < 2 {
+                        self.state = PartState::AfterDelimiter;
+                        false
+                    } else if self.buffer.starts_with(b"--") {
+                        self.buffer.clear();
+                        self.state = PartState::Done;
+                        false
+                    } else if self.buffer.starts_with(b"\r\n") {
+                        self.buffer.drain(..2);
+                        self.state = PartState::Head;
+                        true
+                    } else {
+                        return Err(MultipartError("a delimiter not followed by a line break"));
+                    }
+                }
+                PartState::Head => match memchr::memmem::find(&self.buffer, b"\r\n\r\n") {
+                    Some(end) => {
+                        let head =
+                            String::from_utf8_lossy(self.buffer.get(..end).unwrap_or_default())
+                                .into_owned();
+                        self.buffer.drain(..end + 4);
+                        let disposition = head
+                            .split("\r\n")
+                            .find_map(|line| {
+                                let (name, value) = line.split_once(':')?;
+                                name.trim()
+                                    .eq_ignore_ascii_case("content-disposition")
+                                    .then_some(value)
+                            })
+                            .ok_or(MultipartError("a part without Content-Disposition"))?;
+                        let name = disposition_parameter(disposition, "name")
+                            .ok_or(MultipartError("a part without a name"))?;
+                        if name == "file" {
+                            events.push(MultipartEvent::FileStart {
+                                filename: disposition_parameter(disposition, "filename"),
+                            });
+                            self.state = PartState::File;
+                        } else {
+                            self.state = PartState::Field {
+                                name,
+                                value: Vec::new(),
+                            };
+                        }
+                        true
+                    }
+                    None if self.buffer.len() > MAX_PART_HEAD => {
+                        return Err(MultipartError("a part head longer than 16 KiB"));
+                    }
+                    None => {
+                        self.state = PartState::Head;
+                        false
+                    }
+                },
+                PartState::Field { name, mut value } => {
+                    let (content, found) = self.take_content();
+                    value.extend_from_slice(&content);
+                    if value.len() > MAX_FIELD {
+                        return Err(MultipartError("a text field longer than 1 MiB"));
+                    }
+                    if found {
+                        events.push(MultipartEvent::Field {
+                            name,
+                            value: String::from_utf8_lossy(&value).into_owned(),
+                        });
+                        self.state = PartState::AfterDelimiter;
+                    } else {
+                        self.state = PartState::Field { name, value };
+                    }
+                    found
+                }
+                PartState::File => {
+                    let (content, found) = self.take_content();
+                    if !content.is_empty() {
+                        events.push(MultipartEvent::FileData(content));
+                    }
+                    if found {
+                        events.push(MultipartEvent::FileEnd);
+                        self.state = PartState::AfterDelimiter;
+                    } else {
+                        self.state = PartState::File;
+                    }
+                    found
+                }
+                PartState::Done => {
+                    self.buffer.clear();
+                    false
+                }
+            };
+            if !progressed {
+                return Ok(events);
+            }
+        }
+    }
+
+    /// The content before the next delimiter (consuming the delimiter), or all that cannot be
+    /// the start of one; and whether the delimiter was found.
+    fn take_content(&mut self) -> (Vec<u8>, bool) {
+        match memchr::memmem::find(&self.buffer, &self.delimiter) {
+            Some(at) => {
+                let content = self.buffer.get(..at).unwrap_or_default().to_vec();
+                self.buffer.drain(..at + self.delimiter.len());
+                (content, true)
+            }
+            None => {
+                let safe = self.buffer.len().saturating_sub(self.delimiter.len() - 1);
+                (self.buffer.drain(..safe).collect(), false)
+            }
+        }
+    }
+
+    /// Checks that the body ended with the closing delimiter.
+    pub fn finish(&mut self) -> Result<Vec<MultipartEvent>, MultipartError> {
+        match self.state {
+            PartState::Done => Ok(Vec::new()),
+            _ => Err(MultipartError("the body ends before the closing delimiter")),
         }
     }
 }
@@ -315,6 +504,52 @@ mod tests {
     }
 
     #[test]
+    fn the_push_reader_gives_the_same_parts_whatever_the_chunk_size() {
+        let mut body = b"preamble\r\n--B\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nvalue one\r\n--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.bin\"\r\n\r\n".to_vec();
+        let file: Vec<u8> = (0..5000u32)
+            .map(|i| if i % 97 == 0 { b'\r' } else { (i % 251) as u8 })
+            .chain(*b"\r\n--")
+            .collect();
+        body.extend_from_slice(&file);
+        body.extend_from_slice(b"\r\n--B--\r\nepilogue");
+        for chunk in [1, 2, 3, 7, 64, 4096, body.len()] {
+            let mut reader = MultipartReader::new("B");
+            let mut events = Vec::new();
+            for piece in body.chunks(chunk) {
+                events.extend(reader.feed(piece).unwrap());
+            }
+            events.extend(reader.finish().unwrap());
+            let mut data = Vec::new();
+            let mut fields = Vec::new();
+            for event in events {
+                match event {
+                    MultipartEvent::Field { name, value } => fields.push((name, value)),
+                    MultipartEvent::FileData(bytes) => data.extend(bytes),
+                    MultipartEvent::FileStart { filename } => {
+                        assert_eq!(filename.as_deref(), Some("f.bin"))
+                    }
+                    MultipartEvent::FileEnd => {}
+                }
+            }
+            assert_eq!(
+                fields,
+                [("a".to_owned(), "value one".to_owned())],
+                "chunk {chunk}"
+            );
+            assert_eq!(data, file, "chunk {chunk}");
+        }
+        let mut truncated = MultipartReader::new("B");
+        truncated.feed(&body[..body.len() / 2]).unwrap();
+        assert!(truncated.finish().is_err());
+        let mut flood = MultipartReader::new("B");
+        assert!(
+            flood
+                .feed(&[b"--B\r\n".as_slice(), &[b'x'; 20_000]].concat())
+                .is_err()
+        );
+    }
+
+    #[test]
     fn reads_multipart_uploads_with_the_file_apart() {
         let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nNice car\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"../../etc/x.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n\x00\xff\r\n--\r\n--XyZ--\r\n";
         let upload = Rest
@@ -330,7 +565,10 @@ mod tests {
         assert_eq!(upload.call.params().get("api_key"), Some("k"));
         assert!(!upload.call.params().contains("file"));
         let file = upload.file.unwrap();
-        assert_eq!(file.data, b"\x00\xff\r\n--");
+        assert_eq!(
+            file.content,
+            super::super::FileContent::Memory(b"\x00\xff\r\n--".to_vec())
+        );
         assert_eq!(file.filename.as_deref(), Some("../../etc/x.jpg"));
         for broken in [
             &b"--XyZ\r\nno headers end"[..],

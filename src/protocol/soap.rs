@@ -178,7 +178,7 @@ impl Parameters {
             let data = base64::engine::general_purpose::STANDARD
                 .decode(compact)
                 .ok()?;
-            self.file = Some(FilePart { filename, data });
+            self.file = Some(FilePart::in_memory(filename, data));
         } else {
             self.params.insert(name, value);
         }

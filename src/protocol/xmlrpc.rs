@@ -106,10 +106,7 @@ impl Transport for XmlRpc {
         let mut file = None;
         for (name, value) in members.iter() {
             if let (dxr::Value::Base64(data), "file") = (value, name.as_str()) {
-                file = Some(FilePart {
-                    filename: None,
-                    data: data.clone(),
-                });
+                file = Some(FilePart::in_memory(None, data.clone()));
                 continue;
             }
             let text = match from_dxr(value).map_err(|_| invalid())? {

@@ -8,6 +8,7 @@ use super::{
 };
 use crate::error::{ApiError, ErrorCode};
 use crate::methods::{self, Level, MethodInfo, Target};
+use crate::protocol::FileContent;
 use crate::value::{Map, Value};
 
 /// The most tickets one `upload.checkTickets` call may ask about.
@@ -363,9 +364,9 @@ fn check_tickets(state: &StateData, request: &Request<'_>) -> Outcome {
 fn upload(state: &mut StateData, request: &Request<'_>, replace: bool) -> Outcome {
     let file = request
         .file
-        .filter(|file| !file.data.is_empty())
+        .filter(|file| !file.is_empty())
         .ok_or_else(|| method_error(1, "File is missing or empty"))?;
-    if u64::try_from(file.data.len()).unwrap_or(u64::MAX) > request.max_file_size {
+    if file.len() > request.max_file_size {
         return Err(method_error(
             2,
             "File size exceeded limits (see account.getQuota)",
@@ -400,7 +401,7 @@ fn upload(state: &mut StateData, request: &Request<'_>, replace: bool) -> Outcom
             size: 0,
         }
     };
-    doc.size = u64::try_from(file.data.len()).unwrap_or(u64::MAX);
+    doc.size = file.len();
     for index in 0..doc.tags.len() {
         let tag_id = state.next_id();
         if let Some(tag) = doc.tags.get_mut(index) {
@@ -408,7 +409,12 @@ fn upload(state: &mut StateData, request: &Request<'_>, replace: bool) -> Outcom
         }
     }
     let path = request.data_dir.join(format!("doc-{}.bin", doc.id));
-    std::fs::write(&path, &file.data).map_err(|e| {
+    // A spooled upload is already on disk, in the same directory: it only changes its name.
+    let stored = match &file.content {
+        FileContent::Memory(data) => std::fs::write(&path, data),
+        FileContent::Spooled { path: spool, .. } => std::fs::rename(spool, &path),
+    };
+    stored.map_err(|e| {
         ApiError::new(
             ErrorCode::ServiceError,
             format!("Service error: storing the file failed: {e}"),

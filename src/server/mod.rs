@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -33,7 +33,9 @@ use axum::routing::{any, get};
 use crate::call::{Credentials, Params, Secret};
 use crate::error::{ApiError, ErrorCode};
 use crate::methods::{self, Level, MethodInfo, Target};
-use crate::protocol::{FilePart, HttpMethod, IncomingRequest, ParsedRequest, Protocol};
+use crate::protocol::{
+    FileContent, FilePart, HttpMethod, IncomingRequest, MultipartEvent, ParsedRequest, Protocol,
+};
 use crate::sign;
 use crate::value::{Map, Text, Value};
 
@@ -198,7 +200,8 @@ impl EmulatorBuilder {
             .route("/apps/authorize", get(authorize))
             .fallback(not_found)
             .with_state(Arc::clone(&shared))
-            .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024));
+            // Bodies are limited by the handler: multipart streams to disk, others by file size.
+            .layer(axum::extract::DefaultBodyLimit::disable());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
@@ -483,7 +486,7 @@ async fn api(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let path = uri
         .path()
@@ -495,15 +498,84 @@ async fn api(
     } else {
         HttpMethod::Get
     };
-    let content_type = headers
+    let mut content_type = headers
         .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let boundary = content_type
+        .as_deref()
+        .and_then(crate::protocol::multipart_boundary)
+        .map(str::to_owned);
+    // A multipart upload is read as it arrives, its file going straight to the data directory;
+    // other bodies are read whole, up to what the largest file takes in base64.
+    let (body, spooled) = match boundary {
+        Some(boundary)
+            if http_method == HttpMethod::Post && Protocol::for_path(path) == Protocol::Rest =>
+        {
+            let (fields, file) = shared
+                .receive_multipart(body, &boundary)
+                .await
+                .unwrap_or_default();
+            content_type = Some(crate::protocol::FORM_CONTENT_TYPE.to_owned());
+            let form = crate::protocol::form_encode(&crate::call::Call::with_params(
+                "upload",
+                fields.into_iter().collect(),
+            ));
+            (Bytes::from(form), file)
+        }
+        _ => {
+            let limit = usize::try_from(shared.max_file_size.saturating_mul(4) / 3)
+                .unwrap_or(usize::MAX)
+                .saturating_add(1 << 20)
+                .min(MAX_BUFFERED_BODY);
+            match axum::body::to_bytes(body, limit).await {
+                Ok(bytes) => (bytes, None),
+                Err(_) => {
+                    return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
+                        .into_response();
+                }
+            }
+        }
+    };
+    let spool_path = spooled.as_ref().and_then(|file| match &file.content {
+        FileContent::Spooled { path, .. } => Some(path.clone()),
+        FileContent::Memory(_) => None,
+    });
+    let response = answer_request(
+        &shared,
+        http_method,
+        path,
+        uri.query().unwrap_or_default(),
+        content_type.as_deref(),
+        &body,
+        spooled,
+    )
+    .await;
+    // A spooled file no document took (an error, a refused call) is not kept.
+    if let Some(path) = spool_path {
+        tokio::fs::remove_file(path).await.ok();
+    }
+    response
+}
+
+/// The most a non-multipart request body may take in memory.
+const MAX_BUFFERED_BODY: usize = 512 * 1024 * 1024;
+
+async fn answer_request(
+    shared: &Arc<Shared>,
+    http_method: HttpMethod,
+    path: &str,
+    query: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+    spooled: Option<FilePart>,
+) -> Response {
     let incoming = IncomingRequest {
         method: http_method,
         path,
-        query: uri.query().unwrap_or_default(),
+        query,
         content_type,
-        body: &body,
+        body,
     };
     shared
         .requests
@@ -513,7 +585,11 @@ async fn api(
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .next();
-    let (format, outcome) = match (Protocol::for_path(path).transport().parse(&incoming), fault) {
+    let mut parsed = Protocol::for_path(path).transport().parse(&incoming);
+    if let (Ok(parsed), Some(file)) = (&mut parsed, spooled) {
+        parsed.file = Some(file);
+    }
+    let (format, outcome) = match (parsed, fault) {
         (_, Some(Fault::Http(status))) => return faults::http_page(status),
         (_, Some(Fault::CloseConnection)) => return faults::dropped_connection(),
         (Err(refused), _) => (refused.format, Err(refused.error)),
@@ -551,6 +627,81 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
+    /// Reads a multipart body chunk by chunk: text fields in memory, the file part into a spool
+    /// file in the data directory (bytes beyond the largest file allowed are counted, not kept).
+    /// `None` when the body is not readable multipart.
+    async fn receive_multipart(
+        &self,
+        body: Body,
+        boundary: &str,
+    ) -> Option<(Vec<(String, String)>, Option<FilePart>)> {
+        use futures_util::StreamExt;
+        use tokio::io::AsyncWriteExt;
+        let mut reader = crate::protocol::MultipartReader::new(boundary);
+        let mut fields = Vec::new();
+        let mut spool: Option<(tokio::fs::File, PathBuf, u64, Option<String>)> = None;
+        let mut file = None;
+        let mut stream = body.into_data_stream();
+        let mut finished = false;
+        while !finished {
+            let events = match stream.next().await {
+                Some(Ok(chunk)) => reader.feed(&chunk),
+                Some(Err(_)) => break,
+                None => {
+                    finished = true;
+                    reader.finish()
+                }
+            };
+            let events = match events {
+                Ok(events) => events,
+                Err(_) => break,
+            };
+            for event in events {
+                match event {
+                    MultipartEvent::Field { name, value } => fields.push((name, value)),
+                    MultipartEvent::FileStart { filename } => {
+                        let path = self
+                            .data_dir
+                            .join(format!("upload-{}.part", crate::protocol::random_token()));
+                        let handle = tokio::fs::File::create(&path).await.ok()?;
+                        spool = Some((handle, path, 0, filename));
+                    }
+                    MultipartEvent::FileData(data) => {
+                        if let Some((handle, _, length, _)) = &mut spool {
+                            if *length <= self.max_file_size {
+                                handle.write_all(&data).await.ok()?;
+                            }
+                            *length += u64::try_from(data.len()).unwrap_or(u64::MAX);
+                        }
+                    }
+                    MultipartEvent::FileEnd => {
+                        if let Some((mut handle, path, length, filename)) = spool.take() {
+                            handle.flush().await.ok()?;
+                            file = Some(FilePart {
+                                filename,
+                                content: FileContent::Spooled { path, length },
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        if !finished {
+            if let Some((_, path, _, _)) = spool {
+                tokio::fs::remove_file(path).await.ok();
+            }
+            if let Some(FilePart {
+                content: FileContent::Spooled { path, .. },
+                ..
+            }) = file
+            {
+                tokio::fs::remove_file(path).await.ok();
+            }
+            return None;
+        }
+        Some((fields, file))
+    }
+
     /// A synchronous upload (`async=0`) is answered once its ticket is done, with the `doc_id`.
     async fn wait_for_ticket(&self, payload: &mut Map) {
         tokio::time::sleep(self.ticket_delay).await;
