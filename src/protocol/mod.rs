@@ -21,10 +21,12 @@ use crate::call::Call;
 use crate::error::{ApiError, Error, ErrorCode};
 use crate::format::{Format, UnknownName};
 
+mod extract;
 mod rest;
 mod soap;
 mod xmlrpc;
 
+pub use extract::{ExtractError, Extracted, FileExtractor};
 pub(crate) use rest::{FORM_CONTENT_TYPE, multipart_boundary};
 pub use rest::{MultipartError, MultipartEvent, MultipartReader, Rest};
 pub use soap::Soap;

@@ -523,19 +523,17 @@ async fn api(
             ));
             (Bytes::from(form), file)
         }
-        _ => {
-            let limit = usize::try_from(shared.max_file_size.saturating_mul(4) / 3)
-                .unwrap_or(usize::MAX)
-                .saturating_add(1 << 20)
-                .min(MAX_BUFFERED_BODY);
-            match axum::body::to_bytes(body, limit).await {
-                Ok(bytes) => (bytes, None),
-                Err(_) => {
-                    return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
-                        .into_response();
-                }
-            }
+        _ if http_method == HttpMethod::Post && Protocol::for_path(path) != Protocol::Rest => {
+            shared
+                .receive_envelope(body, Protocol::for_path(path))
+                .await
         }
+        _ => match axum::body::to_bytes(body, MAX_BUFFERED_BODY).await {
+            Ok(bytes) => (bytes, None),
+            Err(_) => {
+                return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response();
+            }
+        },
     };
     let spool_path = spooled.as_ref().and_then(|file| match &file.content {
         FileContent::Spooled { path, .. } => Some(path.clone()),
@@ -558,8 +556,10 @@ async fn api(
     response
 }
 
-/// The most a non-multipart request body may take in memory.
-const MAX_BUFFERED_BODY: usize = 512 * 1024 * 1024;
+/// The most a form body may take; multipart and envelope uploads stream instead.
+const MAX_BUFFERED_BODY: usize = 16 * 1024 * 1024;
+/// An envelope larger than this is read through the file extractor, its file spooled to disk.
+const SMALL_ENVELOPE: usize = 8 * 1024 * 1024;
 
 async fn answer_request(
     shared: &Arc<Shared>,
@@ -587,7 +587,16 @@ async fn answer_request(
         .next();
     let mut parsed = Protocol::for_path(path).transport().parse(&incoming);
     if let (Ok(parsed), Some(file)) = (&mut parsed, spooled) {
-        parsed.file = Some(file);
+        // The parsed envelope knows the file name; the spool has the bytes.
+        let filename = parsed
+            .file
+            .take()
+            .and_then(|f| f.filename)
+            .or(file.filename);
+        parsed.file = Some(FilePart {
+            filename,
+            content: file.content,
+        });
     }
     let (format, outcome) = match (parsed, fault) {
         (_, Some(Fault::Http(status))) => return faults::http_page(status),
@@ -700,6 +709,78 @@ impl Shared {
             return None;
         }
         Some((fields, file))
+    }
+
+    /// Reads a SOAP or XML-RPC body: whole when small; otherwise through the file extractor, the
+    /// decoded file spooled to the data directory and only the rest of the envelope kept.
+    async fn receive_envelope(&self, body: Body, protocol: Protocol) -> (Bytes, Option<FilePart>) {
+        use futures_util::StreamExt;
+        use tokio::io::AsyncWriteExt;
+        // Bytes no envelope parser accepts: a body that cannot be read becomes error 121 or 122.
+        let unreadable = || (Bytes::from_static(b"<unreadable/>"), None);
+        let mut stream = body.into_data_stream();
+        let mut head = Vec::new();
+        loop {
+            match stream.next().await {
+                Some(Ok(chunk)) => {
+                    head.extend_from_slice(&chunk);
+                    if head.len() > SMALL_ENVELOPE {
+                        break;
+                    }
+                }
+                Some(Err(_)) => return unreadable(),
+                None => return (Bytes::from(head), None),
+            }
+        }
+        let Some(mut extractor) = crate::protocol::FileExtractor::new(protocol) else {
+            return unreadable();
+        };
+        let path = self
+            .data_dir
+            .join(format!("upload-{}.part", crate::protocol::random_token()));
+        let Ok(mut spool) = tokio::fs::File::create(&path).await else {
+            return unreadable();
+        };
+        let mut length = 0u64;
+        let mut next = Some(head);
+        let outcome = loop {
+            let chunk = match next.take() {
+                Some(chunk) => chunk,
+                None => match stream.next().await {
+                    Some(Ok(chunk)) => chunk.to_vec(),
+                    Some(Err(_)) => break None,
+                    None => break Some(()),
+                },
+            };
+            let Ok(extracted) = extractor.feed(&chunk) else {
+                break None;
+            };
+            if length <= self.max_file_size && spool.write_all(&extracted.file).await.is_err() {
+                break None;
+            }
+            length += u64::try_from(extracted.file.len()).unwrap_or(u64::MAX);
+        };
+        let finished = match outcome {
+            Some(()) => extractor.finish().ok(),
+            None => None,
+        };
+        match finished {
+            Some((envelope, true)) if spool.flush().await.is_ok() => {
+                let file = FilePart {
+                    filename: None,
+                    content: FileContent::Spooled { path, length },
+                };
+                (Bytes::from(envelope), Some(file))
+            }
+            Some((envelope, false)) => {
+                tokio::fs::remove_file(&path).await.ok();
+                (Bytes::from(envelope), None)
+            }
+            _ => {
+                tokio::fs::remove_file(&path).await.ok();
+                unreadable()
+            }
+        }
     }
 
     /// A synchronous upload (`async=0`) is answered once its ticket is done, with the `doc_id`.
