@@ -15,8 +15,9 @@ use crate::protocol::{FileEncoding, Protocol};
 use crate::upload::{FileSource, UploadFile};
 use crate::value::Value;
 
-/// How much of the file is read at a time (a multiple of 3, so base64 chunks need no carry).
-const CHUNK: usize = 3 * 21_846;
+/// How much of the file is read at a time: large enough that reads from disk (each a trip to
+/// tokio's blocking pool) do not limit throughput, a multiple of 3 so base64 pieces need no carry.
+const CHUNK: usize = 3 * 349_526;
 
 /// Where an upload stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,7 +193,6 @@ struct BodyState {
     before: Bytes,
     after: Bytes,
     reader: Box<dyn AsyncRead + Send + Unpin>,
-    buffer: Vec<u8>,
     encoding: FileEncoding,
     expected: u64,
     read: u64,
@@ -217,10 +217,12 @@ impl BodyState {
 
     /// The next piece of the file, encoded; `None` at its end.
     async fn next_file_chunk(&mut self) -> std::io::Result<Option<Bytes>> {
+        // A fresh buffer each time: a raw chunk is handed on without a copy.
+        let mut buffer = vec![0; CHUNK];
         let mut filled = 0;
         // Fill whole chunks so base64 pieces always cover a multiple of 3 bytes.
         while filled < CHUNK {
-            let slot = self.buffer.get_mut(filled..).unwrap_or_default();
+            let slot = buffer.get_mut(filled..).unwrap_or_default();
             let n = self.reader.read(slot).await?;
             if n == 0 {
                 break;
@@ -240,12 +242,12 @@ impl BodyState {
         if filled == 0 {
             return Ok(None);
         }
-        let data = self.buffer.get(..filled).unwrap_or_default();
+        buffer.truncate(filled);
         Ok(Some(match self.encoding {
-            FileEncoding::Raw => Bytes::copy_from_slice(data),
+            FileEncoding::Raw => Bytes::from(buffer),
             FileEncoding::Base64 => {
                 use base64::Engine;
-                Bytes::from(base64::engine::general_purpose::STANDARD.encode(data))
+                Bytes::from(base64::engine::general_purpose::STANDARD.encode(&buffer))
             }
         }))
     }
@@ -267,7 +269,6 @@ fn body_stream(
         before,
         after,
         reader,
-        buffer: vec![0; CHUNK],
         encoding,
         expected,
         read: 0,

@@ -558,6 +558,8 @@ async fn api(
 
 /// The most a form body may take; multipart and envelope uploads stream instead.
 const MAX_BUFFERED_BODY: usize = 16 * 1024 * 1024;
+/// How much of an upload the emulator gathers before writing it to disk.
+const SPOOL_BUFFER: usize = 1024 * 1024;
 /// An envelope larger than this is read through the file extractor, its file spooled to disk.
 const SMALL_ENVELOPE: usize = 8 * 1024 * 1024;
 
@@ -648,7 +650,12 @@ impl Shared {
         use tokio::io::AsyncWriteExt;
         let mut reader = crate::protocol::MultipartReader::new(boundary);
         let mut fields = Vec::new();
-        let mut spool: Option<(tokio::fs::File, PathBuf, u64, Option<String>)> = None;
+        let mut spool: Option<(
+            tokio::io::BufWriter<tokio::fs::File>,
+            PathBuf,
+            u64,
+            Option<String>,
+        )> = None;
         let mut file = None;
         let mut stream = body.into_data_stream();
         let mut finished = false;
@@ -673,7 +680,13 @@ impl Shared {
                             .data_dir
                             .join(format!("upload-{}.part", crate::protocol::random_token()));
                         let handle = tokio::fs::File::create(&path).await.ok()?;
-                        spool = Some((handle, path, 0, filename));
+                        // Batched: each write to a tokio file is a trip to the blocking pool.
+                        spool = Some((
+                            tokio::io::BufWriter::with_capacity(SPOOL_BUFFER, handle),
+                            path,
+                            0,
+                            filename,
+                        ));
                     }
                     MultipartEvent::FileData(data) => {
                         if let Some((handle, _, length, _)) = &mut spool {
@@ -738,9 +751,10 @@ impl Shared {
         let path = self
             .data_dir
             .join(format!("upload-{}.part", crate::protocol::random_token()));
-        let Ok(mut spool) = tokio::fs::File::create(&path).await else {
+        let Ok(spool) = tokio::fs::File::create(&path).await else {
             return unreadable();
         };
+        let mut spool = tokio::io::BufWriter::with_capacity(SPOOL_BUFFER, spool);
         let mut length = 0u64;
         let mut next = Some(head);
         let outcome = loop {
