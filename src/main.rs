@@ -102,6 +102,21 @@ enum Command {
         #[command(flatten)]
         target: Remote,
     },
+    /// Check upload tickets: one line per ticket (`TICKET doc_id=ID`, `TICKET invalid`,
+    /// `TICKET pending eta=SECONDS`); with --wait, wait until each is done or invalid.
+    Tickets {
+        /// The ticket ids.
+        #[arg(required = true)]
+        tickets: Vec<String>,
+        /// Wait until every ticket is done or invalid.
+        #[arg(long)]
+        wait: bool,
+        /// How long to wait, in seconds.
+        #[arg(long, default_value_t = 600)]
+        wait_timeout: u64,
+        #[command(flatten)]
+        target: Remote,
+    },
     /// Run the emulator until interrupted.
     Serve {
         /// The address to listen on.
@@ -140,6 +155,20 @@ async fn main() -> ExitCode {
 async fn run(command: Command) -> Result<ExitCode, String> {
     match command {
         Command::Call(args) => call(args).await,
+        Command::Tickets {
+            tickets,
+            wait,
+            wait_timeout,
+            target,
+        } => {
+            let connection = target.connect().await?;
+            let outcome = match connection.client() {
+                Ok(client) => check_tickets(&client, tickets, wait, wait_timeout).await,
+                Err(error) => Err(error),
+            };
+            connection.close().await;
+            outcome
+        }
         Command::Upload { upload, target } => {
             let connection = target.connect().await?;
             let mut builder = Client::builder()
@@ -329,6 +358,20 @@ impl Remote {
 }
 
 impl Connection {
+    /// A client of the endpoint with the connection's credentials.
+    fn client(&self) -> Result<Client, String> {
+        let mut builder = Client::builder()
+            .endpoint(self.endpoint.clone())
+            .credentials(
+                self.credentials.api_key.clone(),
+                self.credentials.secret.clone(),
+            );
+        if let Some(token) = self.credentials.token.clone() {
+            builder = builder.token(token);
+        }
+        builder.build().map_err(|e| e.to_string())
+    }
+
     async fn close(self) {
         if let Some(emulator) = self.embedded {
             emulator.shutdown().await;
@@ -390,6 +433,79 @@ async fn call(args: CallArgs) -> Result<ExitCode, String> {
         }
         Err(other) => Err(other.to_string()),
     }
+}
+
+async fn check_tickets(
+    client: &Client,
+    tickets: Vec<String>,
+    wait: bool,
+    wait_timeout: u64,
+) -> Result<ExitCode, String> {
+    use futures_util::StreamExt;
+    use ipernity::client::TicketOutcome;
+    if wait {
+        let mut failed = false;
+        let mut outcomes =
+            client.poll_tickets(tickets, std::time::Duration::from_secs(wait_timeout));
+        while let Some(outcome) = outcomes.next().await {
+            match outcome.map_err(|e| e.to_string())? {
+                TicketOutcome::Done { ticket, doc_id } => println!("{ticket} doc_id={doc_id}"),
+                TicketOutcome::Invalid { ticket } => {
+                    failed = true;
+                    println!("{ticket} invalid");
+                }
+                TicketOutcome::TimedOut { ticket } => {
+                    failed = true;
+                    println!("{ticket} pending (timed out)");
+                }
+            }
+        }
+        return Ok(if failed {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        });
+    }
+    let mut payloads = Vec::new();
+    for batch in tickets.chunks(ipernity::client::MAX_TICKETS_PER_CALL) {
+        match client
+            .call("upload.checkTickets")
+            .param("tickets", batch.join(","))
+            .send()
+            .await
+        {
+            Ok(payload) => payloads.push(payload),
+            Err(Error::Api(error)) => {
+                eprintln!("error {}: {}", error.code, error.message);
+                return Ok(ExitCode::from(2));
+            }
+            Err(other) => return Err(other.to_string()),
+        }
+    }
+    for payload in &payloads {
+        for ticket in payload
+            .get("tickets")
+            .map(|t| t.list("ticket"))
+            .unwrap_or_default()
+        {
+            let text = |key: &str| {
+                ticket
+                    .get(key)
+                    .and_then(ipernity::Value::to_text)
+                    .unwrap_or_default()
+                    .into_owned()
+            };
+            let line = if ticket.get("done").and_then(ipernity::Value::as_bool) == Some(true) {
+                format!("doc_id={}", text("doc_id"))
+            } else if ticket.get("invalid").and_then(ipernity::Value::as_bool) == Some(true) {
+                "invalid".to_owned()
+            } else {
+                format!("pending eta={}", text("eta"))
+            };
+            println!("{} {line}", text("id"));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn run_conformance(target: Remote, suite: &std::path::Path) -> Result<ExitCode, String> {

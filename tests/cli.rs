@@ -612,3 +612,52 @@ fn upload_walks_directories_and_prints_one_line_per_file() {
     server.wait().unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn tickets_reports_and_waits() {
+    let dir = std::env::temp_dir().join(format!("ipernity-cli-tickets-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let photo = dir.join("t.jpg");
+    std::fs::write(&photo, b"ticket me").unwrap();
+    let (mut server, endpoint, [api_key, secret, token]) = start_server(&[]);
+    let base = [
+        "--endpoint",
+        endpoint.as_str(),
+        "--api-key",
+        api_key.as_str(),
+        "--secret",
+        secret.as_str(),
+        "--token",
+        token.as_str(),
+    ];
+    let out = ipernity(
+        &[&["upload", photo.to_str().unwrap(), "--no-wait"][..], &base].concat(),
+        None,
+    );
+    let line = text(&out.stdout);
+    let ticket = line.trim().rsplit_once("ticket=").unwrap().1.to_owned();
+    let out = ipernity(
+        &[&["tickets", ticket.as_str(), "999-999"][..], &base].concat(),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(&format!("{ticket} pending eta=")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("999-999 invalid"), "{stdout}");
+    let out = ipernity(
+        &[&["tickets", ticket.as_str(), "--wait"][..], &base].concat(),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with(&format!("{ticket} doc_id=")),
+        "{}",
+        text(&out.stdout)
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
