@@ -431,3 +431,142 @@ async fn multipart_uploads_stream_to_the_data_directory_and_leave_nothing_behind
     emulator.shutdown().await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A reader that hands out `piece` bytes at a time, pausing before each, and stops forever
+/// (pending, never woken) after `stall_after` bytes if set.
+struct Trickle {
+    left: usize,
+    piece: usize,
+    pause: Duration,
+    stall_after: Option<usize>,
+    given: usize,
+    sleep: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Trickle {
+    fn new(length: usize, piece: usize, pause: Duration, stall_after: Option<usize>) -> Trickle {
+        Trickle {
+            left: length,
+            piece,
+            pause,
+            stall_after,
+            given: 0,
+            sleep: None,
+        }
+    }
+}
+
+impl tokio::io::AsyncRead for Trickle {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::future::Future;
+        if self.stall_after.is_some_and(|limit| self.given >= limit) {
+            return std::task::Poll::Pending;
+        }
+        if self.left == 0 {
+            return std::task::Poll::Ready(Ok(()));
+        }
+        let pause = self.pause;
+        let sleep = self
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(pause)));
+        if sleep.as_mut().poll(cx).is_pending() {
+            return std::task::Poll::Pending;
+        }
+        self.sleep = None;
+        let n = self.piece.min(self.left).min(buf.remaining());
+        buf.put_slice(&vec![7u8; n]);
+        self.left -= n;
+        self.given += n;
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+fn part_files(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".part") || name.starts_with("doc-"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_upload_timeout_bounds_stalls_not_slow_transfers_and_cancelled_uploads_leave_nothing() {
+    let dir = std::env::temp_dir().join(format!("ipernity-upload-stall-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let emulator = Emulator::builder()
+        .data_dir(&dir)
+        .ticket_delay(Duration::ZERO)
+        .start()
+        .await
+        .unwrap();
+    let credentials = emulator.credentials();
+    let client = Client::builder()
+        .endpoint(emulator.base_url())
+        .credentials(credentials.api_key.clone(), credentials.secret.clone())
+        .token(credentials.token.clone().unwrap())
+        .upload_timeout(Duration::from_millis(400))
+        .build()
+        .unwrap();
+
+    // Slow but moving: 12 pieces 100 ms apart take longer than the timeout, and succeed.
+    let slow = Trickle::new(12 * 1024, 1024, Duration::from_millis(100), None);
+    let started = std::time::Instant::now();
+    let uploaded = client
+        .upload(UploadFile::from_reader("slow.bin", slow, 12 * 1024).asynchronous(false))
+        .send()
+        .await
+        .unwrap();
+    assert!(started.elapsed() > Duration::from_millis(1000));
+    assert!(uploaded.doc_id.is_some());
+
+    // Stalled: the watchdog ends it, and says the request may have been sent.
+    let stalled = Trickle::new(1 << 20, 4096, Duration::ZERO, Some(8192));
+    let started = std::time::Instant::now();
+    let error = client
+        .upload(UploadFile::from_reader("stalled.bin", stalled, 1 << 20))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            Error::Transport {
+                may_have_been_sent: true,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("stalled"), "{error}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+
+    // Cancelled by dropping the future halfway.
+    let stuck = Trickle::new(1 << 20, 4096, Duration::ZERO, Some(65536));
+    let task = tokio::spawn({
+        let client = client.clone();
+        async move {
+            client
+                .upload(UploadFile::from_reader("dropped.bin", stuck, 1 << 20))
+                .send()
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    task.abort();
+    // The emulator notices the connection closing and removes what it had spooled.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let files = part_files(&dir);
+    assert_eq!(
+        files.len(),
+        1,
+        "only the slow upload's document remains: {files:?}"
+    );
+    let docs = client.call("doc.getList").send().await.unwrap();
+    assert_eq!(docs.get("docs").unwrap().list("doc").len(), 1);
+    emulator.shutdown().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}

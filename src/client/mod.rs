@@ -165,7 +165,7 @@ impl Default for ClientBuilder {
             format: None,
             connect_timeout: Duration::from_secs(10),
             call_timeout: Duration::from_secs(60),
-            upload_timeout: Duration::from_secs(24 * 3600),
+            upload_timeout: Duration::from_secs(60),
             uploads_over_rest: false,
             proxy: None,
             user_agent: concat!("ipernity-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
@@ -219,7 +219,9 @@ impl ClientBuilder {
         self
     }
 
-    /// How long one upload may take in all (default 24 h).
+    /// How long an upload may go without a byte of its body getting out (default 60 s). It
+    /// bounds stalls, not the whole transfer: a large file on a slow link is not cut off. Once the
+    /// body is sent, the answer may take up to the call timeout.
     pub fn upload_timeout(mut self, timeout: Duration) -> Self {
         self.upload_timeout = timeout;
         self

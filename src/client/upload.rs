@@ -4,6 +4,8 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -143,6 +145,7 @@ impl UploadBuilder<'_> {
             FileSource::Bytes(bytes) => Box::new(std::io::Cursor::new(bytes)),
             FileSource::Reader { reader, .. } => reader,
         };
+        let clock = Arc::new(ProgressClock::new());
         let body = body_stream(
             Bytes::from(envelope.before),
             reader,
@@ -151,15 +154,30 @@ impl UploadBuilder<'_> {
             Bytes::from(envelope.after),
             total,
             self.progress.clone(),
+            Arc::clone(&clock),
         );
-        let response = inner
-            .sender
-            .send_stream(envelope.head, total, body, inner.upload_timeout)
-            .await
-            .map_err(|failure| Error::Transport {
-                may_have_been_sent: !failure.before_sending,
-                source: Box::new(failure),
-            })?;
+        // The transfer as a whole has no deadline; the watchdog ends a stalled one.
+        let send = std::pin::pin!(inner.sender.send_stream(
+            envelope.head,
+            total,
+            body,
+            NO_DEADLINE
+        ));
+        let stall = std::pin::pin!(watchdog(&clock, inner.upload_timeout, inner.call_timeout));
+        let response = match futures_util::future::select(send, stall).await {
+            futures_util::future::Either::Left((response, _)) => {
+                response.map_err(|failure| Error::Transport {
+                    may_have_been_sent: !failure.before_sending,
+                    source: Box::new(failure),
+                })?
+            }
+            futures_util::future::Either::Right((stalled, _)) => {
+                return Err(Error::Transport {
+                    may_have_been_sent: true,
+                    source: stalled.into(),
+                });
+            }
+        };
         let payload = interpret(response, format)?;
         let ticket = payload
             .get("ticket")
@@ -177,6 +195,61 @@ impl UploadBuilder<'_> {
             doc_id,
             payload,
         })
+    }
+}
+
+/// What stands in for "no deadline" on the whole transfer.
+const NO_DEADLINE: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// When the body last made progress, and whether it is all sent.
+struct ProgressClock {
+    start: tokio::time::Instant,
+    last_millis: AtomicU64,
+    body_sent: AtomicBool,
+}
+
+impl ProgressClock {
+    fn new() -> ProgressClock {
+        ProgressClock {
+            start: tokio::time::Instant::now(),
+            last_millis: AtomicU64::new(0),
+            body_sent: AtomicBool::new(false),
+        }
+    }
+
+    fn tick(&self) {
+        let now = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_millis.store(now, Ordering::Relaxed);
+    }
+
+    fn idle(&self) -> Duration {
+        let last = Duration::from_millis(self.last_millis.load(Ordering::Relaxed));
+        self.start.elapsed().saturating_sub(last)
+    }
+}
+
+/// Resolves when the upload has stalled: no body progress for `inactivity` while sending, or no
+/// answer for `answer_timeout` once the body is out.
+async fn watchdog(clock: &ProgressClock, inactivity: Duration, answer_timeout: Duration) -> String {
+    let step = (inactivity.min(answer_timeout) / 4)
+        .clamp(Duration::from_millis(10), Duration::from_secs(1));
+    loop {
+        tokio::time::sleep(step).await;
+        let sent = clock.body_sent.load(Ordering::Relaxed);
+        let limit = if sent { answer_timeout } else { inactivity };
+        if clock.idle() > limit {
+            return if sent {
+                format!(
+                    "no answer {} s after the upload was sent",
+                    limit.as_secs_f64()
+                )
+            } else {
+                format!(
+                    "the upload stalled: no progress for {} s",
+                    limit.as_secs_f64()
+                )
+            };
+        }
     }
 }
 
@@ -199,11 +272,16 @@ struct BodyState {
     sent: u64,
     total: u64,
     progress: Option<ProgressFn>,
+    clock: Arc<ProgressClock>,
 }
 
 impl BodyState {
     fn report(&mut self, chunk: &Bytes) {
         self.sent += u64::try_from(chunk.len()).unwrap_or(u64::MAX);
+        self.clock.tick();
+        if self.sent == self.total {
+            self.clock.body_sent.store(true, Ordering::Relaxed);
+        }
         if let Some(report) = &self.progress {
             report(&Progress::Sent {
                 bytes: self.sent,
@@ -228,6 +306,8 @@ impl BodyState {
                 break;
             }
             filled += n;
+            // The stream is only read when the connection takes more: reading is progress.
+            self.clock.tick();
         }
         self.read += u64::try_from(filled).unwrap_or(u64::MAX);
         if self.read > self.expected || (filled < CHUNK && self.read != self.expected) {
@@ -263,6 +343,7 @@ fn body_stream(
     after: Bytes,
     total: u64,
     progress: Option<ProgressFn>,
+    clock: Arc<ProgressClock>,
 ) -> BodyStream {
     let state = BodyState {
         stage: Stage::Before,
@@ -275,6 +356,7 @@ fn body_stream(
         sent: 0,
         total,
         progress,
+        clock,
     };
     Box::pin(futures_util::stream::unfold(
         state,

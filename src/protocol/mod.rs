@@ -27,6 +27,7 @@ mod soap;
 mod xmlrpc;
 
 pub use extract::{ExtractError, Extracted, FileExtractor};
+#[cfg(feature = "server")]
 pub(crate) use rest::{FORM_CONTENT_TYPE, multipart_boundary};
 pub use rest::{MultipartError, MultipartEvent, MultipartReader, Rest};
 pub use soap::Soap;
