@@ -146,16 +146,19 @@ impl UploadBuilder<'_> {
             FileSource::Reader { reader, .. } => reader,
         };
         let clock = Arc::new(ProgressClock::new());
-        let body = body_stream(
-            Bytes::from(envelope.before),
+        let body = body_stream(BodyState {
+            stage: Stage::Before,
+            before: Bytes::from(envelope.before),
+            after: Bytes::from(envelope.after),
             reader,
-            length,
-            envelope.encoding,
-            Bytes::from(envelope.after),
+            encoding: envelope.encoding,
+            expected: length,
+            read: 0,
+            sent: 0,
             total,
-            self.progress.clone(),
-            Arc::clone(&clock),
-        );
+            progress: self.progress.clone(),
+            clock: Arc::clone(&clock),
+        });
         // The transfer as a whole has no deadline; the watchdog ends a stalled one.
         let send = std::pin::pin!(inner.sender.send_stream(
             envelope.head,
@@ -335,29 +338,7 @@ impl BodyState {
 
 /// The upload body: `before`, the file read chunk by chunk (and encoded), `after`. Memory stays
 /// at one chunk whatever the file's size.
-fn body_stream(
-    before: Bytes,
-    reader: Box<dyn AsyncRead + Send + Unpin>,
-    expected: u64,
-    encoding: FileEncoding,
-    after: Bytes,
-    total: u64,
-    progress: Option<ProgressFn>,
-    clock: Arc<ProgressClock>,
-) -> BodyStream {
-    let state = BodyState {
-        stage: Stage::Before,
-        before,
-        after,
-        reader,
-        encoding,
-        expected,
-        read: 0,
-        sent: 0,
-        total,
-        progress,
-        clock,
-    };
+fn body_stream(state: BodyState) -> BodyStream {
     Box::pin(futures_util::stream::unfold(
         state,
         |mut state| async move {
