@@ -570,3 +570,69 @@ async fn the_upload_timeout_bounds_stalls_not_slow_transfers_and_cancelled_uploa
     emulator.shutdown().await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_upload_that_never_left_is_sent_again_when_its_file_can_be_read_again() {
+    use ipernity::client::test_util::{ReplaySender, Reply};
+    let answer = || {
+        Reply::from(HttpResponse::new(
+            200,
+            Format::Json.render(Ok(&[("ticket".into(), Value::from("7-7"))]
+                .into_iter()
+                .collect())),
+        ))
+    };
+    let client_with = |sender: Arc<ReplaySender>| {
+        Client::builder()
+            .credentials("key", "secret")
+            .token("token")
+            .sender(sender)
+            .build()
+            .unwrap()
+    };
+    let sender = Arc::new(ReplaySender::new([Reply::RefuseConnection, answer()]));
+    let uploaded = client_with(sender.clone())
+        .upload(UploadFile::from_bytes("a.bin", vec![1, 2, 3]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.ticket.as_deref(), Some("7-7"));
+    assert_eq!(sender.requests().len(), 2);
+    // A reader cannot be read twice: no second attempt.
+    let sender = Arc::new(ReplaySender::new([Reply::RefuseConnection, answer()]));
+    let file = UploadFile::from_reader("r.bin", std::io::Cursor::new(vec![1u8, 2, 3]), 3);
+    let error = client_with(sender.clone())
+        .upload(file)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Transport {
+                may_have_been_sent: false,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(sender.requests().len(), 1);
+    // Once it may have left, never again.
+    let sender = Arc::new(ReplaySender::new([Reply::DropConnection, answer()]));
+    let error = client_with(sender.clone())
+        .upload(UploadFile::from_bytes("a.bin", vec![1]))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Transport {
+                may_have_been_sent: true,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(sender.requests().len(), 1);
+}

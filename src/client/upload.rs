@@ -108,8 +108,9 @@ impl UploadBuilder<'_> {
     }
 
     /// Validates, signs and sends the upload. Nothing is sent when a parameter or the file is
-    /// refused. An upload is never repeated on its own: a failure after the connection opened says
-    /// the request may have been sent.
+    /// refused. An upload is repeated on its own only when its connection never opened and the
+    /// file can be read again (a path or bytes, not a reader); a failure after the connection
+    /// opened says the request may have been sent.
     pub async fn send(self) -> Result<Uploaded, Error> {
         let inner = &self.client.inner;
         let call = self.file.call()?;
@@ -136,49 +137,33 @@ impl UploadBuilder<'_> {
             Some(format),
         )?;
         let total = envelope.content_length(length);
-        let reader: Box<dyn AsyncRead + Send + Unpin> = match self.file.into_source() {
-            FileSource::Path(path) => {
-                Box::new(tokio::fs::File::open(&path).await.map_err(|e| {
-                    Error::invalid_param("file", format!("{}: {e}", path.display()))
-                })?)
-            }
-            FileSource::Bytes(bytes) => Box::new(std::io::Cursor::new(bytes)),
-            FileSource::Reader { reader, .. } => reader,
-        };
-        let clock = Arc::new(ProgressClock::new());
-        let body = body_stream(BodyState {
-            stage: Stage::Before,
-            before: Bytes::from(envelope.before),
-            after: Bytes::from(envelope.after),
-            reader,
-            encoding: envelope.encoding,
-            expected: length,
-            read: 0,
-            sent: 0,
-            total,
-            progress: self.progress.clone(),
-            clock: Arc::clone(&clock),
-        });
-        // The transfer as a whole has no deadline; the watchdog ends a stalled one.
-        let send = std::pin::pin!(inner.sender.send_stream(
-            envelope.head,
-            total,
-            body,
-            NO_DEADLINE
-        ));
-        let stall = std::pin::pin!(watchdog(&clock, inner.upload_timeout, inner.call_timeout));
-        let response = match futures_util::future::select(send, stall).await {
-            futures_util::future::Either::Left((response, _)) => {
-                response.map_err(|failure| Error::Transport {
-                    may_have_been_sent: !failure.before_sending,
-                    source: Box::new(failure),
-                })?
-            }
-            futures_util::future::Either::Right((stalled, _)) => {
-                return Err(Error::Transport {
-                    may_have_been_sent: true,
-                    source: stalled.into(),
-                });
+        let mut source = Source::from(self.file.into_source());
+        let mut retry = 0u32;
+        let response = loop {
+            let reader = source.open().await?;
+            match attempt(
+                inner,
+                &envelope,
+                reader,
+                length,
+                total,
+                self.progress.clone(),
+            )
+            .await
+            {
+                // Nothing left: the file can be sent again if it can be read again.
+                Err(
+                    error @ Error::Transport {
+                        may_have_been_sent: false,
+                        ..
+                    },
+                ) if source.reopens() && retry < inner.retry.max_retries => {
+                    let delay = inner.retry.delay(retry, None);
+                    tracing::warn!(retry = retry + 1, delay_ms = delay.as_millis() as u64, error = %error, "retrying an upload that was not sent");
+                    tokio::time::sleep(delay).await;
+                    retry += 1;
+                }
+                outcome => break outcome?,
             }
         };
         let payload = interpret(response, format)?;
@@ -198,6 +183,88 @@ impl UploadBuilder<'_> {
             doc_id,
             payload,
         })
+    }
+}
+
+/// Where an upload's bytes come from, and whether they can be read again for a retry.
+enum Source {
+    Path(std::path::PathBuf),
+    Bytes(Bytes),
+    Once(Option<Box<dyn AsyncRead + Send + Unpin>>),
+}
+
+impl From<FileSource> for Source {
+    fn from(source: FileSource) -> Source {
+        match source {
+            FileSource::Path(path) => Source::Path(path),
+            FileSource::Bytes(bytes) => Source::Bytes(Bytes::from(bytes)),
+            FileSource::Reader { reader, .. } => Source::Once(Some(reader)),
+        }
+    }
+}
+
+impl Source {
+    fn reopens(&self) -> bool {
+        !matches!(self, Source::Once(_))
+    }
+
+    async fn open(&mut self) -> Result<Box<dyn AsyncRead + Send + Unpin>, Error> {
+        match self {
+            Source::Path(path) => {
+                Ok(Box::new(tokio::fs::File::open(&path).await.map_err(
+                    |e| Error::invalid_param("file", format!("{}: {e}", path.display())),
+                )?))
+            }
+            Source::Bytes(bytes) => Ok(Box::new(std::io::Cursor::new(bytes.clone()))),
+            Source::Once(reader) => reader
+                .take()
+                .ok_or_else(|| Error::invalid_param("file", "a reader can be sent only once")),
+        }
+    }
+}
+
+/// Sends the upload once: the body streamed from `reader`, watched for stalls.
+async fn attempt(
+    inner: &super::Inner,
+    envelope: &crate::protocol::UploadEnvelope,
+    reader: Box<dyn AsyncRead + Send + Unpin>,
+    length: u64,
+    total: u64,
+    progress: Option<ProgressFn>,
+) -> Result<super::HttpResponse, Error> {
+    let clock = Arc::new(ProgressClock::new());
+    let body = body_stream(BodyState {
+        stage: Stage::Before,
+        before: Bytes::from(envelope.before.clone()),
+        after: Bytes::from(envelope.after.clone()),
+        reader,
+        encoding: envelope.encoding,
+        expected: length,
+        read: 0,
+        sent: 0,
+        total,
+        progress,
+        clock: Arc::clone(&clock),
+    });
+    // The transfer as a whole has no deadline; the watchdog ends a stalled one.
+    let send = std::pin::pin!(inner.sender.send_stream(
+        envelope.head.clone(),
+        total,
+        body,
+        NO_DEADLINE
+    ));
+    let stall = std::pin::pin!(watchdog(&clock, inner.upload_timeout, inner.call_timeout));
+    match futures_util::future::select(send, stall).await {
+        futures_util::future::Either::Left((response, _)) => {
+            response.map_err(|failure| Error::Transport {
+                may_have_been_sent: !failure.before_sending,
+                source: Box::new(failure),
+            })
+        }
+        futures_util::future::Either::Right((stalled, _)) => Err(Error::Transport {
+            may_have_been_sent: true,
+            source: stalled.into(),
+        }),
     }
 }
 
