@@ -661,3 +661,62 @@ fn tickets_reports_and_waits() {
     server.wait().unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_answers_slow_a_bulk_upload_down_instead_of_failing_files() {
+    use ipernity::server::{Emulator, Fault, Schedule};
+    let dir = std::env::temp_dir().join(format!("ipernity-cli-throttle-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["a.jpg", "b.jpg", "c.jpg"] {
+        std::fs::write(dir.join(name), name.as_bytes()).unwrap();
+    }
+    let emulator = Emulator::builder()
+        .ticket_delay(std::time::Duration::from_millis(100))
+        .start()
+        .await
+        .unwrap();
+    let credentials = emulator.credentials();
+    emulator.inject(Fault::Api(113), Schedule::Next(2));
+    let endpoint = emulator.base_url();
+    let token = credentials.token.clone().unwrap();
+    let args: Vec<String> = [
+        "upload",
+        dir.to_str().unwrap(),
+        "--jobs",
+        "1",
+        "--endpoint",
+        &endpoint,
+        "--api-key",
+        &credentials.api_key,
+        "--secret",
+        credentials.secret.expose(),
+        "--token",
+        token.expose(),
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let started = std::time::Instant::now();
+    let out = tokio::task::spawn_blocking(move || {
+        ipernity(&args.iter().map(String::as_str).collect::<Vec<_>>(), None)
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout)
+            .lines()
+            .filter(|l| l.contains(" doc_id="))
+            .count(),
+        3,
+        "{}",
+        text(&out.stdout)
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.matches("every upload waits").count(), 2, "{stderr}");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(3),
+        "1 s then 2 s of pause"
+    );
+    emulator.shutdown().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}

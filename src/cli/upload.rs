@@ -12,7 +12,7 @@ use ipernity::client::TicketOutcome;
 use ipernity::upload::{
     Audience, CreatedAt, Geo, License, Orientation, Safety, UploadFile, Visibility,
 };
-use ipernity::{Client, Format, Protocol};
+use ipernity::{Client, ErrorCode, Format, Protocol};
 
 /// The parameters of `upload.file`, as flags.
 #[derive(Debug, clap::Args)]
@@ -176,6 +176,41 @@ impl UploadArgs {
     }
 }
 
+/// How often one file may be refused for quota or rate before it counts as failed.
+const MAX_REFUSALS: u32 = 8;
+
+/// Quota (112) and rate-limit (113) answers slow the whole run down: every upload waits until
+/// the pause is over, and the pause doubles with each refusal (1 s up to 64 s) until an upload
+/// goes through.
+#[derive(Default)]
+struct Throttle {
+    state: std::sync::Mutex<(Option<tokio::time::Instant>, Duration)>,
+}
+
+impl Throttle {
+    async fn wait(&self) {
+        let until = self.state.lock().map(|s| s.0).unwrap_or(None);
+        if let Some(until) = until {
+            tokio::time::sleep_until(until).await;
+        }
+    }
+
+    fn slow_down(&self) -> Duration {
+        let Ok(mut state) = self.state.lock() else {
+            return Duration::from_secs(1);
+        };
+        let pause = (state.1 * 2).clamp(Duration::from_secs(1), Duration::from_secs(64));
+        *state = (Some(tokio::time::Instant::now() + pause), pause);
+        pause
+    }
+
+    fn relax(&self) {
+        if let Ok(mut state) = self.state.lock() {
+            state.1 = Duration::ZERO;
+        }
+    }
+}
+
 fn walk(path: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
     if path.is_dir() {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
@@ -194,21 +229,63 @@ fn walk(path: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
 /// Uploads every file, then (unless `--no-wait`) waits for the documents.
 pub(crate) async fn run(args: &UploadArgs, client: &Client) -> Result<ExitCode, String> {
     let files = args.files()?;
-    let mut uploads = Vec::new();
+    // Every flag checked before the first file goes.
     for path in &files {
-        uploads.push((path.clone(), args.upload_of(path)?));
+        args.upload_of(path)?.call().map_err(|e| e.to_string())?;
     }
     let mut failures = 0usize;
     let mut tickets: HashMap<String, PathBuf> = HashMap::new();
+    let throttle = Throttle::default();
     let sent: Vec<(PathBuf, Result<ipernity::client::Uploaded, ipernity::Error>)> =
-        futures_util::stream::iter(uploads)
-            .map(|(path, file)| async move {
-                eprintln!("uploading {}", path.display());
-                let mut upload = client.upload(file).protocol(args.protocol);
-                if let Some(format) = args.format {
-                    upload = upload.format(format);
+        futures_util::stream::iter(files)
+            .map(|path| {
+                let throttle = &throttle;
+                async move {
+                    let mut refusals = 0u32;
+                    loop {
+                        throttle.wait().await;
+                        // Built again for each attempt: a refused file is read again from its path.
+                        let file = match args.upload_of(&path) {
+                            Ok(file) => file,
+                            Err(reason) => {
+                                return (
+                                    path,
+                                    Err(ipernity::Error::InvalidParam {
+                                        name: "file".to_owned(),
+                                        reason,
+                                    }),
+                                );
+                            }
+                        };
+                        eprintln!("uploading {}", path.display());
+                        let mut upload = client.upload(file).protocol(args.protocol);
+                        if let Some(format) = args.format {
+                            upload = upload.format(format);
+                        }
+                        match upload.send().await {
+                            Err(ipernity::Error::Api(error))
+                                if matches!(
+                                    error.code,
+                                    ErrorCode::ApplicationQuota | ErrorCode::ClientIpQuota
+                                ) && refusals < MAX_REFUSALS =>
+                            {
+                                refusals += 1;
+                                let pause = throttle.slow_down();
+                                eprintln!(
+                                    "{}: error {} ({}); every upload waits {} s",
+                                    path.display(),
+                                    error.code,
+                                    error.message,
+                                    pause.as_secs()
+                                );
+                            }
+                            outcome => {
+                                throttle.relax();
+                                return (path, outcome);
+                            }
+                        }
+                    }
                 }
-                (path, upload.send().await)
             })
             .buffer_unordered(args.jobs.max(1))
             .collect()
