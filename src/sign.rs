@@ -73,7 +73,8 @@ fn signed_params(params: &Params) -> impl Iterator<Item = (&str, &str)> {
     params.iter().filter(|(name, _)| !UNSIGNED.contains(name))
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lowercase hex of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     let digit = |nibble: u8| char::from_digit(u32::from(nibble), 16).unwrap_or('0');
     let mut out = String::with_capacity(bytes.len() * 2);
     for byte in bytes {

@@ -636,3 +636,45 @@ async fn an_upload_that_never_left_is_sent_again_when_its_file_can_be_read_again
     );
     assert_eq!(sender.requests().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_emulator_knows_each_uploads_md5_even_while_it_is_processed() {
+    use md5::Digest;
+    let emulator = Emulator::builder()
+        .ticket_delay(Duration::from_secs(600))
+        .start()
+        .await
+        .unwrap();
+    // Small bodies stay in memory; these are past the streaming thresholds.
+    for (protocol, size) in [
+        (Protocol::Rest, 10usize),
+        (Protocol::Rest, 3_000_000),
+        (Protocol::Soap, 9_000_000),
+        (Protocol::XmlRpc, 9_000_001),
+    ] {
+        let content = pattern(size);
+        let md5: String = md5::Md5::digest(&content)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let client = client(&emulator, protocol);
+        client
+            .upload(UploadFile::from_bytes("m.bin", content))
+            .send()
+            .await
+            .unwrap();
+        let found = client
+            .call("doc.checkMD5")
+            .param("md5", format!("0000,{md5}"))
+            .send()
+            .await
+            .unwrap();
+        let docs = found.get("docs").unwrap().list("doc");
+        assert_eq!(docs.len(), 1, "{protocol} {size}");
+        assert_eq!(
+            docs[0].get("md5").and_then(Value::as_str),
+            Some(md5.as_str())
+        );
+    }
+    emulator.shutdown().await;
+}

@@ -323,6 +323,8 @@ pub enum FileContent {
         path: std::path::PathBuf,
         /// How many bytes arrived.
         length: u64,
+        /// The lowercase hex MD5 of the bytes, computed as they arrived.
+        md5: String,
     },
 }
 

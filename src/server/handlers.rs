@@ -36,6 +36,7 @@ pub(super) fn dispatch(state: &mut StateData, info: &MethodInfo, request: &Reque
         "doc.getList" => doc_list(state, request, None),
         "doc.search" => doc_list(state, request, request.param("text")),
         "doc.tags.add" => tags_add(state, request),
+        "doc.checkMD5" => check_md5(state, request),
         "doc.tags.getList" => tags_list(state, request),
         "album.create" => album_create(state, request),
         "album.get" => album_get(state, request),
@@ -399,9 +400,16 @@ fn upload(state: &mut StateData, request: &Request<'_>, replace: bool) -> Outcom
             is_public: request.param("is_public") == Some("1"),
             posted_at: unix_now(),
             size: 0,
+            md5: String::new(),
         }
     };
     doc.size = file.len();
+    doc.md5 = match &file.content {
+        FileContent::Memory(data) => crate::sign::hex(&md5::Digest::finalize(
+            md5::Digest::chain_update(md5::Md5::default(), data),
+        )),
+        FileContent::Spooled { md5, .. } => md5.clone(),
+    };
     for index in 0..doc.tags.len() {
         let tag_id = state.next_id();
         if let Some(tag) = doc.tags.get_mut(index) {
@@ -521,7 +529,47 @@ fn doc_value(state: &StateData, doc: &Doc, full: bool) -> Value {
 
 fn doc_get(state: &StateData, request: &Request<'_>) -> Outcome {
     let doc = visible(state, request, doc_id(request)?)?;
-    Ok(map([("doc", doc_value(state, doc, true))]))
+    let mut value = doc_value(state, doc, true);
+    let extras = request.param("extra").unwrap_or_default();
+    if extras.split(',').any(|extra| extra.trim() == "md5")
+        && let Value::Map(members) = &mut value
+    {
+        members.insert("md5".into(), Value::from(doc.md5.as_str()));
+    }
+    Ok(map([("doc", value)]))
+}
+
+/// `doc.checkMD5`: the caller's documents whose file has one of the given MD5s (comma-separated),
+/// uploads still being processed included — their documents already have their ids.
+fn check_md5(state: &StateData, request: &Request<'_>) -> Outcome {
+    let wanted: Vec<String> = request
+        .param("md5")
+        .ok_or_else(|| method_error(1, "MD5 missing"))?
+        .split(',')
+        .map(|m| m.trim().to_ascii_lowercase())
+        .filter(|m| !m.is_empty())
+        .collect();
+    let user = request.user_id();
+    let pending = state.tickets.values().filter(|t| !t.done).map(|t| &t.doc);
+    let found: Vec<Value> = state
+        .docs
+        .values()
+        .chain(pending)
+        .filter(|doc| Some(doc.owner) == user && wanted.contains(&doc.md5))
+        .map(|doc| {
+            Value::Map(map([
+                ("doc_id", text(doc.id)),
+                ("md5", Value::from(doc.md5.as_str())),
+            ]))
+        })
+        .collect();
+    Ok(map([(
+        "docs",
+        Value::Map(map([
+            ("total", text(found.len())),
+            ("doc", Value::List(found)),
+        ])),
+    )]))
 }
 
 fn doc_set(state: &mut StateData, request: &Request<'_>) -> Outcome {

@@ -345,6 +345,9 @@ pub(crate) struct Doc {
     pub(crate) is_public: bool,
     pub(crate) posted_at: u64,
     pub(crate) size: u64,
+    /// The lowercase hex MD5 of the file.
+    #[serde(default)]
+    pub(crate) md5: String,
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -656,6 +659,7 @@ impl Shared {
             u64,
             Option<String>,
         )> = None;
+        let mut digest = md5::Md5::default();
         let mut file = None;
         let mut stream = body.into_data_stream();
         let mut finished = false;
@@ -692,6 +696,7 @@ impl Shared {
                         if let Some((handle, _, length, _)) = &mut spool {
                             if *length <= self.max_file_size {
                                 handle.write_all(&data).await.ok()?;
+                                md5::Digest::update(&mut digest, &data);
                             }
                             *length += u64::try_from(data.len()).unwrap_or(u64::MAX);
                         }
@@ -699,9 +704,12 @@ impl Shared {
                     MultipartEvent::FileEnd => {
                         if let Some((mut handle, path, length, filename)) = spool.take() {
                             handle.flush().await.ok()?;
+                            let md5 = crate::sign::hex(&md5::Digest::finalize(std::mem::take(
+                                &mut digest,
+                            )));
                             file = Some(FilePart {
                                 filename,
-                                content: FileContent::Spooled { path, length },
+                                content: FileContent::Spooled { path, length, md5 },
                             });
                         }
                     }
@@ -756,6 +764,7 @@ impl Shared {
         };
         let mut spool = tokio::io::BufWriter::with_capacity(SPOOL_BUFFER, spool);
         let mut length = 0u64;
+        let mut digest = md5::Md5::default();
         let mut next = Some(head);
         let outcome = loop {
             let chunk = match next.take() {
@@ -769,8 +778,11 @@ impl Shared {
             let Ok(extracted) = extractor.feed(&chunk) else {
                 break None;
             };
-            if length <= self.max_file_size && spool.write_all(&extracted.file).await.is_err() {
-                break None;
+            if length <= self.max_file_size {
+                if spool.write_all(&extracted.file).await.is_err() {
+                    break None;
+                }
+                md5::Digest::update(&mut digest, &extracted.file);
             }
             length += u64::try_from(extracted.file.len()).unwrap_or(u64::MAX);
         };
@@ -780,9 +792,10 @@ impl Shared {
         };
         match finished {
             Some((envelope, true)) if spool.flush().await.is_ok() => {
+                let md5 = crate::sign::hex(&md5::Digest::finalize(digest));
                 let file = FilePart {
                     filename: None,
-                    content: FileContent::Spooled { path, length },
+                    content: FileContent::Spooled { path, length, md5 },
                 };
                 (Bytes::from(envelope), Some(file))
             }
