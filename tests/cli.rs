@@ -720,3 +720,115 @@ async fn rate_limit_answers_slow_a_bulk_upload_down_instead_of_failing_files() {
     emulator.shutdown().await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_upload_killed_and_started_again_uploads_every_file_exactly_once() {
+    use ipernity::server::{Emulator, Fault, Schedule};
+    use std::io::BufRead;
+    let dir = std::env::temp_dir().join(format!("ipernity-cli-bulk-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let photos = dir.join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    let mut sources = Vec::new();
+    for index in 0..200 {
+        let content = format!("photo {index} ").repeat(50 + index).into_bytes();
+        std::fs::write(photos.join(format!("{index:03}.jpg")), &content).unwrap();
+        sources.push(content);
+    }
+    let data = dir.join("data");
+    let emulator = Emulator::builder()
+        .data_dir(&data)
+        .ticket_delay(std::time::Duration::from_millis(100))
+        .start()
+        .await
+        .unwrap();
+    let credentials = emulator.credentials();
+    let token = credentials.token.clone().unwrap();
+    let journal = dir.join("journal.jsonl");
+    let args: Vec<String> = [
+        "upload",
+        photos.to_str().unwrap(),
+        "--jobs",
+        "8",
+        "--journal",
+        journal.to_str().unwrap(),
+        "--endpoint",
+        &emulator.base_url(),
+        "--api-key",
+        &credentials.api_key,
+        "--secret",
+        credentials.secret.expose(),
+        "--token",
+        token.expose(),
+    ]
+    .map(str::to_owned)
+    .to_vec();
+
+    // First run: rate-limit answers and proxy errors on the way, killed after 80 uploads began.
+    emulator.inject(Fault::Api(113), Schedule::Next(2));
+    let first = args.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ipernity"))
+            .args(&first)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut started = 0;
+        for line in stderr.lines() {
+            if line.unwrap().starts_with("uploading ") {
+                started += 1;
+                if started == 80 {
+                    child.kill().unwrap();
+                    break;
+                }
+            }
+        }
+        child.wait().unwrap();
+    })
+    .await
+    .unwrap();
+    emulator.inject(Fault::Http(503), Schedule::Every(17));
+
+    // Second run: whatever failed or was cut off is finished; a third cleans up the 503 casualties.
+    let mut last_stdout = String::new();
+    for _ in 0..3 {
+        let again = args.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            ipernity(&again.iter().map(String::as_str).collect::<Vec<_>>(), None)
+        })
+        .await
+        .unwrap();
+        last_stdout = text(&out.stdout);
+        emulator.clear_faults();
+        if out.status.code() == Some(0) {
+            break;
+        }
+    }
+    assert_eq!(
+        last_stdout
+            .lines()
+            .filter(|l| l.contains(" doc_id="))
+            .count(),
+        200,
+        "{last_stdout}"
+    );
+
+    // Exactly 200 documents, whose bytes are the sources'.
+    let mut stored: Vec<Vec<u8>> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("doc-"))
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    stored.sort();
+    sources.sort();
+    assert_eq!(stored.len(), 200);
+    assert!(
+        stored == sources,
+        "the stored files differ from the sources"
+    );
+    emulator.shutdown().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}

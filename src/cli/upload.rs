@@ -83,6 +83,10 @@ pub(crate) struct UploadArgs {
     /// How long to wait for the tickets, in seconds.
     #[arg(long, default_value_t = 600)]
     wait_timeout: u64,
+    /// Record each file's state here (JSON lines, synced), so that a run started again after
+    /// any interruption uploads every file exactly once.
+    #[arg(long)]
+    journal: Option<PathBuf>,
 }
 
 fn audience(code: u8, name: &str) -> Result<Audience, String> {
@@ -226,18 +230,187 @@ fn walk(path: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Uploads every file, then (unless `--no-wait`) waits for the documents.
+/// One line of the journal: where a file stands.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Entry {
+    path: String,
+    state: State,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ticket: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    doc_id: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum State {
+    /// The upload is starting; whether the service got it is not known yet.
+    Sending,
+    /// The service answered with a ticket.
+    Sent,
+    /// The document exists.
+    Done,
+}
+
+/// An append-only journal of JSON lines, each written and synced before the run goes on, so a
+/// run killed at any moment and started again knows what each file became.
+struct Journal {
+    file: std::fs::File,
+    entries: HashMap<String, Entry>,
+}
+
+impl Journal {
+    fn open(path: &Path) -> Result<Journal, String> {
+        let mut entries = HashMap::new();
+        if let Ok(text) = std::fs::read_to_string(path) {
+            // A line cut short by a kill is ignored: its file is simply not recorded yet.
+            for line in text.lines() {
+                if let Ok(entry) = serde_json::from_str::<Entry>(line) {
+                    entries.insert(entry.path.clone(), entry);
+                }
+            }
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(Journal { file, entries })
+    }
+
+    fn record(&mut self, entry: Entry) -> Result<(), String> {
+        use std::io::Write;
+        let mut line = serde_json::to_string(&entry).map_err(|e| e.to_string())?;
+        line.push('\n');
+        self.file
+            .write_all(line.as_bytes())
+            .and_then(|()| self.file.sync_data())
+            .map_err(|e| format!("writing the journal: {e}"))?;
+        self.entries.insert(entry.path.clone(), entry);
+        Ok(())
+    }
+}
+
+/// Records `entry` when there is a journal.
+fn note(
+    journal: &Option<std::sync::Mutex<Journal>>,
+    path: &Path,
+    state: State,
+    ticket: Option<String>,
+    doc_id: Option<u64>,
+) -> Result<(), String> {
+    let Some(journal) = journal else {
+        return Ok(());
+    };
+    let mut journal = journal
+        .lock()
+        .map_err(|_| "the journal is unusable".to_owned())?;
+    journal.record(Entry {
+        path: path.display().to_string(),
+        state,
+        ticket,
+        doc_id,
+    })
+}
+
+/// The MD5 of a file, read in chunks.
+fn file_md5(path: &Path) -> Result<String, String> {
+    use md5::Digest;
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut digest = md5::Md5::default();
+    let mut buffer = vec![0; 1 << 20];
+    loop {
+        let n = file
+            .read(&mut buffer)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        digest.update(buffer.get(..n).unwrap_or_default());
+    }
+    Ok(digest
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// Whether the service already has a document with this file's content (an upload interrupted
+/// after the service took it): its id.
+async fn already_uploaded(client: &Client, path: &Path) -> Result<Option<u64>, String> {
+    let md5 = file_md5(path)?;
+    let found = client
+        .call("doc.checkMD5")
+        .param("md5", &md5)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(found
+        .get("docs")
+        .map(|docs| docs.list("doc"))
+        .unwrap_or_default()
+        .iter()
+        .find_map(|doc| doc.get("doc_id").and_then(ipernity::Value::as_u64)))
+}
+
+/// Uploads every file, then (unless `--no-wait`) waits for the documents. With `--journal`,
+/// files already done are only reported, tickets already received are only polled, and a file
+/// whose upload was interrupted is first looked up by its MD5, so each file is uploaded once.
 pub(crate) async fn run(args: &UploadArgs, client: &Client) -> Result<ExitCode, String> {
     let files = args.files()?;
     // Every flag checked before the first file goes.
     for path in &files {
         args.upload_of(path)?.call().map_err(|e| e.to_string())?;
     }
+    let journal = match &args.journal {
+        Some(path) => Some(std::sync::Mutex::new(Journal::open(path)?)),
+        None => None,
+    };
     let mut failures = 0usize;
     let mut tickets: HashMap<String, PathBuf> = HashMap::new();
+    let mut to_send = Vec::new();
+    for path in files {
+        let known = journal.as_ref().and_then(|j| {
+            j.lock()
+                .ok()
+                .and_then(|j| j.entries.get(&path.display().to_string()).cloned())
+        });
+        match known {
+            Some(Entry {
+                state: State::Done,
+                doc_id: Some(doc_id),
+                ..
+            }) => println!("{} doc_id={doc_id}", path.display()),
+            Some(Entry {
+                state: State::Sent,
+                ticket: Some(ticket),
+                ..
+            }) if args.no_wait => println!("{} ticket={ticket}", path.display()),
+            Some(Entry {
+                state: State::Sent,
+                ticket: Some(ticket),
+                ..
+            }) => {
+                tickets.insert(ticket, path);
+            }
+            Some(Entry {
+                state: State::Sending,
+                ..
+            }) => match already_uploaded(client, &path).await? {
+                Some(doc_id) => {
+                    note(&journal, &path, State::Done, None, Some(doc_id))?;
+                    println!("{} doc_id={doc_id}", path.display());
+                }
+                None => to_send.push(path),
+            },
+            _ => to_send.push(path),
+        }
+    }
     let throttle = Throttle::default();
-    let sent: Vec<(PathBuf, Result<ipernity::client::Uploaded, ipernity::Error>)> =
-        futures_util::stream::iter(files)
+    let journal_ref = &journal;
+    let sent: Vec<(PathBuf, Result<ipernity::client::Uploaded, String>)> =
+        futures_util::stream::iter(to_send)
             .map(|path| {
                 let throttle = &throttle;
                 async move {
@@ -247,16 +420,11 @@ pub(crate) async fn run(args: &UploadArgs, client: &Client) -> Result<ExitCode, 
                         // Built again for each attempt: a refused file is read again from its path.
                         let file = match args.upload_of(&path) {
                             Ok(file) => file,
-                            Err(reason) => {
-                                return (
-                                    path,
-                                    Err(ipernity::Error::InvalidParam {
-                                        name: "file".to_owned(),
-                                        reason,
-                                    }),
-                                );
-                            }
+                            Err(reason) => return (path, Err(reason)),
                         };
+                        if let Err(error) = note(journal_ref, &path, State::Sending, None, None) {
+                            return (path, Err(error));
+                        }
                         eprintln!("uploading {}", path.display());
                         let mut upload = client.upload(file).protocol(args.protocol);
                         if let Some(format) = args.format {
@@ -279,9 +447,25 @@ pub(crate) async fn run(args: &UploadArgs, client: &Client) -> Result<ExitCode, 
                                     pause.as_secs()
                                 );
                             }
-                            outcome => {
+                            Ok(uploaded) => {
                                 throttle.relax();
-                                return (path, outcome);
+                                let state = if uploaded.doc_id.is_some() {
+                                    State::Done
+                                } else {
+                                    State::Sent
+                                };
+                                let recorded = note(
+                                    journal_ref,
+                                    &path,
+                                    state,
+                                    uploaded.ticket.clone(),
+                                    uploaded.doc_id,
+                                );
+                                return (path, recorded.map(|()| uploaded));
+                            }
+                            Err(error) => {
+                                throttle.relax();
+                                return (path, Err(error.to_string()));
                             }
                         }
                     }
@@ -314,6 +498,13 @@ pub(crate) async fn run(args: &UploadArgs, client: &Client) -> Result<ExitCode, 
             }
         }
     }
+    if args.no_wait {
+        return Ok(if failures == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
     let mut outcomes = client.poll_tickets(
         tickets.keys().cloned().collect::<Vec<_>>(),
         Duration::from_secs(args.wait_timeout),
@@ -323,8 +514,10 @@ pub(crate) async fn run(args: &UploadArgs, client: &Client) -> Result<ExitCode, 
             Ok(TicketOutcome::Done { ticket, doc_id }) => {
                 let path = tickets
                     .get(&ticket)
-                    .map_or_else(|| ticket.clone(), |p| p.display().to_string());
-                println!("{path} doc_id={doc_id}");
+                    .cloned()
+                    .unwrap_or_else(|| PathBuf::from(&ticket));
+                note(&journal, &path, State::Done, Some(ticket), Some(doc_id))?;
+                println!("{} doc_id={doc_id}", path.display());
             }
             Ok(TicketOutcome::Invalid { ticket }) | Ok(TicketOutcome::TimedOut { ticket }) => {
                 failures += 1;
