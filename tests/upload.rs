@@ -678,3 +678,74 @@ async fn the_emulator_knows_each_uploads_md5_even_while_it_is_processed() {
     }
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_parameter_travels_intact_on_every_transport() {
+    use ipernity::upload::{Audience, CreatedAt, License, Orientation, Safety};
+    let emulator = Emulator::builder().start().await.unwrap();
+    for protocol in Protocol::ALL {
+        let file = UploadFile::from_bytes("Zoë \"quoted\".jpg", pattern(1000))
+            .title("Title <&> ]]> Zoë")
+            .description("Line one\nline <b>two</b>")
+            .created_at(CreatedAt::Text("2024-02-29 13:14:15".into()))
+            .license(License::AttributionNonCommercialShareAlike)
+            .visibility(Visibility::FamilyAndFriends)
+            .safety(Safety::Moderate)
+            .keywords(["car", "red car"])
+            .album_id(42)
+            .member_ids([7, 8])
+            .perm_comment(Audience::Contacts)
+            .perm_tag(Audience::OnlyYou)
+            .perm_tagme(Audience::Everybody)
+            .geo(Geo::at(-33.5, 151.25))
+            .orientation(Orientation::Left)
+            .asynchronous(true);
+        let expected = file.call().unwrap();
+        client(&emulator, protocol)
+            .upload(file)
+            .send()
+            .await
+            .unwrap();
+        let received = emulator.last_upload().unwrap();
+        for (name, value) in expected.params().iter() {
+            assert_eq!(received.params.get(name), Some(value), "{protocol}: {name}");
+        }
+        assert!(!received.params.contains("file"), "{protocol}");
+        assert_eq!(received.length, 1000, "{protocol}");
+        // Multipart writes quotes in file names as %22 (as browsers do); XML-RPC has no file name.
+        let expected_name = match protocol {
+            Protocol::Rest => Some("Zoë %22quoted%22.jpg"),
+            Protocol::Soap => Some("Zoë \"quoted\".jpg"),
+            Protocol::XmlRpc => None,
+        };
+        assert_eq!(received.filename.as_deref(), expected_name, "{protocol}");
+    }
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_emulator_that_drops_the_connection_gets_no_second_upload() {
+    use ipernity::server::{Fault, Schedule};
+    let emulator = Emulator::builder().start().await.unwrap();
+    for protocol in Protocol::ALL {
+        emulator.inject(Fault::CloseConnection, Schedule::Next(1));
+        let before = emulator.requests_seen();
+        let error = client(&emulator, protocol)
+            .upload(UploadFile::from_bytes("d.bin", pattern(100_000)))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                Error::Transport {
+                    may_have_been_sent: true,
+                    ..
+                }
+            ),
+            "{protocol}: {error:?}"
+        );
+        assert_eq!(emulator.requests_seen() - before, 1, "{protocol}");
+    }
+    emulator.shutdown().await;
+}

@@ -4,7 +4,8 @@
 use std::time::Instant;
 
 use super::{
-    Album, Doc, Frob, Grant, Grants, Outcome, Request, StateData, Ticket, USER_ID, map, unix_now,
+    Album, Doc, Frob, Grant, Grants, Outcome, ReceivedUpload, Request, StateData, Ticket, USER_ID,
+    map, unix_now,
 };
 use crate::error::{ApiError, ErrorCode};
 use crate::methods::{self, Level, MethodInfo, Target};
@@ -363,6 +364,11 @@ fn check_tickets(state: &StateData, request: &Request<'_>) -> Outcome {
 /// `upload.file` and `upload.replace`: the file goes to the data directory under a name of the
 /// emulator's choosing, and a ticket completes after the ticket delay.
 fn upload(state: &mut StateData, request: &Request<'_>, replace: bool) -> Outcome {
+    state.last_upload = Some(ReceivedUpload {
+        params: request.params.clone(),
+        filename: request.file.and_then(|f| f.filename.clone()),
+        length: request.file.map_or(0, |f| f.len()),
+    });
     let file = request
         .file
         .filter(|file| !file.is_empty())

@@ -278,6 +278,16 @@ impl EmulatorHandle {
             .clear();
     }
 
+    /// What the last upload call carried.
+    pub fn last_upload(&self) -> Option<ReceivedUpload> {
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .last_upload
+            .clone()
+    }
+
     /// How many API requests the emulator has received.
     pub fn requests_seen(&self) -> u64 {
         self.shared
@@ -378,6 +388,19 @@ pub(crate) struct StateData {
     pub(crate) tickets: HashMap<String, Ticket>,
     pub(crate) next_id: u64,
     pub(crate) dirty: store::Dirty,
+    pub(crate) last_upload: Option<ReceivedUpload>,
+}
+
+/// What the emulator received with the last `upload.file` or `upload.replace` call, for tests
+/// that check each parameter travels intact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedUpload {
+    /// Every parameter, `api_key`, `auth_token` and `api_sig` included; never the file.
+    pub params: Params,
+    /// The file name the client sent, if any.
+    pub filename: Option<String>,
+    /// How many bytes the file had.
+    pub length: u64,
 }
 
 impl StateData {
@@ -407,6 +430,7 @@ impl StateData {
             albums: BTreeMap::new(),
             tickets: HashMap::new(),
             next_id: 1000,
+            last_upload: None,
             dirty: store::Dirty {
                 apps: true,
                 tokens: [config.token.expose().to_owned()].into_iter().collect(),
