@@ -120,7 +120,7 @@ async fn progress_reports_bytes_then_processing_then_the_ticket() {
         let events = Arc::new(Mutex::new(Vec::new()));
         let seen = Arc::clone(&events);
         let uploaded = client(&emulator, protocol)
-            .upload(UploadFile::from_bytes("p.bin", pattern(200_000)))
+            .upload(UploadFile::from_bytes("p.bin", pattern(64 * 1024 * 1024)))
             .on_progress(move |event| seen.lock().unwrap().push(event.clone()))
             .send()
             .await
