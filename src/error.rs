@@ -338,6 +338,12 @@ pub enum Error {
     /// The payload did not fit the type asked for.
     #[error("the payload does not fit the requested type: {0}")]
     Deserialize(#[source] crate::value::DeError),
+    /// The call was cancelled through its cancellation token.
+    #[error("cancelled{}", if *.may_have_been_sent { " after the whole request was sent (the server may have acted on it)" } else { " before the request was complete (the server did not act on it)" })]
+    Cancelled {
+        /// Whether the whole request had reached the connection when it was cancelled.
+        may_have_been_sent: bool,
+    },
 }
 
 impl Error {

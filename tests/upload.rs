@@ -749,3 +749,154 @@ async fn an_emulator_that_drops_the_connection_gets_no_second_upload() {
     }
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancellation_token_ends_an_upload_halfway_on_every_transport_and_leaves_nothing() {
+    use ipernity::client::CancellationToken;
+    let dir = std::env::temp_dir().join(format!("ipernity-upload-cancel-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let emulator = Emulator::builder().data_dir(&dir).start().await.unwrap();
+    for protocol in Protocol::ALL {
+        let client = client(&emulator, protocol);
+        let token = CancellationToken::new();
+        // Stuck after 64 KiB: the body is never complete when the token fires.
+        let stuck = Trickle::new(1 << 20, 4096, Duration::ZERO, Some(65536));
+        let cancel = token.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            cancel.cancel();
+        });
+        let (mut events, upload) = client
+            .upload(UploadFile::from_reader("cancelled.bin", stuck, 1 << 20))
+            .cancel_on(token)
+            .send_with_events();
+        let (outcome, seen) = futures_util::future::join(upload, async {
+            let mut seen = Vec::new();
+            while let Some(event) = futures_util::StreamExt::next(&mut events).await {
+                seen.push(event);
+            }
+            seen
+        })
+        .await;
+        let error = outcome.unwrap_err();
+        assert!(
+            matches!(
+                error,
+                Error::Cancelled {
+                    may_have_been_sent: false
+                }
+            ),
+            "{protocol}: {error:?}"
+        );
+        assert!(
+            error.to_string().contains("did not act on it"),
+            "{protocol}: {error}"
+        );
+        // Some bytes went out, the body never completed, and the stream ended with the upload.
+        assert!(
+            seen.iter().any(|e| matches!(e, Progress::Sent { .. })),
+            "{protocol}: {seen:?}"
+        );
+        assert!(
+            !seen.contains(&Progress::Processing),
+            "{protocol}: {seen:?}"
+        );
+    }
+    // The emulator notices each connection closing and removes what it had spooled.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(part_files(&dir), Vec::<String>::new());
+    let docs = client(&emulator, Protocol::Rest)
+        .call("doc.getList")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(docs.get("docs").unwrap().list("doc").len(), 0);
+    emulator.shutdown().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_token_cancelled_before_sending_sends_nothing() {
+    use ipernity::client::CancellationToken;
+    let (sender, client) = capturing_client(Protocol::Rest, false);
+    let token = CancellationToken::new();
+    token.cancel();
+    let error = client
+        .upload(UploadFile::from_bytes("a.bin", vec![1, 2, 3]))
+        .cancel_on(token)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        error,
+        Error::Cancelled {
+            may_have_been_sent: false
+        }
+    ));
+    assert_eq!(sender.requests().len(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_stream_keeps_order_and_merges_what_a_slow_reader_missed() {
+    let emulator = Emulator::builder().start().await.unwrap();
+    let client = client(&emulator, Protocol::Soap);
+    let calls = Arc::new(Mutex::new(0usize));
+    let counted = Arc::clone(&calls);
+
+    // Read as it happens: increasing byte counts, then processing, then the answer, then the end.
+    let (mut events, upload) = client
+        .upload(UploadFile::from_bytes("e.bin", pattern(8 << 20)))
+        .on_progress(move |_| *counted.lock().unwrap() += 1)
+        .send_with_events();
+    let (uploaded, seen) = futures_util::future::join(upload, async {
+        let mut seen = Vec::new();
+        while let Some(event) = futures_util::StreamExt::next(&mut events).await {
+            seen.push(event);
+        }
+        seen
+    })
+    .await;
+    let uploaded = uploaded.unwrap();
+    let n = seen.len();
+    assert!(n >= 3, "{seen:?}");
+    let sent: Vec<u64> = seen[..n - 2]
+        .iter()
+        .map(|e| match e {
+            Progress::Sent { bytes, .. } => *bytes,
+            other => panic!("{other:?} before the body was out"),
+        })
+        .collect();
+    assert!(sent.windows(2).all(|w| w[0] < w[1]), "{sent:?}");
+    assert_eq!(seen[n - 2], Progress::Processing);
+    assert_eq!(
+        seen[n - 1],
+        Progress::Done {
+            ticket: uploaded.ticket.clone(),
+            doc_id: None
+        }
+    );
+    // The callback given as well saw every event.
+    assert!(*calls.lock().unwrap() >= n);
+
+    // Read only once the upload is over: every `Sent` merged into the last one, nothing lost.
+    let (events, upload) = client
+        .upload(UploadFile::from_bytes("late.bin", pattern(8 << 20)))
+        .send_with_events();
+    let uploaded = upload.await.unwrap();
+    let seen: Vec<Progress> = futures_util::StreamExt::collect(events).await;
+    let Progress::Sent { bytes, total } = seen[0] else {
+        panic!("{seen:?}")
+    };
+    assert_eq!(bytes, total);
+    assert_eq!(
+        seen[1..],
+        [
+            Progress::Processing,
+            Progress::Done {
+                ticket: uploaded.ticket,
+                doc_id: None
+            }
+        ]
+    );
+    emulator.shutdown().await;
+}

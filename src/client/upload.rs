@@ -1,14 +1,22 @@
 //! Uploads: `client.upload(file).send().await`, with the file streamed on every transport (a
 //! multipart part over REST, base64 produced chunk by chunk inside the SOAP or XML-RPC
-//! envelope), an exact `Content-Length`, and progress events.
+//! envelope), an exact `Content-Length`, progress as a callback or a stream of events, and
+//! cancellation by dropping the future or through a [`CancellationToken`].
 
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use bytes::Bytes;
+use futures_util::Stream;
+use futures_util::task::AtomicWaker;
 use tokio::io::{AsyncRead, AsyncReadExt};
+pub use tokio_util::sync::CancellationToken;
 
 use super::{BodyStream, Client, interpret};
 use crate::error::Error;
@@ -63,6 +71,7 @@ pub struct UploadBuilder<'a> {
     protocol: Option<Protocol>,
     format: Option<Format>,
     progress: Option<ProgressFn>,
+    cancel: Option<CancellationToken>,
 }
 
 impl fmt::Debug for UploadBuilder<'_> {
@@ -71,6 +80,7 @@ impl fmt::Debug for UploadBuilder<'_> {
             .field("file", &self.file)
             .field("protocol", &self.protocol)
             .field("format", &self.format)
+            .field("cancel", &self.cancel)
             .finish_non_exhaustive()
     }
 }
@@ -84,11 +94,12 @@ impl Client {
             protocol: None,
             format: None,
             progress: None,
+            cancel: None,
         }
     }
 }
 
-impl UploadBuilder<'_> {
+impl<'a> UploadBuilder<'a> {
     /// Sends this upload over `protocol` instead of the client's.
     pub fn protocol(mut self, protocol: Protocol) -> Self {
         self.protocol = Some(protocol);
@@ -107,11 +118,81 @@ impl UploadBuilder<'_> {
         self
     }
 
+    /// Ends the upload with [`Error::Cancelled`] as soon as `token` is cancelled. A body cut
+    /// off before its last byte leaves nothing on the server (it never receives a whole
+    /// request); the error says whether the whole body had already gone out.
+    pub fn cancel_on(mut self, token: CancellationToken) -> Self {
+        self.cancel = Some(token);
+        self
+    }
+
+    /// Sends the upload and returns, next to the upload itself, a [`Stream`] of its progress
+    /// events. Successive [`Progress::Sent`] events that the reader has not taken yet are merged
+    /// into the latest, so a slow reader costs no memory; [`Progress::Processing`] and
+    /// [`Progress::Done`] are never dropped. The stream ends when the upload ends. A callback
+    /// given with [`on_progress`](Self::on_progress) is still called.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: ipernity::Client) -> Result<(), ipernity::Error> {
+    /// use futures_util::StreamExt;
+    /// use ipernity::upload::UploadFile;
+    ///
+    /// let (mut events, upload) = client.upload(UploadFile::from_path("photo.jpg")).send_with_events();
+    /// let printer = async {
+    ///     while let Some(event) = events.next().await {
+    ///         println!("{event:?}");
+    ///     }
+    /// };
+    /// let (uploaded, ()) = futures_util::future::join(upload, printer).await;
+    /// println!("ticket {:?}", uploaded?.ticket);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn send_with_events(
+        mut self,
+    ) -> (
+        ProgressEvents,
+        impl Future<Output = Result<Uploaded, Error>> + Send + use<'a>,
+    ) {
+        let queue = Arc::new(EventQueue::default());
+        let sender = EventSender(Arc::clone(&queue));
+        let callback = self.progress.take();
+        self.progress = Some(Arc::new(move |event: &Progress| {
+            sender.push(event.clone());
+            if let Some(callback) = &callback {
+                callback(event);
+            }
+        }));
+        (ProgressEvents { queue }, self.send())
+    }
+
     /// Validates, signs and sends the upload. Nothing is sent when a parameter or the file is
     /// refused. An upload is repeated on its own only when its connection never opened and the
     /// file can be read again (a path or bytes, not a reader); a failure after the connection
     /// opened says the request may have been sent.
-    pub async fn send(self) -> Result<Uploaded, Error> {
+    ///
+    /// Dropping the future cancels the upload like [`cancel_on`](Self::cancel_on) does.
+    pub async fn send(mut self) -> Result<Uploaded, Error> {
+        let clock = Arc::new(ProgressClock::new());
+        let Some(token) = self.cancel.take() else {
+            return self.run(clock).await;
+        };
+        if token.is_cancelled() {
+            return Err(Error::Cancelled {
+                may_have_been_sent: false,
+            });
+        }
+        let run = std::pin::pin!(self.run(Arc::clone(&clock)));
+        let cancelled = std::pin::pin!(token.cancelled());
+        match futures_util::future::select(run, cancelled).await {
+            futures_util::future::Either::Left((outcome, _)) => outcome,
+            futures_util::future::Either::Right(((), _)) => Err(Error::Cancelled {
+                may_have_been_sent: clock.body_sent.load(Ordering::Relaxed),
+            }),
+        }
+    }
+
+    async fn run(self, clock: Arc<ProgressClock>) -> Result<Uploaded, Error> {
         let inner = &self.client.inner;
         let call = self.file.call()?;
         if inner.credentials.token.is_none() {
@@ -148,6 +229,7 @@ impl UploadBuilder<'_> {
                 length,
                 total,
                 self.progress.clone(),
+                Arc::clone(&clock),
             )
             .await
             {
@@ -231,8 +313,9 @@ async fn attempt(
     length: u64,
     total: u64,
     progress: Option<ProgressFn>,
+    clock: Arc<ProgressClock>,
 ) -> Result<super::HttpResponse, Error> {
-    let clock = Arc::new(ProgressClock::new());
+    clock.tick();
     let body = body_stream(BodyState {
         stage: Stage::Before,
         before: Bytes::from(envelope.before.clone()),
@@ -440,4 +523,63 @@ fn body_stream(state: BodyState) -> BodyStream {
             }
         },
     ))
+}
+
+/// The events of [`UploadBuilder::send_with_events`], as a [`Stream`].
+pub struct ProgressEvents {
+    queue: Arc<EventQueue>,
+}
+
+impl fmt::Debug for ProgressEvents {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProgressEvents").finish_non_exhaustive()
+    }
+}
+
+/// Events not yet taken, and whether the upload has ended. At most a handful are ever held:
+/// consecutive `Sent` events are merged.
+#[derive(Default)]
+struct EventQueue {
+    events: std::sync::Mutex<VecDeque<Progress>>,
+    closed: AtomicBool,
+    waker: AtomicWaker,
+}
+
+/// The upload's side of the queue; dropping it (the upload ended) ends the stream.
+struct EventSender(Arc<EventQueue>);
+
+impl EventSender {
+    fn push(&self, event: Progress) {
+        if let Ok(mut events) = self.0.events.lock() {
+            match (events.back_mut(), &event) {
+                (Some(last @ Progress::Sent { .. }), Progress::Sent { .. }) => *last = event,
+                _ => events.push_back(event),
+            }
+        }
+        self.0.waker.wake();
+    }
+}
+
+impl Drop for EventSender {
+    fn drop(&mut self) {
+        self.0.closed.store(true, Ordering::Release);
+        self.0.waker.wake();
+    }
+}
+
+impl Stream for ProgressEvents {
+    type Item = Progress;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Progress>> {
+        let queue = &self.queue;
+        // Registered before looking, so an event pushed in between still wakes this task.
+        queue.waker.register(cx.waker());
+        let closed = queue.closed.load(Ordering::Acquire);
+        let next = queue.events.lock().ok().and_then(|mut e| e.pop_front());
+        match next {
+            Some(event) => Poll::Ready(Some(event)),
+            None if closed => Poll::Ready(None),
+            None => Poll::Pending,
+        }
+    }
 }
