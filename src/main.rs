@@ -10,6 +10,8 @@ use clap::{Parser, Subcommand};
 
 #[path = "cli/conformance.rs"]
 mod conformance;
+#[path = "cli/progress.rs"]
+mod progress;
 #[path = "cli/upload.rs"]
 mod upload;
 use ipernity::methods::{Level, Target};

@@ -832,3 +832,75 @@ async fn a_bulk_upload_killed_and_started_again_uploads_every_file_exactly_once(
     emulator.shutdown().await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Runs the CLI with a pseudo-terminal as its standard input, output and error (through Python's
+/// `pty`), and returns everything the terminal showed and the exit status.
+fn on_a_terminal(args: &[&str]) -> (String, Option<i32>) {
+    const SCRIPT: &str = r#"
+import os, pty, subprocess, sys
+master, slave = pty.openpty()
+child = subprocess.Popen(sys.argv[1:], stdin=slave, stdout=slave, stderr=slave,
+                         env=dict(os.environ, TERM="xterm", COLUMNS="120"))
+os.close(slave)
+shown = b""
+while True:
+    try:
+        piece = os.read(master, 65536)
+    except OSError:
+        break
+    if not piece:
+        break
+    shown += piece
+sys.stdout.buffer.write(shown)
+sys.exit(child.wait())
+"#;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(SCRIPT)
+        .arg(env!("CARGO_BIN_EXE_ipernity"))
+        .args(args)
+        .output()
+        .unwrap();
+    (text(&out.stdout), out.status.code())
+}
+
+#[test]
+fn upload_draws_bars_on_a_terminal_and_plain_lines_elsewhere() {
+    let dir = std::env::temp_dir().join(format!("ipernity-cli-bars-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["one.bin", "two.bin"] {
+        std::fs::write(dir.join(name), vec![b'x'; 24 << 20]).unwrap();
+    }
+    let path = dir.to_str().unwrap();
+
+    // On a terminal: a bar per file and the overall bar, then one result line per file.
+    let (shown, status) = on_a_terminal(&["upload", path, "--protocol", "soap", "--jobs", "2"]);
+    assert_eq!(status, Some(0), "{shown}");
+    assert!(shown.contains("all files"), "no overall bar: {shown}");
+    assert!(
+        shown.contains("one.bin") && shown.contains("two.bin"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("MiB/48.00 MiB"),
+        "the overall bar counts file bytes: {shown}"
+    );
+    assert!(!shown.contains("uploading "), "{shown}");
+    for name in ["one.bin", "two.bin"] {
+        let line = format!("{} doc_id=", dir.join(name).display());
+        assert!(shown.contains(&line), "{line} missing: {shown}");
+    }
+
+    // Elsewhere: plain lines only, no terminal control sequences.
+    let out = ipernity(&["upload", path, "--protocol", "soap"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.matches("uploading ").count(), 2, "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains("all files"),
+        "{stderr}"
+    );
+    assert_eq!(text(&out.stdout).lines().count(), 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -14,6 +14,8 @@ use ipernity::upload::{
 };
 use ipernity::{Client, ErrorCode, Format, Protocol};
 
+use super::progress::Display;
+
 /// The parameters of `upload.file`, as flags.
 #[derive(Debug, clap::Args)]
 pub(crate) struct UploadArgs {
@@ -354,9 +356,10 @@ async fn already_uploaded(client: &Client, path: &Path) -> Result<Option<u64>, S
         .find_map(|doc| doc.get("doc_id").and_then(ipernity::Value::as_u64)))
 }
 
-/// Uploads every file, then (unless `--no-wait`) waits for the documents. With `--journal`,
-/// files already done are only reported, tickets already received are only polled, and a file
-/// whose upload was interrupted is first looked up by its MD5, so each file is uploaded once.
+/// Uploads every file, `--jobs` at a time, while the tickets already received are polled
+/// (unless `--no-wait`). With `--journal`, files already done are only reported, tickets already
+/// received are only polled, and a file whose upload was interrupted is first looked up by its
+/// MD5, so each file is uploaded once.
 pub(crate) async fn run(args: &UploadArgs, client: &Client) -> Result<ExitCode, String> {
     let files = args.files()?;
     // Every flag checked before the first file goes.
@@ -367,8 +370,7 @@ pub(crate) async fn run(args: &UploadArgs, client: &Client) -> Result<ExitCode, 
         Some(path) => Some(std::sync::Mutex::new(Journal::open(path)?)),
         None => None,
     };
-    let mut failures = 0usize;
-    let mut tickets: HashMap<String, PathBuf> = HashMap::new();
+    let mut known_tickets = Vec::new();
     let mut to_send = Vec::new();
     for path in files {
         let known = journal.as_ref().and_then(|j| {
@@ -391,9 +393,7 @@ pub(crate) async fn run(args: &UploadArgs, client: &Client) -> Result<ExitCode, 
                 state: State::Sent,
                 ticket: Some(ticket),
                 ..
-            }) => {
-                tickets.insert(ticket, path);
-            }
+            }) => known_tickets.push((ticket, path)),
             Some(Entry {
                 state: State::Sending,
                 ..
@@ -407,131 +407,199 @@ pub(crate) async fn run(args: &UploadArgs, client: &Client) -> Result<ExitCode, 
             _ => to_send.push(path),
         }
     }
-    let throttle = Throttle::default();
-    let journal_ref = &journal;
-    let sent: Vec<(PathBuf, Result<ipernity::client::Uploaded, String>)> =
-        futures_util::stream::iter(to_send)
-            .map(|path| {
-                let throttle = &throttle;
-                async move {
-                    let mut refusals = 0u32;
-                    loop {
-                        throttle.wait().await;
-                        // Built again for each attempt: a refused file is read again from its path.
-                        let file = match args.upload_of(&path) {
-                            Ok(file) => file,
-                            Err(reason) => return (path, Err(reason)),
-                        };
-                        if let Err(error) = note(journal_ref, &path, State::Sending, None, None) {
-                            return (path, Err(error));
-                        }
-                        eprintln!("uploading {}", path.display());
-                        let mut upload = client.upload(file).protocol(args.protocol);
-                        if let Some(format) = args.format {
-                            upload = upload.format(format);
-                        }
-                        match upload.send().await {
-                            Err(ipernity::Error::Api(error))
-                                if matches!(
-                                    error.code,
-                                    ErrorCode::ApplicationQuota | ErrorCode::ClientIpQuota
-                                ) && refusals < MAX_REFUSALS =>
-                            {
-                                refusals += 1;
-                                let pause = throttle.slow_down();
-                                eprintln!(
-                                    "{}: error {} ({}); every upload waits {} s",
-                                    path.display(),
-                                    error.code,
-                                    error.message,
-                                    pause.as_secs()
-                                );
-                            }
-                            Ok(uploaded) => {
-                                throttle.relax();
-                                let state = if uploaded.doc_id.is_some() {
-                                    State::Done
-                                } else {
-                                    State::Sent
-                                };
-                                let recorded = note(
-                                    journal_ref,
-                                    &path,
-                                    state,
-                                    uploaded.ticket.clone(),
-                                    uploaded.doc_id,
-                                );
-                                return (path, recorded.map(|()| uploaded));
-                            }
-                            Err(error) => {
-                                throttle.relax();
-                                return (path, Err(error.to_string()));
-                            }
-                        }
-                    }
-                }
-            })
-            .buffer_unordered(args.jobs.max(1))
-            .collect()
-            .await;
-    for (path, outcome) in sent {
-        match outcome {
-            Ok(uploaded) => match (uploaded.doc_id, uploaded.ticket) {
-                (Some(doc_id), _) => println!("{} doc_id={doc_id}", path.display()),
-                (None, Some(ticket)) if args.no_wait => {
-                    println!("{} ticket={ticket}", path.display())
-                }
-                (None, Some(ticket)) => {
-                    tickets.insert(ticket, path);
-                }
-                (None, None) => {
-                    failures += 1;
-                    eprintln!(
-                        "{}: the answer carries neither a ticket nor a document",
-                        path.display()
-                    );
-                }
-            },
-            Err(error) => {
-                failures += 1;
-                eprintln!("{}: {error}", path.display());
-            }
-        }
+    let bytes = to_send
+        .iter()
+        .map(|path| std::fs::metadata(path).map_or(0, |m| m.len()))
+        .sum();
+    let display = Display::new(bytes, to_send.len() as u64);
+    let (tickets, received) = tokio::sync::mpsc::unbounded_channel();
+    for known in known_tickets {
+        tickets.send(known).ok();
     }
-    if args.no_wait {
-        return Ok(if failures == 0 {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(1)
-        });
-    }
-    let mut outcomes = client.poll_tickets(
-        tickets.keys().cloned().collect::<Vec<_>>(),
-        Duration::from_secs(args.wait_timeout),
-    );
-    while let Some(outcome) = outcomes.next().await {
-        match outcome {
-            Ok(TicketOutcome::Done { ticket, doc_id }) => {
-                let path = tickets
-                    .get(&ticket)
-                    .cloned()
-                    .unwrap_or_else(|| PathBuf::from(&ticket));
-                note(&journal, &path, State::Done, Some(ticket), Some(doc_id))?;
-                println!("{} doc_id={doc_id}", path.display());
-            }
-            Ok(TicketOutcome::Invalid { ticket }) | Ok(TicketOutcome::TimedOut { ticket }) => {
-                failures += 1;
-                let path = tickets
-                    .get(&ticket)
-                    .map_or_else(|| ticket.clone(), |p| p.display().to_string());
-                eprintln!("{path}: ticket {ticket} did not become a document");
-            }
-            Err(error) => eprintln!("checking tickets: {error}"),
-        }
-    }
-    Ok(if failures == 0 {
+    let run = Run {
+        args,
+        client,
+        journal: &journal,
+        display: &display,
+    };
+    let (sent, polled) =
+        futures_util::future::join(run.send_all(to_send, tickets), run.poll_all(received)).await;
+    display.finish();
+    Ok(if sent? + polled? == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// What every part of one run shares.
+struct Run<'a> {
+    args: &'a UploadArgs,
+    client: &'a Client,
+    journal: &'a Option<std::sync::Mutex<Journal>>,
+    display: &'a Display,
+}
+
+impl Run<'_> {
+    /// Sends `files`, `--jobs` at a time, printing each result as it comes and handing each
+    /// ticket to the poller. Returns how many files failed.
+    async fn send_all(
+        &self,
+        files: Vec<PathBuf>,
+        tickets: tokio::sync::mpsc::UnboundedSender<(String, PathBuf)>,
+    ) -> Result<usize, String> {
+        let throttle = Throttle::default();
+        let count = files.len() as u64;
+        let mut outcomes = futures_util::stream::iter(files)
+            .map(|path| self.send_one(path, &throttle))
+            .buffer_unordered(self.args.jobs.max(1));
+        let (mut failures, mut finished) = (0, 0);
+        while let Some((path, outcome)) = outcomes.next().await {
+            finished += 1;
+            self.display.file_finished(finished, count);
+            match outcome {
+                Ok(uploaded) => match (uploaded.doc_id, uploaded.ticket) {
+                    (Some(doc_id), _) => self
+                        .display
+                        .result(&format!("{} doc_id={doc_id}", path.display())),
+                    (None, Some(ticket)) if self.args.no_wait => self
+                        .display
+                        .result(&format!("{} ticket={ticket}", path.display())),
+                    (None, Some(ticket)) => {
+                        tickets.send((ticket, path)).ok();
+                    }
+                    (None, None) => {
+                        failures += 1;
+                        self.display.message(&format!(
+                            "{}: the answer carries neither a ticket nor a document",
+                            path.display()
+                        ));
+                    }
+                },
+                Err(error) => {
+                    failures += 1;
+                    self.display
+                        .message(&format!("{}: {error}", path.display()));
+                }
+            }
+        }
+        self.display.waiting("waiting for the documents");
+        Ok(failures)
+    }
+
+    /// Sends one file; quota and rate-limit answers pause the whole run and the file is sent
+    /// again.
+    async fn send_one(
+        &self,
+        path: PathBuf,
+        throttle: &Throttle,
+    ) -> (PathBuf, Result<ipernity::client::Uploaded, String>) {
+        let length = std::fs::metadata(&path).map_or(0, |m| m.len());
+        let mut refusals = 0u32;
+        loop {
+            throttle.wait().await;
+            // Built again for each attempt: a refused file is read again from its path.
+            let file = match self.args.upload_of(&path) {
+                Ok(file) => file,
+                Err(reason) => return (path, Err(reason)),
+            };
+            if let Err(error) = note(self.journal, &path, State::Sending, None, None) {
+                return (path, Err(error));
+            }
+            let progress = self.display.file(&path, length);
+            let bar = progress.clone();
+            let mut upload = self
+                .client
+                .upload(file)
+                .protocol(self.args.protocol)
+                .on_progress(move |event| bar.update(event));
+            if let Some(format) = self.args.format {
+                upload = upload.format(format);
+            }
+            let outcome = upload.send().await;
+            progress.end(outcome.is_ok());
+            match outcome {
+                Err(ipernity::Error::Api(error))
+                    if matches!(
+                        error.code,
+                        ErrorCode::ApplicationQuota | ErrorCode::ClientIpQuota
+                    ) && refusals < MAX_REFUSALS =>
+                {
+                    refusals += 1;
+                    let pause = throttle.slow_down();
+                    self.display.message(&format!(
+                        "{}: error {} ({}); every upload waits {} s",
+                        path.display(),
+                        error.code,
+                        error.message,
+                        pause.as_secs()
+                    ));
+                }
+                Ok(uploaded) => {
+                    throttle.relax();
+                    let state = if uploaded.doc_id.is_some() {
+                        State::Done
+                    } else {
+                        State::Sent
+                    };
+                    let recorded = note(
+                        self.journal,
+                        &path,
+                        state,
+                        uploaded.ticket.clone(),
+                        uploaded.doc_id,
+                    );
+                    return (path, recorded.map(|()| uploaded));
+                }
+                Err(error) => {
+                    throttle.relax();
+                    return (path, Err(error.to_string()));
+                }
+            }
+        }
+    }
+
+    /// Polls tickets as they arrive: each round takes every ticket received so far, and the
+    /// next round the ones that came in meanwhile. Returns how many did not become documents.
+    async fn poll_all(
+        &self,
+        mut received: tokio::sync::mpsc::UnboundedReceiver<(String, PathBuf)>,
+    ) -> Result<usize, String> {
+        let mut failures = 0;
+        let mut paths: HashMap<String, PathBuf> = HashMap::new();
+        while let Some((ticket, path)) = received.recv().await {
+            let mut batch = vec![ticket.clone()];
+            paths.insert(ticket, path);
+            while let Ok((ticket, path)) = received.try_recv() {
+                batch.push(ticket.clone());
+                paths.insert(ticket, path);
+            }
+            let mut outcomes = self
+                .client
+                .poll_tickets(batch, Duration::from_secs(self.args.wait_timeout));
+            while let Some(outcome) = outcomes.next().await {
+                match outcome {
+                    Ok(TicketOutcome::Done { ticket, doc_id }) => {
+                        let path = paths
+                            .remove(&ticket)
+                            .unwrap_or_else(|| PathBuf::from(&ticket));
+                        note(self.journal, &path, State::Done, Some(ticket), Some(doc_id))?;
+                        self.display
+                            .result(&format!("{} doc_id={doc_id}", path.display()));
+                    }
+                    Ok(TicketOutcome::Invalid { ticket } | TicketOutcome::TimedOut { ticket }) => {
+                        failures += 1;
+                        let path = paths
+                            .remove(&ticket)
+                            .map_or_else(|| ticket.clone(), |p| p.display().to_string());
+                        self.display.message(&format!(
+                            "{path}: ticket {ticket} did not become a document"
+                        ));
+                    }
+                    Err(error) => self.display.message(&format!("checking tickets: {error}")),
+                }
+            }
+        }
+        Ok(failures)
+    }
 }
