@@ -676,7 +676,7 @@ async fn rate_limit_answers_slow_a_bulk_upload_down_instead_of_failing_files() {
         .await
         .unwrap();
     let credentials = emulator.credentials();
-    emulator.inject(Fault::Api(113), Schedule::Next(2));
+    emulator.inject_for("upload.file", Fault::Api(113), Schedule::Next(2));
     let endpoint = emulator.base_url();
     let token = credentials.token.clone().unwrap();
     let args: Vec<String> = [
@@ -765,7 +765,7 @@ async fn a_bulk_upload_killed_and_started_again_uploads_every_file_exactly_once(
     .to_vec();
 
     // First run: rate-limit answers and proxy errors on the way, killed after 80 uploads began.
-    emulator.inject(Fault::Api(113), Schedule::Next(2));
+    emulator.inject_for("upload.file", Fault::Api(113), Schedule::Next(2));
     let first = args.clone();
     tokio::task::spawn_blocking(move || {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ipernity"))
@@ -902,5 +902,62 @@ fn upload_draws_bars_on_a_terminal_and_plain_lines_elsewhere() {
         "{stderr}"
     );
     assert_eq!(text(&out.stdout).lines().count(), 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_refuses_files_beyond_the_quota_without_sending_them() {
+    use ipernity::server::Emulator;
+    let dir = std::env::temp_dir().join(format!("ipernity-cli-quota-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("big.jpg"), vec![1u8; 2000]).unwrap();
+    std::fs::write(dir.join("small.jpg"), vec![2u8; 500]).unwrap();
+    let emulator = Emulator::builder()
+        .max_file_size(1000)
+        .ticket_delay(std::time::Duration::ZERO)
+        .start()
+        .await
+        .unwrap();
+    let credentials = emulator.credentials();
+    let token = credentials.token.clone().unwrap();
+    let args: Vec<String> = [
+        "upload",
+        dir.to_str().unwrap(),
+        "--endpoint",
+        &emulator.base_url(),
+        "--api-key",
+        &credentials.api_key,
+        "--secret",
+        credentials.secret.expose(),
+        "--token",
+        token.expose(),
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let out = tokio::task::spawn_blocking(move || {
+        ipernity(&args.iter().map(String::as_str).collect::<Vec<_>>(), None)
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.starts_with(&format!("{} doc_id=", dir.join("small.jpg").display())));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}: invalid parameter `file`",
+            dir.join("big.jpg").display()
+        )) && stderr.contains("error 2"),
+        "{stderr}"
+    );
+    // Only the small file was sent.
+    assert_eq!(stderr.matches("uploading ").count(), 1, "{stderr}");
+    assert_eq!(
+        emulator.last_upload().unwrap().filename.as_deref(),
+        Some("small.jpg")
+    );
+    emulator.shutdown().await;
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ipernity::client::test_util::CapturingSender;
-use ipernity::client::{HttpResponse, Progress};
+use ipernity::client::{HttpResponse, Progress, Quota};
 use ipernity::server::{Emulator, EmulatorHandle};
 use ipernity::upload::{Geo, UploadFile, Visibility};
 use ipernity::{Client, Error, Format, Protocol, Value};
@@ -898,5 +898,61 @@ async fn the_event_stream_keeps_order_and_merges_what_a_slow_reader_missed() {
             }
         ]
     );
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_the_quota_cannot_take_is_refused_before_it_is_sent() {
+    let emulator = Emulator::builder()
+        .max_file_size(1000)
+        .start()
+        .await
+        .unwrap();
+    let client = client(&emulator, Protocol::XmlRpc);
+    let quota = client.upload_quota().await.unwrap();
+    assert_eq!(quota.max_file_bytes, Some(1000));
+    assert_eq!(quota.left_bytes, Some(10 * 1024 * 1024 * 1024));
+    assert_eq!(quota.max_upload(), Some(1000));
+
+    let before = emulator.requests_seen();
+    let error = client
+        .upload(UploadFile::from_bytes("big.bin", pattern(2000)))
+        .within_quota(&quota)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::InvalidParam { name, reason } if name == "file" && reason.contains("error 2")),
+        "{error:?}"
+    );
+    assert_eq!(emulator.requests_seen(), before, "nothing was sent");
+
+    // Without the quota the service itself refuses it, after the whole file went out.
+    let error = client
+        .upload(UploadFile::from_bytes("big.bin", pattern(2000)))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error.api_error().unwrap().code.as_u32(), 2, "{error:?}");
+    let uploaded = client
+        .upload(UploadFile::from_bytes("small.bin", pattern(1000)).asynchronous(false))
+        .within_quota(&quota)
+        .send()
+        .await
+        .unwrap();
+    assert!(uploaded.doc_id.is_some());
+
+    // Space used counts against what is left.
+    let quota = client.upload_quota().await.unwrap();
+    assert_eq!(quota.left_bytes, Some(10 * 1024 * 1024 * 1024 - 1000));
+    assert_eq!(
+        Quota {
+            left_bytes: Some(10),
+            max_file_bytes: Some(1000)
+        }
+        .max_upload(),
+        Some(10)
+    );
+    assert_eq!(Quota::default().max_upload(), None);
     emulator.shutdown().await;
 }

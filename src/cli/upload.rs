@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use ipernity::client::TicketOutcome;
+use ipernity::client::{Quota, TicketOutcome};
 use ipernity::upload::{
     Audience, CreatedAt, Geo, License, Orientation, Safety, UploadFile, Visibility,
 };
@@ -407,6 +407,20 @@ pub(crate) async fn run(args: &UploadArgs, client: &Client) -> Result<ExitCode, 
             _ => to_send.push(path),
         }
     }
+    // Files the quota cannot take fail at once instead of after being sent.
+    let quota = if to_send.is_empty() {
+        None
+    } else {
+        match client.upload_quota().await {
+            Ok(quota) => Some(quota),
+            Err(error) => {
+                eprintln!(
+                    "the upload quota is unknown ({error}); files are not checked against it"
+                );
+                None
+            }
+        }
+    };
     let bytes = to_send
         .iter()
         .map(|path| std::fs::metadata(path).map_or(0, |m| m.len()))
@@ -421,6 +435,7 @@ pub(crate) async fn run(args: &UploadArgs, client: &Client) -> Result<ExitCode, 
         client,
         journal: &journal,
         display: &display,
+        quota,
     };
     let (sent, polled) =
         futures_util::future::join(run.send_all(to_send, tickets), run.poll_all(received)).await;
@@ -438,6 +453,7 @@ struct Run<'a> {
     client: &'a Client,
     journal: &'a Option<std::sync::Mutex<Journal>>,
     display: &'a Display,
+    quota: Option<Quota>,
 }
 
 impl Run<'_> {
@@ -503,6 +519,10 @@ impl Run<'_> {
                 Ok(file) => file,
                 Err(reason) => return (path, Err(reason)),
             };
+            // Checked before it is announced: a file the quota cannot take is never sent.
+            if let Err(error) = file.validate(self.quota.and_then(|q| q.max_upload())) {
+                return (path, Err(error.to_string()));
+            }
             if let Err(error) = note(self.journal, &path, State::Sending, None, None) {
                 return (path, Err(error));
             }
@@ -516,6 +536,7 @@ impl Run<'_> {
             if let Some(format) = self.args.format {
                 upload = upload.format(format);
             }
+
             let outcome = upload.send().await;
             progress.end(outcome.is_ok());
             match outcome {

@@ -44,7 +44,7 @@ pub use sender::{
     BodyStream, BoxFuture, HttpResponse, HttpSender, MAX_RESPONSE_BYTES, ReqwestSender, SendError,
 };
 pub use tickets::{MAX_TICKETS_PER_CALL, TicketOutcome, TicketStream};
-pub use upload::{CancellationToken, Progress, ProgressEvents, UploadBuilder, Uploaded};
+pub use upload::{CancellationToken, Progress, ProgressEvents, Quota, UploadBuilder, Uploaded};
 
 /// How often and how long a retryable call is repeated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

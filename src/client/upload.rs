@@ -72,6 +72,7 @@ pub struct UploadBuilder<'a> {
     format: Option<Format>,
     progress: Option<ProgressFn>,
     cancel: Option<CancellationToken>,
+    max_size: Option<u64>,
 }
 
 impl fmt::Debug for UploadBuilder<'_> {
@@ -95,6 +96,53 @@ impl Client {
             format: None,
             progress: None,
             cancel: None,
+            max_size: None,
+        }
+    }
+
+    /// The calling user's upload quota (`account.getQuota`), for
+    /// [`UploadBuilder::within_quota`].
+    pub async fn upload_quota(&self) -> Result<Quota, Error> {
+        let payload = self.call("account.getQuota").send().await?;
+        let quota = payload.get("quota").unwrap_or(&payload);
+        let upload = quota.get("upload");
+        let unlimited = upload
+            .and_then(|u| u.get("unlimited"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let bytes = |amount: Option<&Value>| amount?.get("bytes")?.as_u64();
+        let left_bytes = if unlimited {
+            None
+        } else {
+            bytes(upload.and_then(|u| u.get("left")))
+        };
+        // The service decides a file's kind itself, so only the largest limit is certain.
+        let max_file_bytes = quota
+            .get("maxfilesize")
+            .and_then(Value::as_map)
+            .and_then(|kinds| kinds.values().filter_map(|kind| bytes(Some(kind))).max());
+        Ok(Quota {
+            left_bytes,
+            max_file_bytes,
+        })
+    }
+}
+
+/// What the service lets the user upload (`account.getQuota`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Quota {
+    /// Bytes left this period; `None` for accounts whose quota is raised as they reach it.
+    pub left_bytes: Option<u64>,
+    /// The largest file accepted (of any kind).
+    pub max_file_bytes: Option<u64>,
+}
+
+impl Quota {
+    /// The largest upload the quota allows now, when it is known.
+    pub fn max_upload(&self) -> Option<u64> {
+        match (self.left_bytes, self.max_file_bytes) {
+            (Some(left), Some(max)) => Some(left.min(max)),
+            (left, max) => left.or(max),
         }
     }
 }
@@ -115,6 +163,13 @@ impl<'a> UploadBuilder<'a> {
     /// Calls `report` with each step: bytes sent of the total, then processing, then the answer.
     pub fn on_progress(mut self, report: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
         self.progress = Some(Arc::new(report));
+        self
+    }
+
+    /// Refuses, before anything is sent, a file larger than `quota` allows (the service would
+    /// answer error 2 after the whole file was sent).
+    pub fn within_quota(mut self, quota: &Quota) -> Self {
+        self.max_size = quota.max_upload();
         self
     }
 
@@ -200,7 +255,7 @@ impl<'a> UploadBuilder<'a> {
                 method: call.method().to_owned(),
             });
         }
-        let length = self.file.validate(None)?;
+        let length = self.file.validate(self.max_size)?;
         let mut protocol = self.protocol.unwrap_or(inner.protocol);
         if inner.uploads_over_rest {
             protocol = Protocol::Rest;

@@ -32,12 +32,15 @@ pub enum Schedule {
 #[derive(Debug, Default)]
 pub(crate) struct Faults {
     plan: Option<(Fault, Schedule)>,
+    /// Only calls of this method count, when set.
+    method: Option<String>,
     seen: u64,
 }
 
 impl Faults {
-    pub(crate) fn set(&mut self, fault: Fault, schedule: Schedule) {
+    pub(crate) fn set(&mut self, fault: Fault, schedule: Schedule, method: Option<String>) {
         self.plan = Some((fault, schedule));
+        self.method = method;
         self.seen = 0;
     }
 
@@ -45,9 +48,12 @@ impl Faults {
         self.plan = None;
     }
 
-    /// The fault for the request arriving now, if any.
-    pub(crate) fn next(&mut self) -> Option<Fault> {
+    /// The fault for the request arriving now (calling `method`, when it could be read), if any.
+    pub(crate) fn next(&mut self, method: Option<&str>) -> Option<Fault> {
         let (fault, schedule) = self.plan?;
+        if self.method.is_some() && self.method.as_deref() != method {
+            return None;
+        }
         self.seen += 1;
         match schedule {
             Schedule::Next(0) => {
@@ -103,15 +109,36 @@ mod tests {
     #[test]
     fn schedules_hit_the_right_requests() {
         let mut faults = Faults::default();
-        faults.set(Fault::Http(503), Schedule::Next(2));
+        faults.set(Fault::Http(503), Schedule::Next(2), None);
         assert_eq!(
-            [faults.next(), faults.next(), faults.next()],
+            [faults.next(None), faults.next(Some("a")), faults.next(None)],
             [Some(Fault::Http(503)), Some(Fault::Http(503)), None]
         );
-        faults.set(Fault::Api(113), Schedule::Every(3));
-        let hits: Vec<bool> = (0..7).map(|_| faults.next().is_some()).collect();
+        faults.set(Fault::Api(113), Schedule::Every(3), None);
+        let hits: Vec<bool> = (0..7).map(|_| faults.next(None).is_some()).collect();
         assert_eq!(hits, [false, false, true, false, false, true, false]);
         faults.clear();
-        assert_eq!(faults.next(), None);
+        assert_eq!(faults.next(None), None);
+    }
+
+    #[test]
+    fn a_plan_for_one_method_ignores_the_others() {
+        let mut faults = Faults::default();
+        faults.set(
+            Fault::Api(113),
+            Schedule::Next(2),
+            Some("upload.file".into()),
+        );
+        let seen: Vec<bool> = [
+            Some("account.getQuota"),
+            Some("upload.file"),
+            None,
+            Some("upload.checkTickets"),
+            Some("upload.file"),
+            Some("upload.file"),
+        ]
+        .map(|method| faults.next(method).is_some())
+        .to_vec();
+        assert_eq!(seen, [false, true, false, false, true, false]);
     }
 }

@@ -284,7 +284,7 @@ fn quota(state: &StateData, request: &Request<'_>) -> Outcome {
             (
                 "maxfilesize",
                 Value::Map(map(["photo", "audio", "video", "other"]
-                    .map(|kind| (kind, size(1024 * 1024 * 1024))))),
+                    .map(|kind| (kind, size(request.max_file_size))))),
             ),
         ])),
     )]))

@@ -266,7 +266,17 @@ impl EmulatorHandle {
             .faults
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .set(fault, schedule);
+            .set(fault, schedule, None);
+    }
+
+    /// Like [`inject`](Self::inject), counting only the calls of `method`: other calls are
+    /// answered normally.
+    pub fn inject_for(&self, method: &str, fault: Fault, schedule: Schedule) {
+        self.shared
+            .faults
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .set(fault, schedule, Some(method.to_owned()));
     }
 
     /// Stops injecting faults.
@@ -609,12 +619,12 @@ async fn answer_request(
     shared
         .requests
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut parsed = Protocol::for_path(path).transport().parse(&incoming);
     let fault = shared
         .faults
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .next();
-    let mut parsed = Protocol::for_path(path).transport().parse(&incoming);
+        .next(parsed.as_ref().ok().map(|p| p.call.method()));
     if let (Ok(parsed), Some(file)) = (&mut parsed, spooled) {
         // The parsed envelope knows the file name; the spool has the bytes.
         let filename = parsed
