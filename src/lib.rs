@@ -58,12 +58,14 @@
 //! - `test-util`: test doubles for the HTTP sender ([`client::test_util`]).
 //! - `cli`: the `ipernity` command-line tool (`decode`, `sign`, `encode`); pulls in clap.
 
+pub mod auth;
 pub mod call;
 #[cfg(feature = "client")]
 pub mod client;
 pub mod error;
 pub mod format;
 pub mod methods;
+pub mod oauth;
 pub mod protocol;
 #[cfg(feature = "server")]
 pub mod server;

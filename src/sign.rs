@@ -61,12 +61,12 @@ pub fn explain(method: &str, params: &Params) -> String {
 pub fn verify(method: &str, params: &Params, secret: &Secret, signature: &str) -> bool {
     let expected = api_sig(method, params, secret);
     let given = signature.trim().to_ascii_lowercase();
-    expected.len() == given.len()
-        && expected
-            .bytes()
-            .zip(given.bytes())
-            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
-            == 0
+    constant_time_eq(expected.as_bytes(), given.as_bytes())
+}
+
+/// Whether `a` and `b` are equal, in a time that depends on their lengths only.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
 }
 
 fn signed_params(params: &Params) -> impl Iterator<Item = (&str, &str)> {

@@ -8,7 +8,7 @@ use super::{
     map, unix_now,
 };
 use crate::error::{ApiError, ErrorCode};
-use crate::methods::{self, Level, MethodInfo, Target};
+use crate::methods::{self, MethodInfo, Target};
 use crate::protocol::FileContent;
 use crate::value::{Map, Value};
 
@@ -63,25 +63,7 @@ fn flag(value: bool) -> Value {
     Value::from(if value { "1" } else { "0" })
 }
 
-pub(super) fn parse_target(name: &str) -> Option<Target> {
-    Some(match name {
-        "doc" => Target::Doc,
-        "blog" => Target::Blog,
-        "post" => Target::Post,
-        "network" => Target::Network,
-        "profile" => Target::Profile,
-        _ => return None,
-    })
-}
-
-pub(super) fn parse_level(name: &str) -> Option<Level> {
-    Some(match name {
-        "read" => Level::Read,
-        "write" => Level::Write,
-        "delete" => Level::Delete,
-        _ => return None,
-    })
-}
+pub(super) use crate::auth::{parse_level, parse_target};
 
 fn test_echo(request: &Request<'_>) -> Outcome {
     let echoed: Map = request
