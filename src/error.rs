@@ -335,6 +335,14 @@ pub enum Error {
         /// The method name.
         method: String,
     },
+    /// The method needs a permission the token was not granted; nothing was sent.
+    #[error("`{method}` needs the {needed} permission, which the token does not hold")]
+    PermissionMissing {
+        /// The method name.
+        method: String,
+        /// The permission it needs.
+        needed: crate::methods::Permission,
+    },
     /// The payload did not fit the type asked for.
     #[error("the payload does not fit the requested type: {0}")]
     Deserialize(#[source] crate::value::DeError),

@@ -27,19 +27,23 @@ use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
+use crate::auth::{Permissions, Token};
 use crate::call::{Call, Credentials, ParamValue, Secret};
 use crate::error::{Error, body_prefix};
 use crate::format::Format;
 use crate::methods;
-use crate::protocol::{DEFAULT_ENDPOINT, Protocol};
+use crate::oauth::{OAuthSigner, OAuthToken, Placement, SignatureMethod};
+use crate::protocol::{DEFAULT_ENDPOINT, HttpRequest, Protocol};
 use crate::value::Value;
 
+mod auth;
 mod sender;
 #[cfg(feature = "test-util")]
 pub mod test_util;
 mod tickets;
 mod upload;
 
+pub use auth::{Auth, OAuthFlow};
 pub use sender::{
     BodyStream, BoxFuture, HttpResponse, HttpSender, MAX_RESPONSE_BYTES, ReqwestSender, SendError,
 };
@@ -119,6 +123,60 @@ struct Inner {
     uploads_over_rest: bool,
     retry: RetryPolicy,
     sender: Arc<dyn HttpSender>,
+    /// Where the authorization pages are.
+    site: String,
+    /// What the token allows, when known: calls needing more fail before anything is sent.
+    permissions: Option<Permissions>,
+    /// OAuth signing instead of `api_sig`, when set.
+    oauth: Option<OAuthSigner>,
+}
+
+impl Inner {
+    /// Whether calls go with a user token (an `auth_token` or an OAuth access token).
+    fn has_token(&self) -> bool {
+        self.credentials.token.is_some() || self.oauth.as_ref().is_some_and(|o| o.token.is_some())
+    }
+
+    /// Refuses, before anything is sent, a call the token cannot make.
+    fn preflight(&self, info: &methods::MethodInfo) -> Result<(), Error> {
+        if info.token && !self.has_token() {
+            return Err(Error::TokenRequired {
+                method: info.name.to_owned(),
+            });
+        }
+        if let (Some(needed), Some(held)) = (info.permission, &self.permissions)
+            && info.token
+            && !held.allows(needed)
+        {
+            return Err(Error::PermissionMissing {
+                method: info.name.to_owned(),
+                needed,
+            });
+        }
+        Ok(())
+    }
+
+    /// The call as it is encoded: signed with `api_sig`, or bare for OAuth (which signs the
+    /// encoded request instead and sends no api_key, api_sig or auth_token).
+    fn prepare(&self, call: Call) -> Call {
+        match self.oauth {
+            Some(_) => call,
+            None => call.signed(&self.credentials),
+        }
+    }
+
+    /// Adds the OAuth signature to an encoded request (a fresh nonce each time); `fields` are
+    /// the non-file fields of an upload, which the signature covers.
+    fn sign_oauth(
+        &self,
+        request: &mut HttpRequest,
+        fields: &[(String, String)],
+    ) -> Result<(), Error> {
+        match &self.oauth {
+            Some(signer) => signer.sign(request, &[], fields),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Builds a [`Client`]; settings that fail are reported by [`ClientBuilder::build`].
@@ -138,6 +196,11 @@ pub struct ClientBuilder {
     user_agent: String,
     retry: RetryPolicy,
     sender: Option<Arc<dyn HttpSender>>,
+    site: Option<String>,
+    permissions: Option<Permissions>,
+    oauth_token: Option<OAuthToken>,
+    oauth_method: SignatureMethod,
+    oauth_placement: Placement,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -147,6 +210,7 @@ impl fmt::Debug for ClientBuilder {
             .field("api_key", &self.api_key)
             .field("secret", &self.secret)
             .field("token", &self.token)
+            .field("oauth_token", &self.oauth_token)
             .field("protocol", &self.protocol)
             .field("format", &self.format)
             .field("retry", &self.retry)
@@ -171,6 +235,11 @@ impl Default for ClientBuilder {
             user_agent: concat!("ipernity-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
             retry: RetryPolicy::default(),
             sender: None,
+            site: None,
+            permissions: None,
+            oauth_token: None,
+            oauth_method: SignatureMethod::HmacSha1,
+            oauth_placement: Placement::Header,
         }
     }
 }
@@ -192,6 +261,47 @@ impl ClientBuilder {
     /// A user's `auth_token`, sent (and signed) with every call.
     pub fn token(mut self, token: impl Into<Secret>) -> Self {
         self.token = Some(token.into());
+        self
+    }
+
+    /// A user's token with what it allows ([`Auth::get_token`], a token store): calls needing a
+    /// permission it lacks fail with [`Error::PermissionMissing`] before anything is sent.
+    pub fn user_token(mut self, token: &Token) -> Self {
+        self.token = Some(token.token.clone());
+        self.permissions = Some(token.permissions.clone());
+        self
+    }
+
+    /// What the token allows, for the pre-flight check (unknown by default: nothing is checked
+    /// and the service answers 110 when a permission is missing).
+    pub fn permissions(mut self, permissions: Permissions) -> Self {
+        self.permissions = Some(permissions);
+        self
+    }
+
+    /// Signs every call with OAuth 1.0a and this access token instead of `api_sig` (the API
+    /// key and secret act as consumer key and secret).
+    pub fn oauth_token(mut self, token: OAuthToken) -> Self {
+        self.oauth_token = Some(token);
+        self
+    }
+
+    /// The OAuth signature method (default HMAC-SHA1; PLAINTEXT only over HTTPS or loopback).
+    pub fn oauth_signature_method(mut self, method: SignatureMethod) -> Self {
+        self.oauth_method = method;
+        self
+    }
+
+    /// Where OAuth parameters travel (default: the `Authorization` header).
+    pub fn oauth_placement(mut self, placement: Placement) -> Self {
+        self.oauth_placement = placement;
+        self
+    }
+
+    /// The site serving the authorization pages (default: derived from the endpoint,
+    /// `https://www.ipernity.com` for the service).
+    pub fn site(mut self, site: impl Into<String>) -> Self {
+        self.site = Some(site.into());
         self
     }
 
@@ -301,6 +411,16 @@ impl ClientBuilder {
         };
         let mut credentials = Credentials::new(api_key, secret);
         credentials.token = self.token;
+        let oauth = self.oauth_token.map(|token| OAuthSigner {
+            consumer_key: credentials.api_key.clone(),
+            consumer_secret: credentials.secret.clone(),
+            token: Some(token),
+            method: self.oauth_method,
+            placement: self.oauth_placement,
+        });
+        let site = self
+            .site
+            .unwrap_or_else(|| crate::auth::site_of(&self.endpoint));
         Ok(Client {
             inner: Arc::new(Inner {
                 endpoint: self.endpoint,
@@ -312,6 +432,9 @@ impl ClientBuilder {
                 uploads_over_rest: self.uploads_over_rest,
                 retry: self.retry,
                 sender,
+                site,
+                permissions: self.permissions,
+                oauth,
             }),
         })
     }
@@ -381,27 +504,22 @@ impl Client {
         let info = methods::lookup(call.method()).ok_or_else(|| Error::UnknownMethod {
             method: call.method().to_owned(),
         })?;
-        if info.token && inner.credentials.token.is_none() {
-            return Err(Error::TokenRequired {
-                method: call.method().to_owned(),
-            });
-        }
+        inner.preflight(info)?;
         let protocol = protocol.unwrap_or(inner.protocol);
         let transport = protocol.transport();
         let format = format
             .or(inner.format.filter(|f| transport.formats().contains(f)))
             .unwrap_or(transport.default_format());
         let method = call.method().to_owned();
-        let request = transport.encode(
-            &inner.endpoint,
-            &call.signed(&inner.credentials),
-            Some(format),
-        )?;
+        let request = transport.encode(&inner.endpoint, &inner.prepare(call), Some(format))?;
         let is_read = !info.post;
         let started = Instant::now();
         let mut retry = 0u32;
         loop {
-            let attempt = inner.sender.send(request.clone(), inner.call_timeout).await;
+            let mut signed = request.clone();
+            // Each attempt is signed anew: a repeated OAuth nonce would be refused (133).
+            inner.sign_oauth(&mut signed, &[])?;
+            let attempt = inner.sender.send(signed, inner.call_timeout).await;
             let (error, retryable, retry_after) = match attempt {
                 Ok(response) => {
                     let retry_after = retry_after(&response);

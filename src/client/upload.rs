@@ -250,10 +250,8 @@ impl<'a> UploadBuilder<'a> {
     async fn run(self, clock: Arc<ProgressClock>) -> Result<Uploaded, Error> {
         let inner = &self.client.inner;
         let call = self.file.call()?;
-        if inner.credentials.token.is_none() {
-            return Err(Error::TokenRequired {
-                method: call.method().to_owned(),
-            });
+        if let Some(info) = crate::methods::lookup(call.method()) {
+            inner.preflight(info)?;
         }
         let length = self.file.validate(self.max_size)?;
         let mut protocol = self.protocol.unwrap_or(inner.protocol);
@@ -266,12 +264,23 @@ impl<'a> UploadBuilder<'a> {
             .or(inner.format)
             .filter(|f| transport.formats().contains(f))
             .unwrap_or(transport.default_format());
-        let envelope = transport.encode_upload(
+        // OAuth covers a multipart upload's fields (never the file); an envelope's fields are
+        // not a form, so only the URL and the oauth parameters are signed there.
+        let fields: Vec<(String, String)> = if protocol == Protocol::Rest {
+            call.params()
+                .iter()
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut envelope = transport.encode_upload(
             &inner.endpoint,
-            &call.signed(&inner.credentials),
+            &inner.prepare(call),
             self.file.filename(),
             Some(format),
         )?;
+        inner.sign_oauth(&mut envelope.head, &fields)?;
         let total = envelope.content_length(length);
         let mut source = Source::from(self.file.into_source());
         let mut retry = 0u32;

@@ -69,7 +69,7 @@ fn test_echo(request: &Request<'_>) -> Outcome {
     let echoed: Map = request
         .params
         .iter()
-        .filter(|(name, _)| !CREDENTIAL_PARAMS.contains(name))
+        .filter(|(name, _)| !CREDENTIAL_PARAMS.contains(name) && !name.starts_with("oauth_"))
         .map(|(name, value)| (name.into(), Value::from(value)))
         .collect();
     if echoed.is_empty() {
@@ -121,24 +121,33 @@ fn method_get(request: &Request<'_>) -> Outcome {
 }
 
 fn get_frob(state: &mut StateData, request: &Request<'_>) -> Outcome {
-    let frob = format!(
-        "{}-{:012x}",
-        state.next_id(),
-        unix_now().wrapping_mul(2_654_435_761) & 0xffff_ffff_ffff
-    );
-    state.frobs.insert(
-        frob.clone(),
-        Frob {
-            api_key: request.api_key.to_owned(),
-            created: Instant::now(),
-            approved: None,
-            used: false,
-        },
-    );
+    let frob = new_frob(state, request.api_key, None);
     Ok(map([(
         "auth",
         Value::Map(map([("frob", Value::from(frob))])),
     )]))
+}
+
+/// A fresh single-use frob for `api_key`, already approved with `grants` (web flow) or waiting
+/// for the user (desktop flow).
+pub(super) fn new_frob(state: &mut StateData, api_key: &str, grants: Option<Grants>) -> String {
+    let frob = format!(
+        "{}-{}",
+        state.next_id(),
+        crate::protocol::random_token()
+            .get(..12)
+            .unwrap_or_default()
+    );
+    state.frobs.insert(
+        frob.clone(),
+        Frob {
+            api_key: api_key.to_owned(),
+            created: Instant::now(),
+            approved: grants,
+            used: false,
+        },
+    );
+    frob
 }
 
 fn auth_payload(state: &StateData, token: &str, grant: &Grant) -> Map {
@@ -185,11 +194,12 @@ fn get_token(state: &mut StateData, request: &Request<'_>) -> Outcome {
     let frob_id = request
         .param("frob")
         .ok_or_else(|| method_error(1, "Frob missing"))?;
+    let lifetime = state.auth_lifetime;
     let grants: Grants = match state.frobs.get_mut(frob_id) {
         Some(frob)
             if frob.api_key == request.api_key
                 && !frob.used
-                && frob.created.elapsed() < super::FROB_LIFETIME =>
+                && frob.created.elapsed() < lifetime =>
         {
             let grants = frob
                 .approved
@@ -209,6 +219,7 @@ fn get_token(state: &mut StateData, request: &Request<'_>) -> Outcome {
         api_key: request.api_key.to_owned(),
         user_id: USER_ID,
         grants,
+        oauth_secret: None,
     };
     let payload = auth_payload(state, &token, &grant);
     state.dirty.tokens.insert(token.clone());
@@ -217,7 +228,7 @@ fn get_token(state: &mut StateData, request: &Request<'_>) -> Outcome {
 }
 
 fn check_token(state: &StateData, request: &Request<'_>) -> Outcome {
-    let token = request.param("auth_token").unwrap_or_default();
+    let token = request.token.unwrap_or_default();
     let grant = request
         .grant
         .as_ref()

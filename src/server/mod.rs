@@ -41,6 +41,7 @@ use crate::value::{Map, Text, Value};
 
 mod faults;
 mod handlers;
+mod oauth;
 mod store;
 
 pub use faults::{Fault, Schedule};
@@ -60,6 +61,8 @@ pub struct EmulatorBuilder {
     ticket_delay: Duration,
     data_dir: Option<PathBuf>,
     max_file_size: u64,
+    callback: Option<String>,
+    auth_lifetime: Duration,
 }
 
 /// The emulator's entry point: [`Emulator::builder`].
@@ -95,6 +98,8 @@ impl Emulator {
             ticket_delay: Duration::from_secs(2),
             data_dir: None,
             max_file_size: 1024 * 1024 * 1024,
+            callback: None,
+            auth_lifetime: AUTH_LIFETIME,
         }
     }
 }
@@ -134,6 +139,19 @@ impl EmulatorBuilder {
     /// The permissions of the provisioned token.
     pub fn grants(mut self, grants: Grants) -> Self {
         self.grants = grants;
+        self
+    }
+
+    /// Where the web flow sends the browser with its frob (default: the emulator's own
+    /// `/apps/callback` page, which shows it).
+    pub fn callback(mut self, url: impl Into<String>) -> Self {
+        self.callback = Some(url.into());
+        self
+    }
+
+    /// How long a frob or an OAuth request token stays usable (default 10 minutes).
+    pub fn auth_lifetime(mut self, lifetime: Duration) -> Self {
+        self.auth_lifetime = lifetime;
         self
     }
 
@@ -192,12 +210,17 @@ impl EmulatorBuilder {
             ticket_delay: self.ticket_delay,
             data_dir: data_dir.clone(),
             max_file_size: self.max_file_size,
+            callback: self.callback.clone(),
         });
         let router = Router::new()
             .route("/api", any(api))
             .route("/api/", any(api))
             .route("/api/{*path}", any(api))
             .route("/apps/authorize", get(authorize))
+            .route("/apps/callback", get(callback_page))
+            .route("/apps/oauth/request", any(oauth::request))
+            .route("/apps/oauth/authorize", get(oauth::authorize))
+            .route("/apps/oauth/access", any(oauth::access))
             .fallback(not_found)
             .with_state(Arc::clone(&shared))
             // Bodies are limited by the handler: multipart streams to disk, others by file size.
@@ -318,7 +341,8 @@ impl EmulatorHandle {
 /// The provisioned user's id.
 const USER_ID: u64 = 1;
 /// How long a frob stays valid.
-const FROB_LIFETIME: Duration = Duration::from_secs(600);
+/// How long a frob or an OAuth request token waits for its user, unless configured.
+const AUTH_LIFETIME: Duration = Duration::from_secs(600);
 
 /// What the server's handlers share.
 struct Shared {
@@ -329,6 +353,7 @@ struct Shared {
     ticket_delay: Duration,
     data_dir: PathBuf,
     max_file_size: u64,
+    callback: Option<String>,
 }
 
 /// A user of the emulator.
@@ -340,11 +365,25 @@ pub(crate) struct User {
 }
 
 /// What a token allows.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Grant {
     pub(crate) api_key: String,
     pub(crate) user_id: u64,
     pub(crate) grants: Grants,
+    /// The token secret of an OAuth access token (such a token signs with OAuth only).
+    #[serde(default)]
+    pub(crate) oauth_secret: Option<String>,
+}
+
+impl std::fmt::Debug for Grant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Grant")
+            .field("api_key", &self.api_key)
+            .field("user_id", &self.user_id)
+            .field("grants", &self.grants)
+            .field("oauth", &self.oauth_secret.is_some())
+            .finish()
+    }
 }
 
 #[derive(Debug)]
@@ -393,6 +432,11 @@ pub(crate) struct StateData {
     pub(crate) users: HashMap<u64, User>,
     pub(crate) tokens: HashMap<String, Grant>,
     pub(crate) frobs: HashMap<String, Frob>,
+    pub(crate) oauth_requests: HashMap<String, oauth::RequestToken>,
+    /// OAuth nonces seen, by consumer, with their timestamps.
+    pub(crate) nonces: HashMap<(String, String), u64>,
+    /// How long frobs and request tokens stay usable.
+    pub(crate) auth_lifetime: Duration,
     pub(crate) docs: BTreeMap<u64, Doc>,
     pub(crate) albums: BTreeMap<u64, Album>,
     pub(crate) tickets: HashMap<String, Ticket>,
@@ -431,11 +475,15 @@ impl StateData {
                     api_key: config.api_key.clone(),
                     user_id: USER_ID,
                     grants: config.grants.clone(),
+                    oauth_secret: None,
                 },
             )]
             .into_iter()
             .collect(),
             frobs: HashMap::new(),
+            oauth_requests: HashMap::new(),
+            nonces: HashMap::new(),
+            auth_lifetime: config.auth_lifetime,
             docs: BTreeMap::new(),
             albums: BTreeMap::new(),
             tickets: HashMap::new(),
@@ -496,6 +544,8 @@ fn fresh_hex() -> String {
 pub(crate) struct Request<'a> {
     pub(crate) params: &'a Params,
     pub(crate) api_key: &'a str,
+    /// The token the call was made with (`auth_token`, or the OAuth access token).
+    pub(crate) token: Option<&'a str>,
     pub(crate) grant: Option<Grant>,
     pub(crate) file: Option<&'a FilePart>,
     pub(crate) ticket_delay: Duration,
@@ -576,16 +626,15 @@ async fn api(
         FileContent::Spooled { path, .. } => Some(path.clone()),
         FileContent::Memory(_) => None,
     });
-    let response = answer_request(
-        &shared,
-        http_method,
+    let context = oauth::OAuthContext::new(&headers, &uri);
+    let incoming = IncomingRequest {
+        method: http_method,
         path,
-        uri.query().unwrap_or_default(),
-        content_type.as_deref(),
-        &body,
-        spooled,
-    )
-    .await;
+        query: uri.query().unwrap_or_default(),
+        content_type: content_type.as_deref(),
+        body: &body,
+    };
+    let response = answer_request(&shared, &context, incoming, spooled).await;
     // A spooled file no document took (an error, a refused call) is not kept.
     if let Some(path) = spool_path {
         tokio::fs::remove_file(path).await.ok();
@@ -602,20 +651,11 @@ const SMALL_ENVELOPE: usize = 8 * 1024 * 1024;
 
 async fn answer_request(
     shared: &Arc<Shared>,
-    http_method: HttpMethod,
-    path: &str,
-    query: &str,
-    content_type: Option<&str>,
-    body: &[u8],
+    context: &oauth::OAuthContext,
+    incoming: IncomingRequest<'_>,
     spooled: Option<FilePart>,
 ) -> Response {
-    let incoming = IncomingRequest {
-        method: http_method,
-        path,
-        query,
-        content_type,
-        body,
-    };
+    let path = incoming.path;
     shared
         .requests
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -646,7 +686,7 @@ async fn answer_request(
             Err(ApiError::global(ErrorCode::from_u32(code))),
         ),
         (Ok(parsed), None) => {
-            let mut outcome = shared.answer(&parsed);
+            let mut outcome = shared.answer(&parsed, context);
             if let Ok(payload) = &mut outcome
                 && parsed.call.method().starts_with("upload.")
                 && parsed.call.params().get("async") == Some("0")
@@ -864,16 +904,31 @@ impl Shared {
         }
     }
 
-    fn answer(&self, parsed: &ParsedRequest) -> Outcome {
+    fn answer(&self, parsed: &ParsedRequest, context: &oauth::OAuthContext) -> Outcome {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.process_tickets(Instant::now());
         let call = &parsed.call;
         let info = methods::lookup(call.method())
             .ok_or_else(|| ApiError::global(ErrorCode::MethodNotFound))?;
-        let grant = authenticate(&state, info, parsed)?;
+        let (api_key, token, grant) = if oauth::is_oauth(context, call.params()) {
+            let (consumer, granted) = oauth::authenticate(&mut state, parsed, context)?;
+            if info.post && parsed.http_method == HttpMethod::Get {
+                return Err(ApiError::global(ErrorCode::PostRequired));
+            }
+            let (token, grant) = granted.unzip();
+            (consumer, token, check_grant(info, grant)?)
+        } else {
+            let (api_key, grant) = authenticate(&state, info, parsed)?;
+            let token = grant
+                .as_ref()
+                .and(call.params().get("auth_token"))
+                .map(str::to_owned);
+            (api_key, token, grant)
+        };
         let request = Request {
             params: call.params(),
-            api_key: call.params().get("api_key").unwrap_or_default(),
+            api_key: &api_key,
+            token: token.as_deref(),
             grant,
             file: parsed.file.as_ref(),
             ticket_delay: self.ticket_delay,
@@ -908,7 +963,7 @@ fn authenticate(
     state: &StateData,
     info: &MethodInfo,
     parsed: &ParsedRequest,
-) -> Result<Option<Grant>, ApiError> {
+) -> Result<(String, Option<Grant>), ApiError> {
     let params = parsed.call.params();
     let api_key = params
         .get("api_key")
@@ -932,15 +987,25 @@ fn authenticate(
     let grant = match token {
         None if info.token => return Err(ApiError::global(ErrorCode::TokenMissing)),
         None => None,
+        // An OAuth access token signs with OAuth only.
         Some(token) => Some(
             state
                 .tokens
                 .get(token)
-                .filter(|grant| grant.api_key == api_key)
+                .filter(|grant| grant.api_key == api_key && grant.oauth_secret.is_none())
                 .cloned()
                 .ok_or_else(|| ApiError::global(ErrorCode::TokenInvalid))?,
         ),
     };
+    Ok((api_key.to_owned(), check_grant(info, grant)?))
+}
+
+/// The token and permission checks, after the signature: 106 without a token where one is
+/// needed, 110 when the token lacks the method's permission.
+fn check_grant(info: &MethodInfo, grant: Option<Grant>) -> Result<Option<Grant>, ApiError> {
+    if info.token && grant.is_none() {
+        return Err(ApiError::global(ErrorCode::TokenMissing));
+    }
     if let (Some(needed), Some(grant)) = (info.permission, &grant)
         && info.token
         && grant
@@ -981,34 +1046,26 @@ async fn authorize(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
     if !sign::verify("", &params, &secret, signature) {
         return page(StatusCode::FORBIDDEN, "the link's signature is invalid");
     }
-    let mut grants = Grants::new();
-    for (name, level) in params.iter() {
-        let Some(target) = name.strip_prefix("perm_").and_then(handlers::parse_target) else {
-            continue;
-        };
-        match handlers::parse_level(level) {
-            Some(level) if !(target == Target::Profile && level == Level::Delete) => {
-                grants.insert(target, level);
-            }
-            _ => {
-                return page(
-                    StatusCode::BAD_REQUEST,
-                    &format!("{name}={level} is not a permission"),
-                );
-            }
-        }
-    }
-    let Some(frob) = params.get("frob") else {
-        return page(
-            StatusCode::BAD_REQUEST,
-            "frob is missing (the web flow's callback is not emulated)",
-        );
+    let grants = match requested_grants(params.iter()) {
+        Ok(grants) => grants,
+        Err(refused) => return page(StatusCode::BAD_REQUEST, &refused),
     };
+    let Some(frob) = params.get("frob") else {
+        // The web flow: a frob approved at once, handed to the application's callback.
+        let frob = handlers::new_frob(&mut state, api_key, Some(grants));
+        let callback = shared
+            .callback
+            .clone()
+            .unwrap_or_else(|| "/apps/callback".to_owned());
+        let separator = if callback.contains('?') { '&' } else { '?' };
+        let mut location = format!("{callback}{separator}frob=");
+        crate::protocol::percent_encode_into(&mut location, &frob);
+        return (StatusCode::FOUND, [(header::LOCATION, location)]).into_response();
+    };
+    let lifetime = state.auth_lifetime;
     match state.frobs.get_mut(frob) {
         Some(entry)
-            if entry.api_key == api_key
-                && !entry.used
-                && entry.created.elapsed() < FROB_LIFETIME =>
+            if entry.api_key == api_key && !entry.used && entry.created.elapsed() < lifetime =>
         {
             entry.approved = Some(grants);
             page(StatusCode::OK, "authorized: return to the application")
@@ -1018,6 +1075,39 @@ async fn authorize(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
             "the frob is unknown, used or expired",
         ),
     }
+}
+
+/// The `perm_*` parameters of an authorization link, or why one is refused.
+pub(crate) fn requested_grants<'a>(
+    params: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Result<Grants, String> {
+    let mut grants = Grants::new();
+    for (name, level) in params {
+        let Some(target) = name.strip_prefix("perm_").and_then(handlers::parse_target) else {
+            continue;
+        };
+        match handlers::parse_level(level) {
+            Some(level) if !(target == Target::Profile && level == Level::Delete) => {
+                grants.insert(target, level);
+            }
+            _ => return Err(format!("{name}={level} is not a permission")),
+        }
+    }
+    Ok(grants)
+}
+
+/// Where the web flow lands when no callback is configured: a page showing the frob.
+async fn callback_page(uri: Uri) -> Response {
+    let params = crate::protocol::form_decode(uri.query().unwrap_or_default().as_bytes());
+    let frob = params
+        .iter()
+        .find(|(name, _)| name == "frob")
+        .map_or("", |(_, value)| value.as_str());
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("frob={frob}"),
+    )
+        .into_response()
 }
 
 async fn not_found(uri: Uri) -> Response {
