@@ -27,8 +27,10 @@ mod soap;
 mod xmlrpc;
 
 pub use extract::{ExtractError, Extracted, FileExtractor};
+#[cfg(any(feature = "server", feature = "client"))]
+pub(crate) use rest::FORM_CONTENT_TYPE;
 #[cfg(feature = "server")]
-pub(crate) use rest::{FORM_CONTENT_TYPE, multipart_boundary};
+pub(crate) use rest::multipart_boundary;
 pub use rest::{MultipartError, MultipartEvent, MultipartReader, Rest};
 pub use soap::Soap;
 pub use xmlrpc::XmlRpc;
