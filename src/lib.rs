@@ -70,6 +70,7 @@ pub mod protocol;
 #[cfg(feature = "server")]
 pub mod server;
 pub mod sign;
+pub mod tokens;
 pub mod upload;
 pub mod value;
 
