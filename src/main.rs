@@ -10,13 +10,18 @@ use clap::{Parser, Subcommand};
 
 #[path = "cli/conformance.rs"]
 mod conformance;
+#[path = "cli/login.rs"]
+mod login;
 #[path = "cli/progress.rs"]
 mod progress;
 #[path = "cli/upload.rs"]
 mod upload;
 use ipernity::methods::{Level, Target};
 use ipernity::server::{Emulator, EmulatorHandle, Grants};
-use ipernity::{Call, Client, Credentials, Error, Format, Params, Protocol, Secret, sign};
+use ipernity::tokens::{FileTokenStore, StoredToken, TokenStore};
+use ipernity::{
+    Call, Client, ClientBuilder, Credentials, Error, Format, Params, Protocol, Secret, sign,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -119,6 +124,20 @@ enum Command {
         #[command(flatten)]
         target: Remote,
     },
+    /// Authorize this application for a user (the frob flow, or OAuth with --oauth) and keep
+    /// the token in the token store ($IPERNITY_TOKEN_DIR, else ~/.config/ipernity/tokens), where
+    /// later commands find it. Against the embedded emulator it runs unattended.
+    Login {
+        #[command(flatten)]
+        login: login::LoginArgs,
+        #[command(flatten)]
+        target: Remote,
+    },
+    /// Print whose the token is and what it allows (`auth.checkToken`).
+    Whoami {
+        #[command(flatten)]
+        target: Remote,
+    },
     /// Run the emulator until interrupted.
     Serve {
         /// The address to listen on.
@@ -173,19 +192,22 @@ async fn run(command: Command) -> Result<ExitCode, String> {
         }
         Command::Upload { upload, target } => {
             let connection = target.connect().await?;
-            let mut builder = Client::builder()
-                .endpoint(connection.endpoint.clone())
-                .credentials(
-                    connection.credentials.api_key.clone(),
-                    connection.credentials.secret.clone(),
-                );
-            if let Some(token) = connection.credentials.token.clone() {
-                builder = builder.token(token);
-            }
-            let outcome = match builder.build() {
+            let outcome = match connection.client() {
                 Ok(client) => upload::run(&upload, &client).await,
-                Err(error) => Err(error.to_string()),
+                Err(error) => Err(error),
             };
+            connection.close().await;
+            outcome
+        }
+        Command::Login { login, target } => {
+            let connection = target.connect().await?;
+            let outcome = login::login(&login, &connection).await;
+            connection.close().await;
+            outcome
+        }
+        Command::Whoami { target } => {
+            let connection = target.connect().await?;
+            let outcome = login::whoami(&connection).await;
             connection.close().await;
             outcome
         }
@@ -309,9 +331,12 @@ struct Remote {
     /// The API secret.
     #[arg(long, env = "IPERNITY_SECRET", hide_env_values = true)]
     secret: Option<String>,
-    /// A user's auth token.
+    /// A user's auth token (default: the one `ipernity login` kept for the API key).
     #[arg(long, env = "IPERNITY_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// Which kept token to use when `ipernity login` kept several for the API key.
+    #[arg(long, env = "IPERNITY_ACCOUNT")]
+    account: Option<String>,
 }
 
 /// An endpoint and credentials, and the embedded emulator behind them when none was given.
@@ -319,6 +344,38 @@ struct Connection {
     endpoint: String,
     credentials: Credentials,
     embedded: Option<EmulatorHandle>,
+    /// The token from the token store, when no token was given.
+    stored: Option<StoredToken>,
+}
+
+/// The token kept for `api_key`: `account`'s, or the only one kept.
+fn stored_token(api_key: &str, account: Option<&str>) -> Result<Option<StoredToken>, String> {
+    let Ok(store) = FileTokenStore::at_default_location() else {
+        return Ok(None);
+    };
+    match account {
+        Some(account) => match store.load(api_key, account).map_err(|e| e.to_string())? {
+            Some(stored) => Ok(Some(stored)),
+            None => Err(format!(
+                "no token kept for account {account:?} in {}: run `ipernity login`",
+                store.dir().display()
+            )),
+        },
+        None => {
+            let accounts = store.accounts(api_key).map_err(|e| e.to_string())?;
+            match accounts.as_slice() {
+                [] => Ok(None),
+                [only] => store.load(api_key, only).map_err(|e| e.to_string()),
+                several => {
+                    eprintln!(
+                        "tokens are kept for several accounts ({}); choose one with --account",
+                        several.join(", ")
+                    );
+                    Ok(None)
+                }
+            }
+        }
+    }
 }
 
 impl Remote {
@@ -332,16 +389,23 @@ impl Remote {
                 let secret = self
                     .secret
                     .ok_or("--secret (or IPERNITY_SECRET) is required with an endpoint")?;
+                let stored = match &self.token {
+                    Some(_) => None,
+                    None => stored_token(&api_key, self.account.as_deref())?,
+                };
                 let mut credentials = Credentials::new(api_key, secret);
                 credentials.token = self.token.map(Secret::new);
                 Ok(Connection {
                     endpoint,
                     credentials,
                     embedded: None,
+                    stored,
                 })
             }
             None => {
+                // A fixed key: what `login` keeps for the embedded emulator replaces, not piles up.
                 let emulator = Emulator::builder()
+                    .api_key("ipernity-embedded-emulator")
                     .start()
                     .await
                     .map_err(|e| format!("starting the embedded emulator: {e}"))?;
@@ -353,6 +417,7 @@ impl Remote {
                     endpoint: emulator.base_url(),
                     credentials: emulator.credentials(),
                     embedded: Some(emulator),
+                    stored: None,
                 })
             }
         }
@@ -360,18 +425,35 @@ impl Remote {
 }
 
 impl Connection {
-    /// A client of the endpoint with the connection's credentials.
-    fn client(&self) -> Result<Client, String> {
-        let mut builder = Client::builder()
+    /// A client builder for the endpoint as the application, with no user token.
+    fn app_builder(&self) -> ClientBuilder {
+        Client::builder()
             .endpoint(self.endpoint.clone())
             .credentials(
                 self.credentials.api_key.clone(),
                 self.credentials.secret.clone(),
-            );
-        if let Some(token) = self.credentials.token.clone() {
-            builder = builder.token(token);
+            )
+    }
+
+    /// A client builder with the user's token: the one given, else the kept one (an
+    /// `auth_token` or an OAuth access token, with what it allows).
+    fn builder(&self) -> ClientBuilder {
+        let builder = self.app_builder();
+        match (&self.credentials.token, &self.stored) {
+            (Some(token), _) => builder.token(token.clone()),
+            (None, Some(stored)) => match stored.oauth_token() {
+                Some(oauth) => builder
+                    .oauth_token(oauth)
+                    .permissions(stored.token.permissions.clone()),
+                None => builder.user_token(&stored.token),
+            },
+            (None, None) => builder,
         }
-        builder.build().map_err(|e| e.to_string())
+    }
+
+    /// A client of the endpoint with the connection's credentials.
+    fn client(&self) -> Result<Client, String> {
+        self.builder().build().map_err(|e| e.to_string())
     }
 
     async fn close(self) {
@@ -398,23 +480,8 @@ async fn call(args: CallArgs) -> Result<ExitCode, String> {
         return print_request(args.protocol, &endpoint, &call, args.format);
     }
     let connection = args.target.connect().await?;
-    let (endpoint, credentials) = (connection.endpoint.clone(), connection.credentials.clone());
     let call = Call::with_params(args.method, params);
-    if args.dry_run {
-        return print_request(
-            args.protocol,
-            &endpoint,
-            &call.signed(&credentials),
-            args.format,
-        );
-    }
-    let mut builder = Client::builder()
-        .endpoint(endpoint)
-        .credentials(credentials.api_key.clone(), credentials.secret.clone())
-        .protocol(args.protocol);
-    if let Some(token) = credentials.token.clone() {
-        builder = builder.token(token);
-    }
+    let mut builder = connection.builder().protocol(args.protocol);
     if let Some(format) = args.format {
         builder = builder.format(format);
     }
