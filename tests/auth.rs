@@ -513,3 +513,87 @@ async fn plaintext_is_refused_to_a_remote_http_endpoint() {
         "{error:?}"
     );
 }
+
+/// Everything the crate logs, as text.
+#[derive(Default, Clone)]
+struct CapturedLog(std::sync::Arc<std::sync::Mutex<String>>);
+
+impl tracing::field::Visit for CapturedLog {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        let mut text = self.0.lock().unwrap();
+        text.push_str(&format!("{}={value:?} ", field.name()));
+    }
+}
+
+impl tracing::Subscriber for CapturedLog {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        span.record(&mut self.clone());
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, values: &tracing::span::Record<'_>) {
+        values.record(&mut self.clone());
+    }
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        event.record(&mut self.clone());
+        self.0.lock().unwrap().push('\n');
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn secrets_stay_out_of_logs_errors_and_debug() {
+    use ipernity::client::test_util::{ReplaySender, Reply};
+    let unavailable = || HttpResponse {
+        status: 503,
+        headers: Vec::new(),
+        body: b"<html>busy</html>".to_vec(),
+    };
+    let log = CapturedLog::default();
+    let _guard = tracing::subscriber::set_default(log.clone());
+    for oauth in [false, true] {
+        let sender = std::sync::Arc::new(ReplaySender::new([
+            Reply::from(unavailable()),
+            Reply::from(unavailable()),
+            Reply::from(unavailable()),
+            Reply::from(unavailable()),
+        ]));
+        let mut builder = Client::builder()
+            .credentials("app-key", "APP-SECRET-1")
+            .retry(RetryPolicy {
+                max_retries: 2,
+                initial_backoff: Duration::from_millis(1),
+                max_backoff: Duration::from_millis(2),
+                max_elapsed: Duration::from_secs(5),
+            })
+            .sender(sender);
+        builder = if oauth {
+            builder.oauth_token(OAuthToken::new("ACCESS-TOKEN-2", "TOKEN-SECRET-3"))
+        } else {
+            builder.token("AUTH-TOKEN-4")
+        };
+        let debug_builder = format!("{builder:?}");
+        let client = builder.build().unwrap();
+        let error = client
+            .call("doc.get")
+            .param("doc_id", 1)
+            .send()
+            .await
+            .unwrap_err();
+        let shown = format!(
+            "{debug_builder}\n{client:?}\n{error}\n{error:?}\n{}",
+            log.0.lock().unwrap()
+        );
+        assert!(
+            shown.contains("retrying"),
+            "the retries were logged: {shown}"
+        );
+        for secret in ["APP-SECRET-1", "TOKEN-SECRET-3", "AUTH-TOKEN-4"] {
+            assert!(!shown.contains(secret), "{secret} shown in: {shown}");
+        }
+    }
+}
