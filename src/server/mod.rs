@@ -585,6 +585,9 @@ async fn api(
     } else {
         HttpMethod::Get
     };
+    if http_method == HttpMethod::Get && path == "soap" && uri.query() == Some("wsdl") {
+        return wsdl(&headers);
+    }
     let mut content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -1075,6 +1078,28 @@ async fn authorize(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
             "the frob is unknown, used or expired",
         ),
     }
+}
+
+/// The WSDL of the SOAP endpoint (`protocols/soap/ipernity.wsdl`).
+const WSDL: &str = include_str!("../../protocols/soap/ipernity.wsdl");
+
+/// `GET /api/soap?wsdl`: the WSDL, its service element naming this emulator's own address.
+fn wsdl(headers: &HeaderMap) -> Response {
+    // Only a host[:port] goes into the document: anything else could break its XML.
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })
+        .unwrap_or("127.0.0.1");
+    let body = WSDL.replace(
+        "https://api.ipernity.com/api/soap",
+        &format!("http://{host}/api/soap"),
+    );
+    ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response()
 }
 
 /// The `perm_*` parameters of an authorization link, or why one is refused.
