@@ -63,6 +63,7 @@ pub struct EmulatorBuilder {
     max_file_size: u64,
     callback: Option<String>,
     auth_lifetime: Duration,
+    idle_timeout: Duration,
 }
 
 /// The emulator's entry point: [`Emulator::builder`].
@@ -100,6 +101,7 @@ impl Emulator {
             max_file_size: 1024 * 1024 * 1024,
             callback: None,
             auth_lifetime: AUTH_LIFETIME,
+            idle_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -146,6 +148,13 @@ impl EmulatorBuilder {
     /// `/apps/callback` page, which shows it).
     pub fn callback(mut self, url: impl Into<String>) -> Self {
         self.callback = Some(url.into());
+        self
+    }
+
+    /// How long a client may send nothing, in its request head or its body, before the
+    /// emulator drops it (default 30 s).
+    pub fn idle_timeout(mut self, idle: Duration) -> Self {
+        self.idle_timeout = idle;
         self
     }
 
@@ -211,6 +220,7 @@ impl EmulatorBuilder {
             data_dir: data_dir.clone(),
             max_file_size: self.max_file_size,
             callback: self.callback.clone(),
+            idle_timeout: self.idle_timeout,
         });
         let router = Router::new()
             .route("/api", any(api))
@@ -226,14 +236,7 @@ impl EmulatorBuilder {
             // Bodies are limited by the handler: multipart streams to disk, others by file size.
             .layer(axum::extract::DefaultBodyLimit::disable());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
-                stopped.await.ok();
-            });
-            if let Err(error) = serve.await {
-                tracing::error!(%error, "emulator stopped");
-            }
-        });
+        let task = tokio::spawn(serve(listener, router, self.idle_timeout, stopped));
         Ok(EmulatorHandle {
             shared: Arc::clone(&shared),
             addr,
@@ -243,6 +246,102 @@ impl EmulatorBuilder {
             temporary_dir: temporary.then_some(data_dir),
         })
     }
+}
+
+/// Accepts connections until `stopped`, then lets each finish its request and closes it. A
+/// client gets `idle` to send its request head (hyper's header timeout) and, in the handlers, to
+/// send each piece of its body: a slow-loris client is cut off instead of holding a task and
+/// its buffers forever.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    idle: Duration,
+    mut stopped: tokio::sync::oneshot::Receiver<()>,
+) {
+    use futures_util::future::{Either, select};
+    let (closing, closing_watch) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let accepted = match select(std::pin::pin!(listener.accept()), &mut stopped).await {
+            Either::Left((accepted, _)) => accepted,
+            Either::Right(_) => break,
+        };
+        // Finished connections are reaped as new ones come.
+        while connections.try_join_next().is_some() {}
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(error) => {
+                // Out of file descriptors and the like: pause instead of spinning.
+                tracing::warn!(%error, "accepting a connection failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let mut closing = closing_watch.clone();
+        connections.spawn(async move {
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(idle)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            let mut connection = std::pin::pin!(connection);
+            match select(connection.as_mut(), std::pin::pin!(closing.changed())).await {
+                Either::Left(_) => {}
+                Either::Right(_) => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await.ok();
+                }
+            }
+        });
+    }
+    closing.send(true).ok();
+    while connections.join_next().await.is_some() {}
+}
+
+/// A request body as a stream that fails when the client sends nothing for `idle`.
+fn idle_limited(
+    body: Body,
+    idle: Duration,
+) -> impl futures_util::Stream<Item = Result<Bytes, String>> + Unpin {
+    use futures_util::StreamExt;
+    Box::pin(futures_util::stream::unfold(
+        Some(body.into_data_stream()),
+        move |stream| async move {
+            let mut stream = stream?;
+            match tokio::time::timeout(idle, stream.next()).await {
+                Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some(stream))),
+                Ok(Some(Err(error))) => Some((Err(error.to_string()), None)),
+                Ok(None) => None,
+                Err(_) => Some((Err(format!("no body bytes for {} s", idle.as_secs_f64())), None)),
+            }
+        },
+    ))
+}
+
+/// Why a buffered body was not read.
+enum BodyRefused {
+    TooLarge,
+    Unreadable,
+}
+
+/// Reads a whole body of at most `limit` bytes: one announced larger is refused before a byte
+/// is read, one that grows larger as soon as it does, one that stalls after `idle`.
+async fn read_limited(body: Body, limit: usize, idle: Duration) -> Result<Bytes, BodyRefused> {
+    use futures_util::StreamExt;
+    let announced = http_body::Body::size_hint(&body).lower();
+    if announced > u64::try_from(limit).unwrap_or(u64::MAX) {
+        return Err(BodyRefused::TooLarge);
+    }
+    let mut stream = idle_limited(body, idle);
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| BodyRefused::Unreadable)?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(BodyRefused::TooLarge);
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(bytes))
 }
 
 /// A running emulator: its address, its provisioned credentials, and a graceful shutdown.
@@ -354,6 +453,7 @@ struct Shared {
     data_dir: PathBuf,
     max_file_size: u64,
     callback: Option<String>,
+    idle_timeout: Duration,
 }
 
 /// A user of the emulator.
@@ -618,10 +718,14 @@ async fn api(
                 .receive_envelope(body, Protocol::for_path(path))
                 .await
         }
-        _ => match axum::body::to_bytes(body, MAX_BUFFERED_BODY).await {
+        _ => match read_limited(body, MAX_BUFFERED_BODY, shared.idle_timeout).await {
             Ok(bytes) => (bytes, None),
-            Err(_) => {
+            Err(BodyRefused::TooLarge) => {
                 return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response();
+            }
+            Err(BodyRefused::Unreadable) => {
+                return (StatusCode::REQUEST_TIMEOUT, "the request body stalled or failed")
+                    .into_response();
             }
         },
     };
@@ -738,7 +842,7 @@ impl Shared {
         )> = None;
         let mut digest = md5::Md5::default();
         let mut file = None;
-        let mut stream = body.into_data_stream();
+        let mut stream = idle_limited(body, self.idle_timeout);
         let mut finished = false;
         while !finished {
             let events = match stream.next().await {
@@ -816,7 +920,7 @@ impl Shared {
         use tokio::io::AsyncWriteExt;
         // Bytes no envelope parser accepts: a body that cannot be read becomes error 121 or 122.
         let unreadable = || (Bytes::from_static(b"<unreadable/>"), None);
-        let mut stream = body.into_data_stream();
+        let mut stream = idle_limited(body, self.idle_timeout);
         let mut head = Vec::new();
         loop {
             match stream.next().await {
