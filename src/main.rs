@@ -139,26 +139,7 @@ enum Command {
         target: Remote,
     },
     /// Run the emulator until interrupted.
-    Serve {
-        /// The address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8700")]
-        addr: SocketAddr,
-        /// Keep uploaded files in this directory (default: a temporary one).
-        #[arg(long)]
-        data: Option<PathBuf>,
-        /// The provisioned API key (default: a fresh one).
-        #[arg(long)]
-        api_key: Option<String>,
-        /// The provisioned secret (default: a fresh one).
-        #[arg(long)]
-        secret: Option<String>,
-        /// The provisioned user token (default: a fresh one).
-        #[arg(long)]
-        token: Option<String>,
-        /// The token's permissions, as doc=delete,blog=write,… (default: everything).
-        #[arg(long)]
-        perms: Option<String>,
-    },
+    Serve(ServeArgs),
 }
 
 #[tokio::main]
@@ -212,14 +193,7 @@ async fn run(command: Command) -> Result<ExitCode, String> {
             outcome
         }
         Command::Conformance { target, suite } => run_conformance(target, &suite).await,
-        Command::Serve {
-            addr,
-            data,
-            api_key,
-            secret,
-            token,
-            perms,
-        } => serve(addr, data, api_key, secret, token, perms).await,
+        Command::Serve(args) => serve(args).await,
         Command::Decode { format, file } => decode(format, file.as_deref()),
         Command::Sign {
             secret,
@@ -297,6 +271,33 @@ fn decode(format: Format, file: Option<&str>) -> Result<ExitCode, String> {
         }
         Err(other) => Err(other.to_string()),
     }
+}
+
+/// The arguments of `ipernity serve`.
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8700")]
+    addr: SocketAddr,
+    /// Keep uploaded files and the emulator's state in this directory (default: a temporary
+    /// one).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// The provisioned API key (default: a fresh one).
+    #[arg(long)]
+    api_key: Option<String>,
+    /// The provisioned secret (default: a fresh one).
+    #[arg(long)]
+    secret: Option<String>,
+    /// The provisioned user token (default: a fresh one).
+    #[arg(long)]
+    token: Option<String>,
+    /// The token's permissions, as doc=delete,blog=write,… (default: everything).
+    #[arg(long)]
+    perms: Option<String>,
+    /// Seconds a client may send nothing (request head or body) before it is dropped.
+    #[arg(long, default_value_t = 30.0)]
+    idle_timeout: f64,
 }
 
 /// The arguments of `ipernity call`.
@@ -597,15 +598,21 @@ async fn run_conformance(target: Remote, suite: &std::path::Path) -> Result<Exit
     })
 }
 
-async fn serve(
-    addr: SocketAddr,
-    data: Option<PathBuf>,
-    api_key: Option<String>,
-    secret: Option<String>,
-    token: Option<String>,
-    perms: Option<String>,
-) -> Result<ExitCode, String> {
-    let mut builder = Emulator::builder().addr(addr);
+async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
+    let ServeArgs {
+        addr,
+        data,
+        api_key,
+        secret,
+        token,
+        perms,
+        idle_timeout,
+    } = args;
+    let idle = std::time::Duration::try_from_secs_f64(idle_timeout)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or("--idle-timeout takes a positive number of seconds")?;
+    let mut builder = Emulator::builder().addr(addr).idle_timeout(idle);
     if let Some(dir) = data {
         builder = builder.data_dir(dir);
     }

@@ -7,6 +7,9 @@
     clippy::panic
 )]
 
+mod common;
+
+use common::start_server;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
@@ -367,38 +370,6 @@ fn serve_prints_its_address_and_credentials_then_answers() {
 }
 
 /// Starts `ipernity serve` on a free port and reads its credentials.
-fn start_server(extra: &[&str]) -> (std::process::Child, String, [String; 3]) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_ipernity"))
-        .args([&["serve", "--addr", addr.as_str()][..], extra].concat())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(server.stdout.take().unwrap()));
-    let first = lines.next().unwrap().unwrap();
-    assert_eq!(
-        first,
-        format!("ipernity emulator listening on http://{addr}/api")
-    );
-    let mut value = |prefix: &str| {
-        lines
-            .next()
-            .unwrap()
-            .unwrap()
-            .strip_prefix(prefix)
-            .unwrap()
-            .to_owned()
-    };
-    let credentials = [value("api_key: "), value("secret: "), value("token: ")];
-    (server, format!("http://{addr}/api"), credentials)
-}
-
 #[test]
 fn a_killed_emulator_restarted_on_its_data_directory_keeps_confirmed_documents() {
     let dir = std::env::temp_dir().join(format!("ipernity-cli-crash-{}", std::process::id()));

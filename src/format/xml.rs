@@ -220,9 +220,10 @@ fn escape_text(text: &str) -> String {
     out
 }
 
-/// The body as UTF-8, or a malformed-response error that says where it stops being UTF-8.
+/// The body as UTF-8 holding only characters XML allows, or a malformed-response error that
+/// says where it stops being that.
 pub(crate) fn utf8(body: &[u8], format: Format) -> Result<&str, Error> {
-    std::str::from_utf8(body).map_err(|error| {
+    let text = std::str::from_utf8(body).map_err(|error| {
         Error::malformed(
             format,
             format!(
@@ -231,7 +232,25 @@ pub(crate) fn utf8(body: &[u8], format: Format) -> Result<&str, Error> {
                 excerpt(body, error.valid_up_to())
             ),
         )
-    })
+    })?;
+    match forbidden_control(body) {
+        Some(at) => Err(Error::malformed(
+            format,
+            format!(
+                "a control character XML does not allow (U+{:04X}) at byte {at}",
+                body.get(at).copied().unwrap_or_default()
+            ),
+        )),
+        None => Ok(text),
+    }
+}
+
+/// Where `bytes` hold a control character XML 1.0 forbids (all below U+0020 but tab, line feed
+/// and carriage return), if anywhere.
+pub(crate) fn forbidden_control(bytes: &[u8]) -> Option<usize> {
+    bytes
+        .iter()
+        .position(|b| *b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
 }
 
 /// Reads the `<api>` root of a parsed document: the payload, or the error it reports.

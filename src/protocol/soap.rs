@@ -85,6 +85,9 @@ impl Transport for Soap {
         let format = suffix_format(suffix, self)?;
         let invalid = || RequestError::new(ErrorCode::InvalidSoapEnvelope, format);
         let text = std::str::from_utf8(request.body).map_err(|_| invalid())?;
+        if crate::format::xml::forbidden_control(request.body).is_some() {
+            return Err(invalid());
+        }
         let child = read_envelope(text, false).map_err(|_| invalid())?;
         if child.local_name != "ipernityRequest" || child.namespace.as_deref() != Some(IPERNITY_NS)
         {

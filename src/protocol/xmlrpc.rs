@@ -76,6 +76,9 @@ impl Transport for XmlRpc {
         let format = suffix_format(suffix, self)?;
         let invalid = || RequestError::new(ErrorCode::InvalidXmlRpcEnvelope, format);
         let text = std::str::from_utf8(request.body).map_err(|_| invalid())?;
+        if crate::format::xml::forbidden_control(request.body).is_some() {
+            return Err(invalid());
+        }
         let shape = scan(text, "methodCall", &["methodName"]).map_err(|_| invalid())?;
         // dxr refuses an empty name; give it a stand-in so the rest of the envelope is still
         // checked (an empty method in a valid envelope is 103, not 122).

@@ -312,7 +312,10 @@ fn idle_limited(
                 Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some(stream))),
                 Ok(Some(Err(error))) => Some((Err(error.to_string()), None)),
                 Ok(None) => None,
-                Err(_) => Some((Err(format!("no body bytes for {} s", idle.as_secs_f64())), None)),
+                Err(_) => Some((
+                    Err(format!("no body bytes for {} s", idle.as_secs_f64())),
+                    None,
+                )),
             }
         },
     ))
@@ -724,7 +727,10 @@ async fn api(
                 return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response();
             }
             Err(BodyRefused::Unreadable) => {
-                return (StatusCode::REQUEST_TIMEOUT, "the request body stalled or failed")
+                return (
+                    StatusCode::REQUEST_TIMEOUT,
+                    "the request body stalled or failed",
+                )
                     .into_response();
             }
         },

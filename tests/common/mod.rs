@@ -1,0 +1,39 @@
+//! Set-up shared by the integration tests.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::{Command, Stdio};
+
+/// Starts `ipernity serve` on a free port with `extra` arguments; returns the process, the
+/// endpoint and the provisioned api_key, secret and token it printed.
+pub(crate) fn start_server(extra: &[&str]) -> (std::process::Child, String, [String; 3]) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_ipernity"))
+        .args([&["serve", "--addr", addr.as_str()][..], extra].concat())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(server.stdout.take().unwrap()));
+    let first = lines.next().unwrap().unwrap();
+    assert_eq!(
+        first,
+        format!("ipernity emulator listening on http://{addr}/api")
+    );
+    let mut value = |prefix: &str| {
+        lines
+            .next()
+            .unwrap()
+            .unwrap()
+            .strip_prefix(prefix)
+            .unwrap()
+            .to_owned()
+    };
+    let credentials = [value("api_key: "), value("secret: "), value("token: ")];
+    (server, format!("http://{addr}/api"), credentials)
+}
