@@ -1164,3 +1164,129 @@ fn login_runs_unattended_on_the_embedded_emulator() {
     assert!(kept.exists(), "{}", kept.display());
     std::fs::remove_dir_all(&tokens).unwrap();
 }
+
+#[test]
+fn an_emulator_killed_mid_bulk_upload_loses_no_confirmed_document_and_the_resumed_run_finishes_exactly_once()
+ {
+    use std::io::BufRead;
+    let dir =
+        std::env::temp_dir().join(format!("ipernity-cli-emulator-kill-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let photos = dir.join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    let mut sources = std::collections::BTreeMap::new();
+    for index in 0..60 {
+        let content = format!("picture {index} ")
+            .repeat(200 + 97 * index)
+            .into_bytes();
+        let path = photos.join(format!("{index:02}.jpg"));
+        std::fs::write(&path, &content).unwrap();
+        sources.insert(path.display().to_string(), content);
+    }
+    let data = dir.join("data");
+    let addr = common::free_addr();
+    let fixed = [
+        "--data",
+        data.to_str().unwrap(),
+        "--api-key",
+        "kill-key",
+        "--secret",
+        "kill-secret",
+        "--token",
+        "1-killtoken",
+    ];
+    let (mut server, endpoint, _) = common::start_server_at(&addr, &fixed);
+    let journal = dir.join("journal.jsonl");
+    let args = [
+        "upload",
+        photos.to_str().unwrap(),
+        "--jobs",
+        "4",
+        "--journal",
+        journal.to_str().unwrap(),
+        "--wait-timeout",
+        "60",
+        "--endpoint",
+        endpoint.as_str(),
+        "--api-key",
+        "kill-key",
+        "--secret",
+        "kill-secret",
+        "--token",
+        "1-killtoken",
+    ];
+
+    // The emulator is killed once twenty documents were confirmed to the client.
+    let mut client = Command::new(env!("CARGO_BIN_EXE_ipernity"))
+        .args(args)
+        .env("IPERNITY_TOKEN_DIR", empty_token_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut confirmed = std::collections::BTreeMap::new();
+    for line in std::io::BufReader::new(client.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some((path, doc_id)) = line.split_once(" doc_id=") {
+            confirmed.insert(path.to_owned(), doc_id.to_owned());
+            if confirmed.len() == 20 {
+                server.kill().unwrap(); // SIGKILL: nothing is flushed on the way out
+                server.wait().unwrap();
+            }
+        }
+    }
+    client.wait().unwrap();
+    assert!(confirmed.len() >= 20, "{confirmed:?}");
+
+    // Restarted on the same directory and address: every confirmed document is still there, and
+    // what uploads in flight had spooled is gone.
+    let (mut server, _, _) = common::start_server_at(&addr, &fixed);
+    let leftovers: Vec<_> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".part"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    for (path, doc_id) in &confirmed {
+        let stored = std::fs::read(data.join(format!("doc-{doc_id}.bin"))).unwrap();
+        assert!(stored == sources[path], "{path}: doc {doc_id} differs");
+    }
+    let mut last = String::new();
+    for _ in 0..3 {
+        let out = ipernity(&args, None);
+        last = text(&out.stdout);
+        if out.status.code() == Some(0) {
+            break;
+        }
+    }
+    let finished: std::collections::BTreeMap<String, String> = last
+        .lines()
+        .filter_map(|l| l.split_once(" doc_id="))
+        .map(|(p, d)| (p.to_owned(), d.to_owned()))
+        .collect();
+    assert_eq!(finished.len(), 60, "{last}");
+    for (path, doc_id) in &confirmed {
+        assert_eq!(
+            &finished[path], doc_id,
+            "a confirmed document was uploaded again"
+        );
+    }
+    // Exactly one stored document per file, with its bytes.
+    let mut stored: Vec<Vec<u8>> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("doc-"))
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    stored.sort();
+    let mut expected: Vec<Vec<u8>> = sources.into_values().collect();
+    expected.sort();
+    assert_eq!(stored.len(), 60);
+    assert!(
+        stored == expected,
+        "the stored files differ from the sources"
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}

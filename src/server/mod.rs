@@ -190,12 +190,20 @@ impl EmulatorBuilder {
                 std::env::temp_dir().join(format!(
                     "ipernity-emulator-{}-{}",
                     std::process::id(),
-                    &fresh_hex()[..12]
+                    fresh_hex().get(..12).unwrap_or_default()
                 )),
                 true,
             ),
         };
         std::fs::create_dir_all(&data_dir)?;
+        // Uploads cut off by a crash left their spool files: no document took them.
+        for entry in std::fs::read_dir(&data_dir)?.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with("upload-") && name.ends_with(".part") {
+                std::fs::remove_file(entry.path()).ok();
+            }
+        }
         let listener = tokio::net::TcpListener::bind(self.addr).await?;
         let addr = listener.local_addr()?;
         let credentials = Credentials::new(self.api_key.clone(), self.secret.clone())

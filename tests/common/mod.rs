@@ -7,12 +7,25 @@ use std::process::{Command, Stdio};
 /// Starts `ipernity serve` on a free port with `extra` arguments; returns the process, the
 /// endpoint and the provisioned api_key, secret and token it printed.
 pub(crate) fn start_server(extra: &[&str]) -> (std::process::Child, String, [String; 3]) {
+    start_server_at(&free_addr(), extra)
+}
+
+/// A loopback address with a port nobody listens on.
+pub(crate) fn free_addr() -> String {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let addr = format!("127.0.0.1:{port}");
+    format!("127.0.0.1:{port}")
+}
+
+/// [`start_server`] on `addr`.
+pub(crate) fn start_server_at(
+    addr: &str,
+    extra: &[&str],
+) -> (std::process::Child, String, [String; 3]) {
+    let addr = addr.to_owned();
     let mut server = Command::new(env!("CARGO_BIN_EXE_ipernity"))
         .args([&["serve", "--addr", addr.as_str()][..], extra].concat())
         .stdout(Stdio::piped())
