@@ -182,6 +182,10 @@ impl UploadArgs {
     }
 }
 
+/// How many ticket checks in a row may fail (each after the client's own retries) before the
+/// run stops waiting for the service.
+const MAX_FAILED_POLLS: u32 = 3;
+
 /// How often one file may be refused for quota or rate before it counts as failed.
 const MAX_REFUSALS: u32 = 8;
 
@@ -597,8 +601,12 @@ impl Run<'_> {
             }
             let mut outcomes = self
                 .client
-                .poll_tickets(batch, Duration::from_secs(self.args.wait_timeout));
+                .poll_tickets(batch.clone(), Duration::from_secs(self.args.wait_timeout));
+            let mut failed_rounds = 0;
             while let Some(outcome) = outcomes.next().await {
+                if outcome.is_ok() {
+                    failed_rounds = 0;
+                }
                 match outcome {
                     Ok(TicketOutcome::Done { ticket, doc_id }) => {
                         let path = paths
@@ -617,7 +625,23 @@ impl Run<'_> {
                             "{path}: ticket {ticket} did not become a document"
                         ));
                     }
-                    Err(error) => self.display.message(&format!("checking tickets: {error}")),
+                    Err(error) => {
+                        self.display.message(&format!("checking tickets: {error}"));
+                        failed_rounds += 1;
+                        if failed_rounds >= MAX_FAILED_POLLS {
+                            // The service is gone: the journal keeps the tickets for a new run.
+                            for ticket in &batch {
+                                if let Some(path) = paths.remove(ticket) {
+                                    failures += 1;
+                                    self.display.message(&format!(
+                                        "{}: ticket {ticket} still pending; run again to finish it",
+                                        path.display()
+                                    ));
+                                }
+                            }
+                            break;
+                        }
+                    }
                 }
             }
         }
