@@ -74,6 +74,8 @@ fn start_emulator(dir: &Path) -> (Child, String) {
         first.starts_with("ipernity emulator listening on"),
         "{first}"
     );
+    // The rest of what it prints is read too: a closed pipe would end it.
+    std::thread::spawn(move || lines.for_each(drop));
     (child, format!("http://127.0.0.1:{port}/api"))
 }
 

@@ -610,6 +610,7 @@ impl StateData {
 
     pub(crate) fn next_id(&mut self) -> u64 {
         self.next_id += 1;
+        self.dirty.next_id = true;
         self.next_id
     }
 

@@ -27,6 +27,19 @@ pub(crate) struct Dirty {
     pub(crate) tickets: BTreeSet<String>,
     pub(crate) tokens: BTreeSet<String>,
     pub(crate) apps: bool,
+    pub(crate) next_id: bool,
+}
+
+impl Dirty {
+    /// Whether nothing changed (a read): there is nothing to write or sync.
+    fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+            && self.albums.is_empty()
+            && self.tickets.is_empty()
+            && self.tokens.is_empty()
+            && !self.apps
+            && !self.next_id
+    }
 }
 
 /// A ticket as stored: its deadline in wall-clock milliseconds.
@@ -124,6 +137,9 @@ impl Store {
     /// Writes what changed, in one committed transaction, and forgets the changes.
     pub(crate) fn save(&self, state: &mut StateData) -> std::io::Result<()> {
         let dirty = std::mem::take(&mut state.dirty);
+        if dirty.is_empty() {
+            return Ok(());
+        }
         let write = self.db.begin_write().map_err(io_error)?;
         {
             let now = Instant::now();

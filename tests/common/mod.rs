@@ -48,5 +48,7 @@ pub(crate) fn start_server_at(
             .to_owned()
     };
     let credentials = [value("api_key: "), value("secret: "), value("token: ")];
+    // Whatever it prints later is read too: a closed pipe would end it.
+    std::thread::spawn(move || lines.for_each(drop));
     (server, format!("http://{addr}/api"), credentials)
 }

@@ -1,0 +1,232 @@
+//! Load: 20,000 mixed calls (every protocol with every format it answers in, reads and writes)
+//! at concurrency 64 from one client process against the emulator (`ipernity serve`, its own
+//! process), then 50 uploads at once. Prints throughput and p50/p99 latency per protocol, and
+//! fails if a single call or upload failed.
+//!
+//! Run: `cargo bench --bench load --features cli`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs
+)]
+
+use std::io::BufRead;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use ipernity::upload::UploadFile;
+use ipernity::{Client, Format, Protocol, RetryPolicy, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ipernity");
+const CALLS: usize = 20_000;
+const CONCURRENCY: usize = 64;
+const UPLOADS: usize = 50;
+const UPLOAD_BYTES: usize = 1 << 20;
+const KEY: &str = "load-key";
+const SECRET: &str = "load-secret";
+const TOKEN: &str = "1-loadtoken";
+
+/// Starts `ipernity serve`, its state kept durably in `dir` (saved and synced before each
+/// answer) or only in memory.
+fn start_emulator(dir: Option<&std::path::Path>) -> (Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut command = Command::new(BIN);
+    command.args(["serve", "--addr", &format!("127.0.0.1:{port}")]);
+    if let Some(dir) = dir {
+        command.arg("--data").arg(dir);
+    }
+    let mut child = command
+        .args(["--api-key", KEY, "--secret", SECRET, "--token", TOKEN])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(
+        first.starts_with("ipernity emulator listening on"),
+        "{first}"
+    );
+    // The rest of what it prints is read too: a closed pipe would end it.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, format!("http://127.0.0.1:{port}/api"))
+}
+
+fn client(endpoint: &str, protocol: Protocol, format: Format) -> Client {
+    Client::builder()
+        .endpoint(endpoint)
+        .credentials(KEY, SECRET)
+        .token(TOKEN)
+        .protocol(protocol)
+        .format(format)
+        // Every failure counts: nothing is hidden behind a retry.
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap()
+}
+
+/// One call of the mix; `index` picks the method.
+async fn one_call(client: &Client, index: usize, doc_id: u64) -> Result<Value, ipernity::Error> {
+    match index % 5 {
+        0 => client.call("test.echo").param("echo", index).send().await,
+        1 => client.call("doc.get").param("doc_id", doc_id).send().await,
+        2 => client.call("doc.getList").send().await,
+        3 => client.call("auth.checkToken").send().await,
+        _ => {
+            client
+                .call("doc.set")
+                .param("doc_id", doc_id)
+                .param("title", format!("title {index}"))
+                .send()
+                .await
+        }
+    }
+}
+
+fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * fraction).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("ipernity-load-{}", std::process::id()));
+    for durable in [true, false] {
+        std::fs::remove_dir_all(&dir).ok();
+        std::fs::create_dir_all(&dir).unwrap();
+        println!(
+            "== emulator state {}",
+            if durable {
+                "on disk, synced before each answer (--data)"
+            } else {
+                "in memory"
+            }
+        );
+        let (mut emulator, endpoint) = start_emulator(durable.then_some(dir.as_path()));
+        runtime.block_on(run(&endpoint));
+        emulator.kill().ok();
+        emulator.wait().ok();
+        println!();
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+async fn run(endpoint: &str) {
+    let endpoint = endpoint.to_owned();
+    {
+        // Every protocol with every format its endpoint answers in.
+        let mut clients = Vec::new();
+        for protocol in Protocol::ALL {
+            for format in protocol.transport().formats() {
+                clients.push((protocol, *format, client(&endpoint, protocol, *format)));
+            }
+        }
+        let seed = clients[0]
+            .2
+            .upload(UploadFile::from_bytes("seed.jpg", vec![7; 1000]).asynchronous(false))
+            .send()
+            .await
+            .unwrap();
+        let doc_id = seed.doc_id.unwrap();
+
+        let started = Instant::now();
+        let clients = &clients;
+        let pairs = clients.len();
+        let results: Vec<(Protocol, Duration, Result<Value, ipernity::Error>)> =
+            futures_util::stream::iter(0..CALLS)
+                .map(|index| {
+                    let (protocol, _, client) = &clients[index % pairs];
+                    async move {
+                        let began = Instant::now();
+                        let outcome = one_call(client, index / pairs, doc_id).await;
+                        (*protocol, began.elapsed(), outcome)
+                    }
+                })
+                .buffer_unordered(CONCURRENCY)
+                .collect()
+                .await;
+        let elapsed = started.elapsed();
+        let errors: Vec<String> = results
+            .iter()
+            .filter_map(|(protocol, _, outcome)| {
+                outcome.as_ref().err().map(|e| format!("{protocol}: {e}"))
+            })
+            .collect();
+        println!(
+            "{CALLS} mixed calls (test.echo, doc.get, doc.getList, auth.checkToken, doc.set) over {} protocol/format pairs, concurrency {CONCURRENCY}: {:.2} s, {:.0} calls/s, {} errors",
+            clients.len(),
+            elapsed.as_secs_f64(),
+            CALLS as f64 / elapsed.as_secs_f64(),
+            errors.len()
+        );
+        println!();
+        println!("| protocol | calls | p50 (ms) | p99 (ms) | max (ms) |");
+        println!("|---|---|---|---|---|");
+        for protocol in Protocol::ALL {
+            let mut latencies: Vec<Duration> = results
+                .iter()
+                .filter(|(p, _, _)| *p == protocol)
+                .map(|(_, latency, _)| *latency)
+                .collect();
+            latencies.sort();
+            println!(
+                "| {protocol} | {} | {:.2} | {:.2} | {:.2} |",
+                latencies.len(),
+                percentile(&latencies, 0.50).as_secs_f64() * 1000.0,
+                percentile(&latencies, 0.99).as_secs_f64() * 1000.0,
+                latencies.last().unwrap().as_secs_f64() * 1000.0
+            );
+        }
+        assert!(
+            errors.is_empty(),
+            "failed calls: {:?}",
+            &errors[..errors.len().min(5)]
+        );
+
+        // Fifty uploads at once, spread over the protocols.
+        let started = Instant::now();
+        let uploads: Vec<(
+            Duration,
+            Result<ipernity::client::Uploaded, ipernity::Error>,
+        )> = futures_util::future::join_all((0..UPLOADS).map(|index| {
+            let client = client(&endpoint, Protocol::ALL[index % 3], Format::Json);
+            async move {
+                let began = Instant::now();
+                let outcome = client
+                    .upload(UploadFile::from_bytes(
+                        format!("load-{index}.jpg"),
+                        vec![index as u8; UPLOAD_BYTES],
+                    ))
+                    .send()
+                    .await;
+                (began.elapsed(), outcome)
+            }
+        }))
+        .await;
+        let elapsed = started.elapsed();
+        let failed = uploads.iter().filter(|(_, o)| o.is_err()).count();
+        let mut latencies: Vec<Duration> = uploads.iter().map(|(l, _)| *l).collect();
+        latencies.sort();
+        println!();
+        println!(
+            "{UPLOADS} concurrent uploads of {} MiB (REST, SOAP, XML-RPC in turn): {:.2} s, {:.1} MiB/s, p50 {:.0} ms, p99 {:.0} ms, {failed} errors",
+            UPLOAD_BYTES >> 20,
+            elapsed.as_secs_f64(),
+            (UPLOADS * UPLOAD_BYTES) as f64 / (1 << 20) as f64 / elapsed.as_secs_f64(),
+            percentile(&latencies, 0.5).as_secs_f64() * 1000.0,
+            percentile(&latencies, 0.99).as_secs_f64() * 1000.0,
+        );
+        assert_eq!(failed, 0, "{:?}", uploads.iter().find(|(_, o)| o.is_err()));
+    }
+}
