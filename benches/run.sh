@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Every performance figure of the crate in one run, each printed beside its baseline measured in
+# the same run, with the ratio:
+#   decode throughput per format   vs serde_json::Value, PHP unserialize(), Python xmlrpc.client
+#                                     and xml.etree.ElementTree          (benches/decode.rs)
+#   calls per second over loopback vs curl with keep-alive               (benches/calls.rs)
+#   1 GiB upload: throughput, RSS  vs curl -F                            (benches/upload.rs)
+#   a signed call without network  vs the same steps in Python's stdlib  (benches/signed_call.rs)
+#   load: 20,000 mixed calls at concurrency 64 and 50 concurrent uploads (benches/load.rs)
+# Needs php, python3 and curl on the PATH. Results go to BENCHMARKS.md by hand, with the date.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for bench in decode signed_call; do
+  echo "== $bench"
+  cargo bench --quiet --bench "$bench"
+done
+for bench in calls upload load; do
+  echo "== $bench"
+  cargo bench --quiet --features cli --bench "$bench"
+done

@@ -1,0 +1,150 @@
+//! The cost of one signed call without the network, per protocol: build `doc.get` with its
+//! parameters, sign it (MD5 `api_sig`), encode the HTTP request, and decode the answer in the
+//! protocol's own format (the `doc.get` fixture). Baseline: the same steps in Python with its
+//! standard library (`hashlib`, `urllib.parse`, `json`, `xml.etree`, `xmlrpc.client`), measured in
+//! the same run.
+//!
+//! Run: `cargo bench --bench signed_call` (needs `python3` on the PATH for the baseline).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs
+)]
+
+use std::hint::black_box;
+use std::process::Command;
+use std::time::Instant;
+
+use ipernity::{Call, Credentials, Protocol};
+
+const ITERATIONS: u32 = 100_000;
+const PYTHON_ITERATIONS: u32 = 20_000;
+const KEY: &str = "6fa87ba500002712bd4eed6020f3bd72";
+const SECRET: &str = "e9a599f0cf6ce193";
+const TOKEN: &str = "12345-a0b1c2d3e4f5";
+
+fn fixture(protocol: Protocol) -> Vec<u8> {
+    let path = match protocol {
+        Protocol::Rest => "fixtures/responses/json/doc.get.json",
+        Protocol::Soap => "fixtures/responses/soap/doc.get.xml",
+        Protocol::XmlRpc => "fixtures/responses/xmlrpc/doc.get.xml",
+    };
+    std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/").to_owned() + path).unwrap()
+}
+
+/// Microseconds per signed call, the best of five runs.
+fn ours(protocol: Protocol) -> f64 {
+    let credentials = Credentials::new(KEY, SECRET).with_token(TOKEN);
+    let transport = protocol.transport();
+    let format = transport.default_format();
+    let answer = fixture(protocol);
+    let mut best = f64::MAX;
+    for _ in 0..5 {
+        let started = Instant::now();
+        for index in 0..ITERATIONS {
+            let call = Call::new("doc.get")
+                .param("doc_id", 1_234_567 + u64::from(index))
+                .param("extra", "tags,notes,geo")
+                .signed(&credentials);
+            let request = transport
+                .encode(ipernity::DEFAULT_ENDPOINT, &call, None)
+                .unwrap();
+            black_box(request);
+            black_box(format.decode(black_box(&answer)).unwrap());
+        }
+        best = best.min(started.elapsed().as_secs_f64() * 1e6 / f64::from(ITERATIONS));
+    }
+    best
+}
+
+/// The same steps in Python: microseconds per call, the best of five runs.
+const PYTHON: &str = r#"
+import hashlib, json, sys, time, urllib.parse, xmlrpc.client
+import xml.etree.ElementTree as ET
+from xml.sax.saxutils import escape, unescape
+
+protocol, path, iterations = sys.argv[1], sys.argv[2], int(sys.argv[3])
+answer = open(path, "rb").read()
+KEY, SECRET, TOKEN = "6fa87ba500002712bd4eed6020f3bd72", "e9a599f0cf6ce193", "12345-a0b1c2d3e4f5"
+SOAP_NS = "{http://www.w3.org/2003/05/soap-envelope}"
+
+def signed(index):
+    params = {"api_key": KEY, "auth_token": TOKEN, "doc_id": str(1234567 + index), "extra": "tags,notes,geo"}
+    text = "".join(k + v for k, v in sorted(params.items())) + "doc.get" + SECRET
+    params["api_sig"] = hashlib.md5(text.encode()).hexdigest()
+    return params
+
+def rest(index):
+    body = urllib.parse.urlencode(signed(index))
+    url = "https://api.ipernity.com/api/doc.get/json?" + body
+    return url, json.loads(answer)
+
+def soap(index):
+    children = "".join("<%s>%s</%s>" % (k, escape(v), k) for k, v in signed(index).items())
+    envelope = ('<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>'
+                '<x:ipernityRequest xmlns:x="urn:ipernity"><method>doc.get</method>%s'
+                '</x:ipernityRequest></s:Body></s:Envelope>' % children).encode()
+    body = ET.fromstring(answer).find(SOAP_NS + "Body")
+    document = ET.fromstring(body[0].text)
+    return envelope, document
+
+def xmlrpc_call(index):
+    request = xmlrpc.client.dumps((signed(index),), "doc.get").encode()
+    (document,), _ = xmlrpc.client.loads(answer)
+    return request, ET.fromstring(document)
+
+work = {"rest": rest, "soap": soap, "xmlrpc": xmlrpc_call}[protocol]
+best = float("inf")
+for _ in range(5):
+    started = time.perf_counter()
+    for index in range(iterations):
+        work(index)
+    best = min(best, (time.perf_counter() - started) * 1e6 / iterations)
+print(best)
+"#;
+
+fn python(protocol: Protocol) -> Option<f64> {
+    let path = match protocol {
+        Protocol::Rest => "fixtures/responses/json/doc.get.json",
+        Protocol::Soap => "fixtures/responses/soap/doc.get.xml",
+        Protocol::XmlRpc => "fixtures/responses/xmlrpc/doc.get.xml",
+    };
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(PYTHON)
+        .arg(protocol.to_string())
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/").to_owned() + path)
+        .arg(PYTHON_ITERATIONS.to_string())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+        return None;
+    }
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+}
+
+fn main() {
+    println!(
+        "signed doc.get: build, sign, encode the request, decode the doc.get answer in the protocol's own format (no network)"
+    );
+    println!();
+    println!(
+        "| protocol | answer format | ours (µs/call) | Python stdlib (µs/call) | ratio (ours / Python) |"
+    );
+    println!("|---|---|---|---|---|");
+    for protocol in Protocol::ALL {
+        let ours = ours(protocol);
+        let format = protocol.transport().default_format();
+        match python(protocol) {
+            Some(baseline) => println!(
+                "| {protocol} | {format} | {ours:.2} | {baseline:.2} | {:.2} |",
+                ours / baseline
+            ),
+            None => println!("| {protocol} | {format} | {ours:.2} | (python3 not available) | - |"),
+        }
+    }
+}
