@@ -13,8 +13,6 @@
     missing_docs
 )]
 
-use std::io::BufRead;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -22,43 +20,14 @@ use ipernity::upload::UploadFile;
 use ipernity::{Client, Format, Protocol, RetryPolicy, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ipernity");
+
+#[path = "support/emulator_process.rs"]
+mod emulator_process;
+use emulator_process::{KEY, SECRET, TOKEN};
 const CALLS: usize = 20_000;
 const CONCURRENCY: usize = 64;
 const UPLOADS: usize = 50;
 const UPLOAD_BYTES: usize = 1 << 20;
-const KEY: &str = "load-key";
-const SECRET: &str = "load-secret";
-const TOKEN: &str = "1-loadtoken";
-
-/// Starts `ipernity serve`, its state kept durably in `dir` (saved and synced before each
-/// answer) or only in memory.
-fn start_emulator(dir: Option<&std::path::Path>) -> (Child, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut command = Command::new(BIN);
-    command.args(["serve", "--addr", &format!("127.0.0.1:{port}")]);
-    if let Some(dir) = dir {
-        command.arg("--data").arg(dir);
-    }
-    let mut child = command
-        .args(["--api-key", KEY, "--secret", SECRET, "--token", TOKEN])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    assert!(
-        first.starts_with("ipernity emulator listening on"),
-        "{first}"
-    );
-    // The rest of what it prints is read too: a closed pipe would end it.
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, format!("http://127.0.0.1:{port}/api"))
-}
 
 fn client(endpoint: &str, protocol: Protocol, format: Format) -> Client {
     Client::builder()
@@ -113,7 +82,8 @@ fn main() {
                 "in memory"
             }
         );
-        let (mut emulator, endpoint) = start_emulator(durable.then_some(dir.as_path()));
+        let (mut emulator, endpoint) =
+            emulator_process::start_emulator(BIN, durable.then_some(dir.as_path()));
         runtime.block_on(run(&endpoint));
         emulator.kill().ok();
         emulator.wait().ok();

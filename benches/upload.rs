@@ -13,17 +13,17 @@
     missing_docs
 )]
 
-use std::io::{BufRead, Write};
-use std::path::Path;
+use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ipernity::{Call, Credentials, Protocol};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ipernity");
-const KEY: &str = "bench-key";
-const SECRET: &str = "bench-secret";
-const TOKEN: &str = "1-benchtoken";
+
+#[path = "support/emulator_process.rs"]
+mod emulator_process;
+use emulator_process::{KEY, SECRET, TOKEN};
 
 /// The peak resident set of a running process, in KiB.
 fn peak_kib(pid: u32) -> Option<u64> {
@@ -47,36 +47,6 @@ fn watch(mut child: Child, started: Instant) -> (Duration, u64, bool) {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-}
-
-fn start_emulator(dir: &Path) -> (Child, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--data",
-            dir.to_str().unwrap(),
-        ])
-        .args(["--api-key", KEY, "--secret", SECRET, "--token", TOKEN])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    assert!(
-        first.starts_with("ipernity emulator listening on"),
-        "{first}"
-    );
-    // The rest of what it prints is read too: a closed pipe would end it.
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, format!("http://127.0.0.1:{port}/api"))
 }
 
 fn stop(mut child: Child) -> u64 {
@@ -112,7 +82,7 @@ fn main() {
     for protocol in Protocol::ALL {
         let data = dir.join(format!("data-{protocol}"));
         std::fs::create_dir_all(&data).unwrap();
-        let (emulator, endpoint) = start_emulator(&data);
+        let (emulator, endpoint) = emulator_process::start_emulator(BIN, Some(&data));
         let started = Instant::now();
         let child = Command::new(BIN)
             .args([
@@ -149,7 +119,7 @@ fn main() {
     // curl -F to the same emulator, with the same signed fields.
     let data = dir.join("data-curl");
     std::fs::create_dir_all(&data).unwrap();
-    let (emulator, endpoint) = start_emulator(&data);
+    let (emulator, endpoint) = emulator_process::start_emulator(BIN, Some(&data));
     let call = Call::new("upload.file").signed(&Credentials::new(KEY, SECRET).with_token(TOKEN));
     let mut command = Command::new("curl");
     command.args(["--silent", "--fail", "--output", "/dev/null"]);

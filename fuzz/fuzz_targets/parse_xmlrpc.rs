@@ -1,49 +1,6 @@
-//! The XmlRpc request parser, as the emulator runs it, on arbitrary requests: the first byte picks
-//! the HTTP method, the path suffix and the content type (form, multipart, XML or none); the
-//! rest is the body (and, for GET, the query string).
+//! The XmlRpc request parser on arbitrary requests (see `src/lib.rs` for how bytes become one).
 #![no_main]
 
-use ipernity::protocol::IncomingRequest;
-use ipernity::{HttpMethod, Protocol};
-
-const CONTENT_TYPES: [Option<&str>; 4] = [
-    Some("application/x-www-form-urlencoded"),
-    Some("multipart/form-data; boundary=XyZ"),
-    Some("text/xml; charset=utf-8"),
-    None,
-];
-
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let Some((&selector, rest)) = data.split_first() else {
-        return;
-    };
-    let method = if selector & 1 == 0 {
-        HttpMethod::Post
-    } else {
-        HttpMethod::Get
-    };
-    let base = match Protocol::XmlRpc {
-        Protocol::Rest => "test.echo",
-        Protocol::Soap => "soap",
-        Protocol::XmlRpc => "xmlrpc",
-    };
-    let path = match (selector >> 1) & 3 {
-        0 => base.to_owned(),
-        1 => format!("{base}/json"),
-        2 => format!("{base}/php"),
-        _ => format!("{base}/xmlrpc"),
-    };
-    let query = if method == HttpMethod::Get {
-        std::str::from_utf8(rest).unwrap_or_default()
-    } else {
-        ""
-    };
-    let request = IncomingRequest {
-        method,
-        path: &path,
-        query,
-        content_type: CONTENT_TYPES[usize::from((selector >> 3) & 3)],
-        body: rest,
-    };
-    let _ = Protocol::XmlRpc.transport().parse(&request);
+    ipernity_fuzz::parse_request(ipernity::Protocol::XmlRpc, data);
 });

@@ -335,6 +335,21 @@ enum BodyRefused {
     Unreadable,
 }
 
+impl IntoResponse for BodyRefused {
+    fn into_response(self) -> Response {
+        match self {
+            BodyRefused::TooLarge => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response()
+            }
+            BodyRefused::Unreadable => (
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body stalled or failed",
+            )
+                .into_response(),
+        }
+    }
+}
+
 /// Reads a whole body of at most `limit` bytes: one announced larger is refused before a byte
 /// is read, one that grows larger as soon as it does, one that stalls after `idle`.
 async fn read_limited(body: Body, limit: usize, idle: Duration) -> Result<Bytes, BodyRefused> {

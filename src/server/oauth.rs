@@ -305,8 +305,20 @@ fn form_answer(pairs: &[(&str, &str)]) -> Response {
         .into_response()
 }
 
-async fn read_form(body: Body) -> Option<axum::body::Bytes> {
-    axum::body::to_bytes(body, 64 * 1024).await.ok()
+/// Reads a token exchange: what the HTTP layer knows, and its `oauth_*` parameters and fields
+/// (a form body of at most 64 KiB, read with the emulator's idle timeout).
+async fn read_exchange(
+    shared: &Shared,
+    headers: &HeaderMap,
+    uri: &Uri,
+    body: Body,
+) -> Result<(OAuthContext, Signed), Response> {
+    let context = OAuthContext::new(headers, uri);
+    let body = super::read_limited(body, 64 * 1024, shared.idle_timeout)
+        .await
+        .map_err(|refused| refused.into_response())?;
+    let signed = exchange_params(&context, &body);
+    Ok((context, signed))
 }
 
 fn fresh_secret(state: &mut StateData) -> String {
@@ -322,11 +334,10 @@ pub(crate) async fn request(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let context = OAuthContext::new(&headers, &uri);
-    let Some(body) = read_form(body).await else {
-        return (StatusCode::PAYLOAD_TOO_LARGE, "body too large").into_response();
+    let (context, signed) = match read_exchange(&shared, &headers, &uri, body).await {
+        Ok(read) => read,
+        Err(refused) => return refused,
     };
-    let signed = exchange_params(&context, &body);
     let mut state = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
     let consumer = match check(
         &mut state,
@@ -406,11 +417,10 @@ pub(crate) async fn access(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let context = OAuthContext::new(&headers, &uri);
-    let Some(body) = read_form(body).await else {
-        return (StatusCode::PAYLOAD_TOO_LARGE, "body too large").into_response();
+    let (context, signed) = match read_exchange(&shared, &headers, &uri, body).await {
+        Ok(read) => read,
+        Err(refused) => return refused,
     };
-    let signed = exchange_params(&context, &body);
     let mut state = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
     let checked = check(
         &mut state,

@@ -1,0 +1,42 @@
+//! Starting `ipernity serve` as its own process for the benches that measure it from outside.
+
+use std::io::BufRead;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// The application key, secret and token the benches' emulators are provisioned with.
+pub(crate) const KEY: &str = "bench-key";
+/// See [`KEY`].
+pub(crate) const SECRET: &str = "bench-secret";
+/// See [`KEY`].
+pub(crate) const TOKEN: &str = "1-benchtoken";
+
+/// Starts `ipernity serve` (the binary `bin`) on a free loopback port, its state kept durably in
+/// `dir` or only in memory; returns the process and its API endpoint.
+pub(crate) fn start_emulator(bin: &str, dir: Option<&Path>) -> (Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut command = Command::new(bin);
+    command.args(["serve", "--addr", &format!("127.0.0.1:{port}")]);
+    if let Some(dir) = dir {
+        command.arg("--data").arg(dir);
+    }
+    let mut child = command
+        .args(["--api-key", KEY, "--secret", SECRET, "--token", TOKEN])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(
+        first.starts_with("ipernity emulator listening on"),
+        "{first}"
+    );
+    // The rest of what it prints is read too: a closed pipe would end it.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, format!("http://127.0.0.1:{port}/api"))
+}
