@@ -381,6 +381,37 @@ fn the_emulator_answers_every_attack_keeps_serving_and_stays_small() {
         "the stalled bodies were dropped"
     );
 
+    // A slow-loris body: a form, an upload and an envelope whose bodies stop after their first
+    // bytes are answered 408 or dropped once the client has been quiet for the idle timeout.
+    let started = Instant::now();
+    for (path, content_type) in [
+        ("/api/test.echo", "application/x-www-form-urlencoded"),
+        ("/api/upload.file", "multipart/form-data; boundary=XyZ"),
+        ("/api/soap", "application/soap+xml"),
+    ] {
+        let mut stream = TcpStream::connect(&addr).unwrap();
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: 1000\r\n\r\necho="
+        )
+        .unwrap();
+        stream.set_read_timeout(Some(wait)).unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).ok();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.is_empty()
+                || answer.starts_with("HTTP/1.1 408")
+                || answer.contains("\"api\"")
+                || answer.contains("121"),
+            "{path}: {answer}"
+        );
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(9),
+        "slow bodies were not cut off"
+    );
+
     // Slow loris: a hundred clients that never finish their request head are cut off after the
     // idle timeout, and others are served meanwhile.
     let started = Instant::now();
