@@ -451,6 +451,18 @@ pub struct UploadEnvelope {
 }
 
 impl UploadEnvelope {
+    /// An envelope whose file is base64 text between `head`'s body (the bytes before it) and
+    /// `after`: how SOAP and XML-RPC carry uploads.
+    pub(crate) fn base64_between(mut head: HttpRequest, after: Vec<u8>) -> UploadEnvelope {
+        let before = std::mem::take(&mut head.body);
+        UploadEnvelope {
+            head,
+            before,
+            after,
+            encoding: FileEncoding::Base64,
+        }
+    }
+
     /// The exact `Content-Length` of the body for a file of `file_length` bytes.
     pub fn content_length(&self, file_length: u64) -> u64 {
         let fixed = u64::try_from(self.before.len() + self.after.len()).unwrap_or(u64::MAX);
@@ -568,6 +580,15 @@ pub(crate) fn random_token() -> String {
         token.push_str(&format!("{:016x}", hasher.finish()));
     }
     token
+}
+
+/// An XML request body as text: UTF-8 holding no control character XML forbids; `None`
+/// otherwise (the envelope is invalid).
+pub(crate) fn xml_text(body: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(body).ok()?;
+    crate::format::xml::forbidden_control(body)
+        .is_none()
+        .then_some(text)
 }
 
 /// Percent-encodes `text` for a query string or form body: everything but `A-Z a-z 0-9 - . _ ~`.

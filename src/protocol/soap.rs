@@ -17,9 +17,9 @@ use quick_xml::events::Event;
 use base64::Engine;
 
 use super::{
-    FileEncoding, FilePart, HttpMethod, HttpRequest, IncomingRequest, ParsedRequest, Protocol,
-    RequestError, Transport, UploadEnvelope, check_format, check_method, check_xml_text,
-    endpoint_url, suffix_format,
+    FilePart, HttpMethod, HttpRequest, IncomingRequest, ParsedRequest, Protocol, RequestError,
+    Transport, UploadEnvelope, check_format, check_method, check_xml_text, endpoint_url,
+    suffix_format,
 };
 use crate::call::{Call, Params};
 use crate::error::{Error, ErrorCode};
@@ -67,14 +67,8 @@ impl Transport for Soap {
         filename: &str,
         format: Option<Format>,
     ) -> Result<UploadEnvelope, Error> {
-        let (mut head, after) = self.encode_parts(base_url, call, format, Some(filename))?;
-        let before = std::mem::take(&mut head.body);
-        Ok(UploadEnvelope {
-            head,
-            before,
-            after,
-            encoding: FileEncoding::Base64,
-        })
+        let (head, after) = self.encode_parts(base_url, call, format, Some(filename))?;
+        Ok(UploadEnvelope::base64_between(head, after))
     }
 
     fn parse(&self, request: &IncomingRequest<'_>) -> Result<ParsedRequest, RequestError> {
@@ -84,10 +78,7 @@ impl Transport for Soap {
             .and_then(|rest| rest.strip_prefix('/'));
         let format = suffix_format(suffix, self)?;
         let invalid = || RequestError::new(ErrorCode::InvalidSoapEnvelope, format);
-        let text = std::str::from_utf8(request.body).map_err(|_| invalid())?;
-        if crate::format::xml::forbidden_control(request.body).is_some() {
-            return Err(invalid());
-        }
+        let text = super::xml_text(request.body).ok_or_else(invalid)?;
         let child = read_envelope(text, false).map_err(|_| invalid())?;
         if child.local_name != "ipernityRequest" || child.namespace.as_deref() != Some(IPERNITY_NS)
         {

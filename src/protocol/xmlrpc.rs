@@ -11,9 +11,9 @@
 //!   missing, or `params` is not exactly one struct; 103 for an empty or unknown method.
 
 use super::{
-    FileEncoding, FilePart, HttpMethod, HttpRequest, IncomingRequest, ParsedRequest, Protocol,
-    RequestError, Transport, UploadEnvelope, check_format, check_method, check_xml_text,
-    endpoint_url, suffix_format,
+    FilePart, HttpMethod, HttpRequest, IncomingRequest, ParsedRequest, Protocol, RequestError,
+    Transport, UploadEnvelope, check_format, check_method, check_xml_text, endpoint_url,
+    suffix_format,
 };
 use crate::call::{Call, Params};
 use crate::error::{Error, ErrorCode};
@@ -58,14 +58,8 @@ impl Transport for XmlRpc {
         format: Option<Format>,
     ) -> Result<UploadEnvelope, Error> {
         // XML-RPC's base64 member has no place for a file name.
-        let (mut head, after) = self.encode_parts(base_url, call, format, true)?;
-        let before = std::mem::take(&mut head.body);
-        Ok(UploadEnvelope {
-            head,
-            before,
-            after,
-            encoding: FileEncoding::Base64,
-        })
+        let (head, after) = self.encode_parts(base_url, call, format, true)?;
+        Ok(UploadEnvelope::base64_between(head, after))
     }
 
     fn parse(&self, request: &IncomingRequest<'_>) -> Result<ParsedRequest, RequestError> {
@@ -75,10 +69,7 @@ impl Transport for XmlRpc {
             .and_then(|rest| rest.strip_prefix('/'));
         let format = suffix_format(suffix, self)?;
         let invalid = || RequestError::new(ErrorCode::InvalidXmlRpcEnvelope, format);
-        let text = std::str::from_utf8(request.body).map_err(|_| invalid())?;
-        if crate::format::xml::forbidden_control(request.body).is_some() {
-            return Err(invalid());
-        }
+        let text = super::xml_text(request.body).ok_or_else(invalid)?;
         let shape = scan(text, "methodCall", &["methodName"]).map_err(|_| invalid())?;
         // dxr refuses an empty name; give it a stand-in so the rest of the envelope is still
         // checked (an empty method in a valid envelope is 103, not 122).
