@@ -14,11 +14,5 @@ for target in "$@"; do
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
     -print_final_stats=1 >"$log" 2>&1
   status=$?
-  {
-    echo "target: $target"
-    echo "started: $start, ran ${seconds}s, exit status $status (0 = no crash, abort, timeout or OOM)"
-    grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE)' "$log" | tail -n 1
-    grep -E '^(Done|stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb)' "$log"
-    grep -E 'ERROR|panicked|deadly signal|out-of-memory|timeout' "$log" | head -n 5
-  } >"results/$target.txt"
+  ./summarize.sh "$target" "$seconds" "$status" "$start" <"$log" >"results/$target.txt"
 done
