@@ -465,7 +465,6 @@ impl EmulatorHandle {
 
 /// The provisioned user's id.
 const USER_ID: u64 = 1;
-/// How long a frob stays valid.
 /// How long a frob or an OAuth request token waits for its user, unless configured.
 const AUTH_LIFETIME: Duration = Duration::from_secs(600);
 
