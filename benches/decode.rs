@@ -3,7 +3,9 @@
 //! Python's `xmlrpc.client.loads` (xml-rpc) and Python's `xml.etree.ElementTree` (xml).
 //!
 //! Run: `cargo bench --bench decode` (needs `php` and `python3` on the PATH for the baselines).
-//! Set `IPERNITY_BENCH_MB` to change the body size (default 24).
+//! Set `IPERNITY_BENCH_MB` to change the body size (default 24), and `IPERNITY_BENCH_FORMATS` (for
+//! instance `php,xmlrpc`) to measure only some formats, as when profiling one decoder; with
+//! `IPERNITY_BENCH_KEEP` set, the bodies written for the baselines are kept for other tools.
 
 #![allow(
     clippy::unwrap_used,
@@ -150,6 +152,12 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("ipernity-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut rows = Vec::new();
+    let formats = std::env::var("IPERNITY_BENCH_FORMATS").ok();
+    let wanted = |name: &str| {
+        formats
+            .as_deref()
+            .is_none_or(|list| list.split(',').any(|f| f.trim() == name))
+    };
     let docs = payload
         .get("docs")
         .map(|d| d.list("doc").len())
@@ -165,86 +173,92 @@ fn main() {
         body
     };
 
-    let json = body(Format::Json);
-    let ours = best(|| Format::Json.decode(&json).unwrap());
-    let baseline = best(|| serde_json::from_slice::<serde_json::Value>(&json).unwrap());
-    rows.push(Row {
-        format: "json",
-        bytes: json.len(),
-        ours,
-        baseline: Some(("serde_json::Value", baseline)),
-        target: "<= 1.25x the baseline's time",
-    });
-
-    let php = body(Format::Php);
-    let php_path = dir.join("docs.ser");
-    std::fs::write(&php_path, &php).unwrap();
-    let ours = best(|| Format::Php.decode(&php).unwrap());
-    let script = format!(
-        "$s = file_get_contents('{}'); $best = INF; for ($i = 0; $i < {RUNS}; $i++) {{ $t = hrtime(true); $v = unserialize($s); $best = min($best, hrtime(true) - $t); unset($v); }} echo $best / 1e9;",
-        php_path.display()
-    );
-    let baseline = external("php", &["-d", "memory_limit=-1", "-r", &script]);
-    rows.push(Row {
-        format: "php",
-        bytes: php.len(),
-        ours,
-        baseline: baseline.map(|b| ("PHP unserialize()", b)),
-        target: "<= 1x the baseline's time",
-    });
-
-    let xmlrpc = body(Format::XmlRpc);
-    let xmlrpc_path = dir.join("docs.xmlrpc.xml");
-    std::fs::write(&xmlrpc_path, &xmlrpc).unwrap();
-    let ours = best(|| Format::XmlRpc.decode(&xmlrpc).unwrap());
-    let loads = python(
-        &xmlrpc_path,
-        "import xmlrpc.client as x\ndef work(b): return x.loads(b)",
-    );
-    rows.push(Row {
-        format: "xmlrpc",
-        bytes: xmlrpc.len(),
-        ours,
-        baseline: loads.map(|b| ("Python xmlrpc.client.loads", b)),
-        target: "<= 0.2x the baseline's time",
-    });
-    let loads_and_tree = python(
-        &xmlrpc_path,
-        "import xmlrpc.client as x, xml.etree.ElementTree as ET\ndef work(b): return ET.fromstring(x.loads(b)[0][0])",
-    );
-    rows.push(Row {
-        format: "xmlrpc",
-        bytes: xmlrpc.len(),
-        ours,
-        baseline: loads_and_tree.map(|b| ("Python loads + ElementTree of the document", b)),
-        target: "(same work as ours)",
-    });
-
-    let xml = body(Format::Xml);
-    let xml_path = dir.join("docs.xml");
-    std::fs::write(&xml_path, &xml).unwrap();
-    let ours = best(|| Format::Xml.decode(&xml).unwrap());
-    let tree = python(
-        &xml_path,
-        "import xml.etree.ElementTree as ET\ndef work(b): return ET.fromstring(b)",
-    );
-    rows.push(Row {
-        format: "xml",
-        bytes: xml.len(),
-        ours,
-        baseline: tree.map(|b| ("Python ElementTree.fromstring", b)),
-        target: "(reference)",
-    });
-
-    let soap = body(Format::Soap);
-    let ours = best(|| Format::Soap.decode(&soap).unwrap());
-    rows.push(Row {
-        format: "soap",
-        bytes: soap.len(),
-        ours,
-        baseline: None,
-        target: "",
-    });
+    if wanted("json") {
+        let json = body(Format::Json);
+        let ours = best(|| Format::Json.decode(&json).unwrap());
+        let baseline = best(|| serde_json::from_slice::<serde_json::Value>(&json).unwrap());
+        rows.push(Row {
+            format: "json",
+            bytes: json.len(),
+            ours,
+            baseline: Some(("serde_json::Value", baseline)),
+            target: "<= 1.25x the baseline's time",
+        });
+    }
+    if wanted("php") {
+        let php = body(Format::Php);
+        let php_path = dir.join("docs.ser");
+        std::fs::write(&php_path, &php).unwrap();
+        let ours = best(|| Format::Php.decode(&php).unwrap());
+        let script = format!(
+            "$s = file_get_contents('{}'); $best = INF; for ($i = 0; $i < {RUNS}; $i++) {{ $t = hrtime(true); $v = unserialize($s); $best = min($best, hrtime(true) - $t); unset($v); }} echo $best / 1e9;",
+            php_path.display()
+        );
+        let baseline = external("php", &["-d", "memory_limit=-1", "-r", &script]);
+        rows.push(Row {
+            format: "php",
+            bytes: php.len(),
+            ours,
+            baseline: baseline.map(|b| ("PHP unserialize()", b)),
+            target: "<= 1x the baseline's time",
+        });
+    }
+    if wanted("xmlrpc") {
+        let xmlrpc = body(Format::XmlRpc);
+        let xmlrpc_path = dir.join("docs.xmlrpc.xml");
+        std::fs::write(&xmlrpc_path, &xmlrpc).unwrap();
+        let ours = best(|| Format::XmlRpc.decode(&xmlrpc).unwrap());
+        let loads = python(
+            &xmlrpc_path,
+            "import xmlrpc.client as x\ndef work(b): return x.loads(b)",
+        );
+        rows.push(Row {
+            format: "xmlrpc",
+            bytes: xmlrpc.len(),
+            ours,
+            baseline: loads.map(|b| ("Python xmlrpc.client.loads", b)),
+            target: "<= 0.2x the baseline's time",
+        });
+        let loads_and_tree = python(
+            &xmlrpc_path,
+            "import xmlrpc.client as x, xml.etree.ElementTree as ET\ndef work(b): return ET.fromstring(x.loads(b)[0][0])",
+        );
+        rows.push(Row {
+            format: "xmlrpc",
+            bytes: xmlrpc.len(),
+            ours,
+            baseline: loads_and_tree.map(|b| ("Python loads + ElementTree of the document", b)),
+            target: "(same work as ours)",
+        });
+    }
+    if wanted("xml") {
+        let xml = body(Format::Xml);
+        let xml_path = dir.join("docs.xml");
+        std::fs::write(&xml_path, &xml).unwrap();
+        let ours = best(|| Format::Xml.decode(&xml).unwrap());
+        let tree = python(
+            &xml_path,
+            "import xml.etree.ElementTree as ET\ndef work(b): return ET.fromstring(b)",
+        );
+        rows.push(Row {
+            format: "xml",
+            bytes: xml.len(),
+            ours,
+            baseline: tree.map(|b| ("Python ElementTree.fromstring", b)),
+            target: "(reference)",
+        });
+    }
+    if wanted("soap") {
+        let soap = body(Format::Soap);
+        let ours = best(|| Format::Soap.decode(&soap).unwrap());
+        rows.push(Row {
+            format: "soap",
+            bytes: soap.len(),
+            ours,
+            baseline: None,
+            target: "",
+        });
+    }
 
     println!();
     println!(
@@ -272,7 +286,11 @@ fn main() {
             row.target
         );
     }
-    std::fs::remove_dir_all(&dir).ok();
+    if std::env::var_os("IPERNITY_BENCH_KEEP").is_some() {
+        println!("bodies kept in {}", dir.display());
+    } else {
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }
 
 fn python(path: &Path, setup: &str) -> Option<Duration> {

@@ -64,6 +64,7 @@ pub mod call;
 pub mod client;
 pub mod error;
 pub mod format;
+pub mod map;
 pub mod methods;
 pub mod oauth;
 pub mod protocol;

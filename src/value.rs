@@ -20,7 +20,6 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::LazyLock;
 
-use indexmap::IndexMap;
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 use serde::forward_to_deserialize_any;
 
@@ -28,8 +27,7 @@ use serde::forward_to_deserialize_any;
 /// response does not allocate once per name and short value.
 pub type Text = compact_str::CompactString;
 
-/// An order-preserving map of member names to values (hashed with a per-process random seed).
-pub type Map = IndexMap<Text, Value, foldhash::fast::RandomState>;
+pub use crate::map::Map;
 
 static EMPTY_MAP: LazyLock<Map> = LazyLock::new(Map::default);
 
@@ -347,10 +345,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::List(items))
     }
     fn visit_map<A: de::MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
-        let mut map = Map::with_capacity_and_hasher(
-            access.size_hint().unwrap_or(0).min(1024),
-            Default::default(),
-        );
+        let mut map = Map::with_capacity(access.size_hint().unwrap_or(0).min(1024));
         while let Some(key) = access.next_key_seed(TextSeed)? {
             let value = access.next_value()?;
             map.insert(key, value);
@@ -610,7 +605,7 @@ impl<'de> de::SeqAccess<'de> for SeqAccess<'de> {
 }
 
 struct MapAccess<'de> {
-    entries: indexmap::map::Iter<'de, Text, Value>,
+    entries: crate::map::Iter<'de>,
     pending: Option<&'de Value>,
 }
 

@@ -52,7 +52,7 @@ fn payloads() -> Vec<Map> {
         .map(
             |(_, doc)| match serde_json::from_value::<Value>(doc.clone()).unwrap() {
                 Value::Map(mut map) => {
-                    map.shift_remove("api");
+                    map.remove("api");
                     map
                 }
                 _ => unreachable!(),

@@ -142,7 +142,7 @@ pub(crate) fn interpret_document(document: Value, format: Format) -> Result<Valu
             ),
         ));
     };
-    let Some(api) = members.shift_remove("api") else {
+    let Some(api) = members.remove("api") else {
         return Err(Error::malformed(format, "the document has no `api` member"));
     };
     let status = api.get("status").and_then(Value::to_text);

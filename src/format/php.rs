@@ -201,7 +201,7 @@ impl Container {
                 map.insert(key.into_text(), value);
             }
             (body, false) => {
-                let mut map = Map::with_capacity_and_hasher(self.capacity, Default::default());
+                let mut map = Map::with_capacity(self.capacity);
                 if let Body::List(items) = std::mem::replace(body, Body::Empty) {
                     for (index, item) in items.into_iter().enumerate() {
                         map.insert(Text::from(index.to_string()), item);

@@ -277,7 +277,7 @@ pub(crate) fn interpret_api(tree: Tree, format: Format) -> Result<Value, Error> 
         // The older form: `<api status="error"><error code=… message=…/></api>`.
         Some(_) => {
             let error = payload
-                .shift_remove("error")
+                .remove("error")
                 .ok_or_else(|| Error::malformed(format, "an error status without a code"))?;
             Err(api_error_from(&error, format)?.into())
         }
@@ -360,17 +360,15 @@ fn read_attributes(
 /// Adds a child element's value to its parent: a second element of the same name turns the member
 /// into a list.
 fn insert_member(members: &mut Map, name: Text, value: Value) {
-    match members.entry(name) {
-        indexmap::map::Entry::Vacant(slot) => {
-            slot.insert(value);
+    match members.get_mut(&name) {
+        None => {
+            members.insert(name, value);
         }
-        indexmap::map::Entry::Occupied(mut slot) => match slot.get_mut() {
-            Value::List(items) => items.push(value),
-            existing => {
-                let first = std::mem::take(existing);
-                *existing = Value::List(vec![first, value]);
-            }
-        },
+        Some(Value::List(items)) => items.push(value),
+        Some(existing) => {
+            let first = std::mem::take(existing);
+            *existing = Value::List(vec![first, value]);
+        }
     }
 }
 

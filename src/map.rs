@@ -1,0 +1,429 @@
+//! [`Map`]: the named members of a decoded map, in the order the wire sent them.
+//!
+//! Responses hold many small maps (a document has a handful of members, its owner three), so a
+//! map is a plain vector of entries searched in order; only a map that grows to
+//! [`INDEXED_FROM`] entries gets a hash index beside it. One allocation per small map, no hashing,
+//! and an entry of 64 bytes keep decoding close to the speed of the tokenizers.
+
+use std::fmt;
+
+use hashbrown::HashTable;
+
+use crate::value::{Text, Value};
+
+/// Maps with at least this many entries keep a hash index; smaller ones are searched in order.
+pub const INDEXED_FROM: usize = 16;
+
+/// An order-preserving map of member names to values.
+///
+/// Inserting an existing name replaces its value in place; equality ignores order, as for any
+/// map.
+///
+/// ```
+/// use ipernity::{Map, Value};
+/// let mut doc = Map::new();
+/// doc.insert("doc_id".into(), Value::from("42"));
+/// doc.insert("title".into(), Value::from("Lake"));
+/// doc.insert("doc_id".into(), Value::from("43"));
+/// assert_eq!(doc.get("doc_id").and_then(Value::as_str), Some("43"));
+/// assert_eq!(doc.keys().map(|k| k.as_str()).collect::<Vec<_>>(), ["doc_id", "title"]);
+/// ```
+#[derive(Clone, Default)]
+pub struct Map {
+    entries: Vec<(Text, Value)>,
+    index: Option<Box<Index>>,
+}
+
+/// Positions in `entries`, hashed by name (with a per-map random seed).
+#[derive(Clone)]
+struct Index {
+    table: HashTable<usize>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl Index {
+    fn build(entries: &[(Text, Value)]) -> Box<Index> {
+        let mut index = Box::new(Index {
+            table: HashTable::with_capacity(entries.len()),
+            hasher: foldhash::fast::RandomState::default(),
+        });
+        for (position, (key, _)) in entries.iter().enumerate() {
+            index.add(entries, key, position);
+        }
+        index
+    }
+
+    fn hash(&self, key: &str) -> u64 {
+        std::hash::BuildHasher::hash_one(&self.hasher, key)
+    }
+
+    fn find(&self, entries: &[(Text, Value)], key: &str) -> Option<usize> {
+        self.table
+            .find(self.hash(key), |&position| {
+                entries.get(position).is_some_and(|(name, _)| name == key)
+            })
+            .copied()
+    }
+
+    /// Records that `key` (not yet indexed) sits at `position`.
+    fn add(&mut self, entries: &[(Text, Value)], key: &str, position: usize) {
+        let hash = self.hash(key);
+        let Index { table, hasher } = self;
+        table.insert_unique(hash, position, |&existing| {
+            entries.get(existing).map_or(0, |(name, _)| {
+                std::hash::BuildHasher::hash_one(&*hasher, name.as_str())
+            })
+        });
+    }
+}
+
+impl Map {
+    /// An empty map; allocates nothing.
+    pub const fn new() -> Map {
+        Map {
+            entries: Vec::new(),
+            index: None,
+        }
+    }
+
+    /// An empty map with room for `capacity` entries.
+    pub fn with_capacity(capacity: usize) -> Map {
+        Map {
+            entries: Vec::with_capacity(capacity),
+            index: None,
+        }
+    }
+
+    /// How many entries the map holds.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the map holds no entry.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Where `key` sits in the map's order.
+    pub fn position(&self, key: &str) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.find(&self.entries, key),
+            None => self.entries.iter().position(|(name, _)| name == key),
+        }
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.get_key_value(key).map(|(_, value)| value)
+    }
+
+    /// The stored name and the value of `key`.
+    pub fn get_key_value(&self, key: &str) -> Option<(&Text, &Value)> {
+        let position = self.position(key)?;
+        self.entries
+            .get(position)
+            .map(|(name, value)| (name, value))
+    }
+
+    /// The value of `key`, to change it in place.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
+        let position = self.position(key)?;
+        self.entries.get_mut(position).map(|(_, value)| value)
+    }
+
+    /// Whether the map has an entry named `key`.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.position(key).is_some()
+    }
+
+    /// Sets `key` to `value`: an existing entry keeps its place and its old value is returned, a
+    /// new one goes last.
+    pub fn insert(&mut self, key: Text, value: Value) -> Option<Value> {
+        if let Some(slot) = self.get_mut(&key) {
+            return Some(std::mem::replace(slot, value));
+        }
+        let position = self.entries.len();
+        match &mut self.index {
+            Some(index) => index.add(&self.entries, &key, position),
+            None if position + 1 >= INDEXED_FROM => {
+                self.entries.push((key, value));
+                self.index = Some(Index::build(&self.entries));
+                return None;
+            }
+            None => {}
+        }
+        self.entries.push((key, value));
+        None
+    }
+
+    /// Removes `key` and returns its value; the entries after it keep their order.
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        let position = self.position(key)?;
+        let (_, value) = self.entries.remove(position);
+        self.reindex();
+        Some(value)
+    }
+
+    /// Keeps only the entries for which `keep` returns true, in their order.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Text, &mut Value) -> bool) {
+        let before = self.entries.len();
+        self.entries.retain_mut(|(name, value)| keep(name, value));
+        if self.entries.len() != before {
+            self.reindex();
+        }
+    }
+
+    /// Removes every entry.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.index = None;
+    }
+
+    /// The first entry.
+    pub fn first(&self) -> Option<(&Text, &Value)> {
+        self.entries.first().map(|(name, value)| (name, value))
+    }
+
+    /// The last entry.
+    pub fn last(&self) -> Option<(&Text, &Value)> {
+        self.entries.last().map(|(name, value)| (name, value))
+    }
+
+    /// The entry at `position` in the map's order.
+    pub fn get_index(&self, position: usize) -> Option<(&Text, &Value)> {
+        self.entries
+            .get(position)
+            .map(|(name, value)| (name, value))
+    }
+
+    /// The entries in order.
+    pub fn iter(&self) -> Iter<'_> {
+        Iter(self.entries.iter())
+    }
+
+    /// The entries in order, values changeable.
+    pub fn iter_mut(&mut self) -> IterMut<'_> {
+        IterMut(self.entries.iter_mut())
+    }
+
+    /// The names in order.
+    pub fn keys(&self) -> Keys<'_> {
+        Keys(self.entries.iter())
+    }
+
+    /// The values in order.
+    pub fn values(&self) -> Values<'_> {
+        Values(self.entries.iter())
+    }
+
+    /// The values in order, changeable.
+    pub fn values_mut(&mut self) -> ValuesMut<'_> {
+        ValuesMut(self.entries.iter_mut())
+    }
+
+    /// The names in order, taken out of the map.
+    pub fn into_keys(self) -> impl DoubleEndedIterator<Item = Text> + ExactSizeIterator {
+        self.entries.into_iter().map(|(name, _)| name)
+    }
+
+    /// The values in order, taken out of the map.
+    pub fn into_values(self) -> impl DoubleEndedIterator<Item = Value> + ExactSizeIterator {
+        self.entries.into_iter().map(|(_, value)| value)
+    }
+
+    fn reindex(&mut self) {
+        self.index = (self.entries.len() >= INDEXED_FROM).then(|| Index::build(&self.entries));
+    }
+}
+
+impl PartialEq for Map {
+    fn eq(&self, other: &Map) -> bool {
+        self.len() == other.len()
+            && self
+                .iter()
+                .all(|(name, value)| other.get(name).is_some_and(|theirs| theirs == value))
+    }
+}
+
+impl fmt::Debug for Map {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl FromIterator<(Text, Value)> for Map {
+    fn from_iter<I: IntoIterator<Item = (Text, Value)>>(entries: I) -> Map {
+        let entries = entries.into_iter();
+        let mut map = Map::with_capacity(entries.size_hint().0);
+        map.extend(entries);
+        map
+    }
+}
+
+impl<const N: usize> From<[(Text, Value); N]> for Map {
+    fn from(entries: [(Text, Value); N]) -> Map {
+        entries.into_iter().collect()
+    }
+}
+
+impl Extend<(Text, Value)> for Map {
+    fn extend<I: IntoIterator<Item = (Text, Value)>>(&mut self, entries: I) {
+        for (name, value) in entries {
+            self.insert(name, value);
+        }
+    }
+}
+
+impl IntoIterator for Map {
+    type Item = (Text, Value);
+    type IntoIter = std::vec::IntoIter<(Text, Value)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Map {
+    type Item = (&'a Text, &'a Value);
+    type IntoIter = Iter<'a>;
+
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a mut Map {
+    type Item = (&'a Text, &'a mut Value);
+    type IntoIter = IterMut<'a>;
+
+    fn into_iter(self) -> IterMut<'a> {
+        self.iter_mut()
+    }
+}
+
+/// Declares an iterator over the entries that hands out one projection of each.
+macro_rules! entry_iterator {
+    ($(#[$doc:meta])* $name:ident, $inner:ident, $item:ty, |$entry:pat_param| $project:expr) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name<'a>(std::slice::$inner<'a, (Text, Value)>);
+
+        impl<'a> Iterator for $name<'a> {
+            type Item = $item;
+
+            fn next(&mut self) -> Option<$item> {
+                self.0.next().map(|$entry| $project)
+            }
+
+            fn size_hint(&self) -> (usize, Option<usize>) {
+                self.0.size_hint()
+            }
+        }
+
+        impl<'a> DoubleEndedIterator for $name<'a> {
+            fn next_back(&mut self) -> Option<$item> {
+                self.0.next_back().map(|$entry| $project)
+            }
+        }
+
+        impl ExactSizeIterator for $name<'_> {}
+    };
+}
+
+entry_iterator!(
+    /// The entries of a [`Map`] in order.
+    Iter, Iter, (&'a Text, &'a Value), |(name, value)| (name, value)
+);
+entry_iterator!(
+    /// The entries of a [`Map`] in order, values changeable.
+    IterMut, IterMut, (&'a Text, &'a mut Value), |(name, value)| (&*name, value)
+);
+entry_iterator!(
+    /// The names of a [`Map`] in order.
+    Keys, Iter, &'a Text, |(name, _)| name
+);
+entry_iterator!(
+    /// The values of a [`Map`] in order.
+    Values, Iter, &'a Value, |(_, value)| value
+);
+entry_iterator!(
+    /// The values of a [`Map`] in order, changeable.
+    ValuesMut, IterMut, &'a mut Value, |(_, value)| value
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numbered(count: usize) -> Map {
+        (0..count)
+            .map(|n| (Text::from(format!("k{n}")), Value::from(n as i64)))
+            .collect()
+    }
+
+    #[test]
+    fn small_and_indexed_maps_find_every_entry_in_order() {
+        for count in [0, 1, INDEXED_FROM - 1, INDEXED_FROM, INDEXED_FROM + 1, 1000] {
+            let map = numbered(count);
+            assert_eq!(map.index.is_some(), count >= INDEXED_FROM, "{count}");
+            assert_eq!(map.len(), count);
+            for n in 0..count {
+                assert_eq!(map.get(&format!("k{n}")), Some(&Value::from(n as i64)));
+                assert_eq!(map.position(&format!("k{n}")), Some(n));
+            }
+            assert_eq!(map.get("absent"), None);
+            let order: Vec<usize> = map
+                .values()
+                .filter_map(Value::as_u64)
+                .map(|n| n as usize)
+                .collect();
+            assert_eq!(order, (0..count).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn insert_replaces_in_place_and_remove_keeps_order() {
+        for count in [5, 40] {
+            let mut map = numbered(count);
+            assert_eq!(
+                map.insert("k2".into(), Value::from("two")),
+                Some(Value::from(2))
+            );
+            assert_eq!(map.position("k2"), Some(2));
+            assert_eq!(map.remove("k1"), Some(Value::from(1)));
+            assert_eq!(map.remove("k1"), None);
+            assert_eq!(map.position("k2"), Some(1));
+            assert_eq!(map.get("k2"), Some(&Value::from("two")));
+            assert_eq!(
+                map.get(&format!("k{}", count - 1)),
+                Some(&Value::from(count as i64 - 1))
+            );
+            map.retain(|name, _| name.as_str() != "k0");
+            assert_eq!(map.first().map(|(k, _)| k.as_str()), Some("k2"));
+            assert_eq!(map.len(), count - 2);
+            for (_, value) in &mut map {
+                *value = Value::Null;
+            }
+            assert!(map.values().all(Value::is_null));
+            map.clear();
+            assert!(map.is_empty() && map.get("k2").is_none());
+        }
+    }
+
+    #[test]
+    fn equality_ignores_order() {
+        let forward = numbered(20);
+        let backward: Map = numbered(20).into_iter().rev().collect();
+        assert_eq!(forward, backward);
+        assert_ne!(forward, numbered(19));
+        let mut changed = numbered(20);
+        changed.insert("k3".into(), Value::Null);
+        assert_ne!(forward, changed);
+    }
+
+    #[test]
+    fn an_entry_fits_in_64_bytes() {
+        assert!(std::mem::size_of::<Value>() <= 40);
+        assert!(std::mem::size_of::<(Text, Value)>() <= 64);
+    }
+}
