@@ -231,8 +231,47 @@ impl Map {
         self.entries.into_iter().map(|(_, value)| value)
     }
 
+    /// Appends an entry whose name the map does not hold yet (the caller knows it).
+    fn push_new(&mut self, key: Text, value: Value) {
+        let position = self.entries.len();
+        if let Some(index) = &mut self.index {
+            index.add(&self.entries, &key, position);
+        }
+        self.entries.push((key, value));
+        if self.index.is_none() && self.entries.len() >= INDEXED_FROM {
+            self.index = Some(Index::build(&self.entries));
+        }
+    }
+
     fn reindex(&mut self) {
         self.index = (self.entries.len() >= INDEXED_FROM).then(|| Index::build(&self.entries));
+    }
+}
+
+/// Inserts into a map being built by a decoder, skipping the search for an existing entry when a
+/// 64-bit filter of the names inserted so far shows the name is new. Decoded maps are small and
+/// their names almost always distinct, so most inserts become a push.
+#[derive(Debug, Default)]
+pub(crate) struct NewNames(u64);
+
+impl NewNames {
+    /// Sets `key` to `value` in `map`, which must have received every entry through this filter.
+    pub(crate) fn insert(&mut self, map: &mut Map, key: Text, value: Value) {
+        let bit = Self::bit(&key);
+        if self.0 & bit == 0 && map.index.is_none() {
+            self.0 |= bit;
+            map.push_new(key, value);
+        } else {
+            self.0 |= bit;
+            map.insert(key, value);
+        }
+    }
+
+    fn bit(key: &str) -> u64 {
+        let bytes = key.as_bytes();
+        let first = bytes.first().copied().unwrap_or(0) as usize;
+        let last = bytes.last().copied().unwrap_or(0) as usize;
+        1 << ((bytes.len().wrapping_mul(7) ^ first.wrapping_mul(3) ^ last) & 63)
     }
 }
 
@@ -407,6 +446,27 @@ mod tests {
             assert!(map.values().all(Value::is_null));
             map.clear();
             assert!(map.is_empty() && map.get("k2").is_none());
+        }
+    }
+
+    #[test]
+    fn the_new_name_filter_never_hides_a_repeated_name() {
+        let names: Vec<String> = (0..40)
+            .flat_map(|n| [format!("k{n}"), format!("{n}"), format!("a{n}b")])
+            .collect();
+        let mut map = Map::new();
+        let mut filter = NewNames::default();
+        for (round, name) in names.iter().chain(names.iter()).enumerate() {
+            filter.insert(
+                &mut map,
+                Text::from(name.as_str()),
+                Value::from(round as i64),
+            );
+        }
+        assert_eq!(map.len(), names.len());
+        for (n, name) in names.iter().enumerate() {
+            assert_eq!(map.position(name), Some(n));
+            assert_eq!(map.get(name), Some(&Value::from((n + names.len()) as i64)));
         }
     }
 

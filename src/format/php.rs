@@ -10,10 +10,12 @@
 //! Tokens come from phpserz's zero-copy parser (which checks every length against the bytes that
 //! remain); the tree is built here with an explicit stack, at most [`MAX_DEPTH`] levels deep.
 
+use compact_str::ToCompactString;
 use phpserz::{PhpParser, PhpToken};
 
 use super::{Format, MAX_DEPTH, interpret_document};
 use crate::error::{ApiError, Error, excerpt};
+use crate::map::NewNames;
 use crate::value::{Map, Text, Value};
 
 /// Decodes a `/php` response body.
@@ -23,10 +25,7 @@ pub fn decode(body: &[u8]) -> Result<Value, Error> {
 
 /// Parses one serialized PHP value, refusing trailing bytes.
 pub fn unserialize(body: &[u8]) -> Result<Value, Error> {
-    let mut parser = PhpParser::new(body);
-    let mut stack: Vec<Container> = Vec::new();
-    let fail = |parser: &PhpParser<'_>, reason: &dyn std::fmt::Display| {
-        let position = parser.position();
+    let fail_at = |position: usize, reason: &dyn std::fmt::Display| {
         Error::malformed(
             Format::Php,
             format!(
@@ -35,71 +34,105 @@ pub fn unserialize(body: &[u8]) -> Result<Value, Error> {
             ),
         )
     };
+    // Outside its strings a serialization is ASCII, and every string sits between two ASCII
+    // quotes, so one check of the whole body covers every string at once.
+    let text = std::str::from_utf8(body)
+        .map_err(|error| fail_at(error.valid_up_to(), &"a string that is not UTF-8"))?;
+    let mut parser = PhpParser::new(body);
+    let fail =
+        |parser: &PhpParser<'_>, reason: &dyn std::fmt::Display| fail_at(parser.position(), reason);
+    let string_of = |parser: &PhpParser<'_>, bytes: &[u8]| {
+        let start = (bytes.as_ptr() as usize).wrapping_sub(body.as_ptr() as usize);
+        text.get(start..start.saturating_add(bytes.len()))
+            .ok_or_else(|| fail(parser, &"a string that is not UTF-8"))
+    };
+    let mut stack: Vec<Frame> = Vec::new();
     loop {
         let token = parser.read_token().map_err(|error| fail(&parser, &error))?;
-        let value = match token {
-            PhpToken::End => {
-                let Some(container) = stack.pop() else {
-                    return Err(fail(&parser, &"`}` outside an array"));
-                };
-                if container.pending_key.is_some() || container.count != container.declared {
-                    return Err(fail(
-                        &parser,
-                        &format!(
-                            "an array declared with {} entries holds {}",
-                            container.declared, container.count
-                        ),
-                    ));
-                }
-                container.into_value()
-            }
-            PhpToken::Array { elements }
-            | PhpToken::Object {
-                properties: elements,
-                ..
-            } => {
-                if stack.len() >= MAX_DEPTH {
-                    return Err(fail(
-                        &parser,
-                        &format!("arrays nested more than {MAX_DEPTH} deep"),
-                    ));
-                }
-                if let Some(top) = stack.last()
-                    && top.pending_key.is_none()
-                {
-                    return Err(fail(&parser, &"an array used as an array key"));
-                }
-                let declared = usize::try_from(elements).unwrap_or(usize::MAX);
-                // Each entry takes at least 6 bytes (`i:0;N;`), so the input bounds the reservation.
-                let remaining = body.len().saturating_sub(parser.position());
-                stack.push(Container {
-                    declared,
-                    capacity: declared.min(remaining / 6),
-                    count: 0,
-                    body: Body::Empty,
-                    pending_key: None,
-                    is_object: matches!(token, PhpToken::Object { .. }),
-                });
+        let expects_key = stack.last().is_some_and(|frame| frame.key.is_none());
+        let value = if expects_key {
+            let Some(top) = stack.last_mut() else {
                 continue;
+            };
+            match token {
+                PhpToken::Integer(number) => {
+                    top.key = Some(Key::Int(number));
+                    continue;
+                }
+                PhpToken::String(name) => {
+                    let name = string_of(&parser, name.as_bytes())?;
+                    top.key = Some(Key::Str(top.property_name(name)));
+                    continue;
+                }
+                PhpToken::End => {
+                    let Some(frame) = stack.pop() else {
+                        continue;
+                    };
+                    if frame.count != frame.declared {
+                        return Err(fail(
+                            &parser,
+                            &format!(
+                                "an array declared with {} entries holds {}",
+                                frame.declared, frame.count
+                            ),
+                        ));
+                    }
+                    frame.into_value()
+                }
+                other => {
+                    return Err(fail(
+                        &parser,
+                        &format!("{} used as an array key", describe(&other)),
+                    ));
+                }
             }
-            PhpToken::Null => Value::Null,
-            PhpToken::Boolean(flag) => Value::Bool(flag),
-            PhpToken::Integer(number) => Value::Int(number),
-            PhpToken::Float(number) => Value::Float(number),
-            PhpToken::String(text) => {
-                let text = text
-                    .to_str()
-                    .map_err(|_| fail(&parser, &"a string that is not UTF-8"))?;
-                Value::String(Text::from(text))
-            }
-            PhpToken::CustomObject { .. } => {
-                return Err(fail(
-                    &parser,
-                    &"custom-serialized objects (C:) are not accepted",
-                ));
-            }
-            PhpToken::Reference { .. } => {
-                return Err(fail(&parser, &"references (r:, R:) are not accepted"));
+        } else {
+            match token {
+                PhpToken::Null => Value::Null,
+                PhpToken::Boolean(flag) => Value::Bool(flag),
+                PhpToken::Integer(number) => Value::Int(number),
+                PhpToken::Float(number) => Value::Float(number),
+                PhpToken::String(bytes) => {
+                    Value::String(Text::from(string_of(&parser, bytes.as_bytes())?))
+                }
+                PhpToken::Array { elements }
+                | PhpToken::Object {
+                    properties: elements,
+                    ..
+                } => {
+                    if stack.len() >= MAX_DEPTH {
+                        return Err(fail(
+                            &parser,
+                            &format!("arrays nested more than {MAX_DEPTH} deep"),
+                        ));
+                    }
+                    let declared = usize::try_from(elements).unwrap_or(usize::MAX);
+                    // Each entry takes at least 6 bytes (`i:0;N;`), so the input bounds the
+                    // reservation.
+                    let remaining = body.len().saturating_sub(parser.position());
+                    stack.push(Frame {
+                        declared,
+                        capacity: declared.min(remaining / 6),
+                        count: 0,
+                        body: Body::Empty,
+                        key: None,
+                        names: NewNames::default(),
+                        is_object: matches!(token, PhpToken::Object { .. }),
+                    });
+                    continue;
+                }
+                PhpToken::End => {
+                    return Err(fail(&parser, &"`}` where a value was expected"));
+                }
+                PhpToken::CustomObject { .. } => {
+                    return Err(fail(
+                        &parser,
+                        &"custom-serialized objects (C:) are not accepted",
+                    ));
+                }
+                PhpToken::Reference { .. } => {
+                    return Err(fail(&parser, &"references (r:, R:) are not accepted"));
+                }
             }
         };
         match stack.last_mut() {
@@ -110,22 +143,42 @@ pub fn unserialize(body: &[u8]) -> Result<Value, Error> {
                 };
             }
             Some(top) => {
-                if let Err(reason) = top.accept(value) {
-                    return Err(fail(&parser, &reason));
+                if top.count >= top.declared {
+                    return Err(fail(
+                        &parser,
+                        &format!("more than the {} declared entries", top.declared),
+                    ));
+                }
+                top.count += 1;
+                if let Some(key) = top.key.take() {
+                    top.insert(key, value);
                 }
             }
         }
     }
 }
 
+/// What a token that cannot be an array key is, for the error.
+fn describe(token: &PhpToken<'_>) -> &'static str {
+    match token {
+        PhpToken::Null => "a null",
+        PhpToken::Boolean(_) => "a boolean",
+        PhpToken::Float(_) => "a float",
+        PhpToken::Array { .. } | PhpToken::Object { .. } => "an array",
+        _ => "a reference or custom object",
+    }
+}
+
 /// An array or object being read.
-struct Container {
+struct Frame {
     declared: usize,
     /// How many entries to reserve room for once the first key shows what the array is.
     capacity: usize,
     count: usize,
     body: Body,
-    pending_key: Option<Key>,
+    /// The key read for the next value; `None` while a key is expected.
+    key: Option<Key>,
+    names: NewNames,
     is_object: bool,
 }
 
@@ -145,51 +198,32 @@ enum Key {
 impl Key {
     fn into_text(self) -> Text {
         match self {
-            Key::Int(number) => Text::from(number.to_string()),
+            Key::Int(number) => number.to_compact_string(),
             Key::Str(text) => text,
         }
     }
 }
 
-impl Container {
-    /// Takes the next token's value: a key, or the value of the pending key.
-    fn accept(&mut self, value: Value) -> Result<(), String> {
-        match self.pending_key.take() {
-            Some(key) => {
-                if self.count >= self.declared {
-                    return Err(format!("more than the {} declared entries", self.declared));
-                }
-                self.count += 1;
-                self.insert(key, value);
-                Ok(())
-            }
-            None => {
-                let key = match value {
-                    Value::Int(number) => Key::Int(number),
-                    Value::String(text) => {
-                        // Protected and private property names carry a `\0…\0` prefix.
-                        let visible = text
-                            .strip_prefix('\0')
-                            .filter(|_| self.is_object)
-                            .and_then(|t| t.find('\0').and_then(|end| t.get(end + 1..)));
-                        Key::Str(visible.map_or(text.clone(), Text::from))
-                    }
-                    other => return Err(format!("a {} used as an array key", other.kind())),
-                };
-                self.pending_key = Some(key);
-                Ok(())
-            }
-        }
+impl Frame {
+    /// A member name as the map keeps it: protected and private property names of objects carry
+    /// a `\0…\0` prefix, which is left out.
+    fn property_name(&self, name: &str) -> Text {
+        let visible = name
+            .strip_prefix('\0')
+            .filter(|_| self.is_object)
+            .and_then(|rest| rest.find('\0').and_then(|end| rest.get(end + 1..)));
+        Text::from(visible.unwrap_or(name))
     }
 
     fn insert(&mut self, key: Key, value: Value) {
-        let next_index = match &self.body {
-            Body::Empty => 0,
-            Body::List(items) => items.len(),
-            Body::Map(_) => usize::MAX,
-        };
-        let continues_list =
-            !self.is_object && matches!(key, Key::Int(n) if usize::try_from(n) == Ok(next_index));
+        let continues_list = !self.is_object
+            && match (&key, &self.body) {
+                (Key::Int(number), Body::Empty) => *number == 0,
+                (Key::Int(number), Body::List(items)) => {
+                    usize::try_from(*number) == Ok(items.len())
+                }
+                _ => false,
+            };
         match (&mut self.body, continues_list) {
             (Body::Empty, true) => {
                 let mut items = Vec::with_capacity(self.capacity);
@@ -197,17 +231,15 @@ impl Container {
                 self.body = Body::List(items);
             }
             (Body::List(items), true) => items.push(value),
-            (Body::Map(map), _) => {
-                map.insert(key.into_text(), value);
-            }
+            (Body::Map(map), _) => self.names.insert(map, key.into_text(), value),
             (body, false) => {
                 let mut map = Map::with_capacity(self.capacity);
                 if let Body::List(items) = std::mem::replace(body, Body::Empty) {
                     for (index, item) in items.into_iter().enumerate() {
-                        map.insert(Text::from(index.to_string()), item);
+                        self.names.insert(&mut map, index.to_compact_string(), item);
                     }
                 }
-                map.insert(key.into_text(), value);
+                self.names.insert(&mut map, key.into_text(), value);
                 *body = Body::Map(map);
             }
         }
