@@ -46,14 +46,13 @@ pub fn unserialize(body: &[u8]) -> Result<Value, Error> {
         text.get(start..start.saturating_add(bytes.len()))
             .ok_or_else(|| fail(parser, &"a string that is not UTF-8"))
     };
-    let mut stack: Vec<Frame> = Vec::new();
+    // The innermost open array is kept out of the stack of its parents; the whole value is the
+    // single entry of a root frame.
+    let mut top = Frame::root();
+    let mut parents: Vec<Frame> = Vec::new();
     loop {
         let token = parser.read_token().map_err(|error| fail(&parser, &error))?;
-        let expects_key = stack.last().is_some_and(|frame| frame.key.is_none());
-        let value = if expects_key {
-            let Some(top) = stack.last_mut() else {
-                continue;
-            };
+        let value = if top.key.is_none() {
             match token {
                 PhpToken::Integer(number) => {
                     top.key = Some(Key::Int(number));
@@ -65,19 +64,19 @@ pub fn unserialize(body: &[u8]) -> Result<Value, Error> {
                     continue;
                 }
                 PhpToken::End => {
-                    let Some(frame) = stack.pop() else {
-                        continue;
-                    };
-                    if frame.count != frame.declared {
+                    if top.count != top.declared {
                         return Err(fail(
                             &parser,
                             &format!(
                                 "an array declared with {} entries holds {}",
-                                frame.declared, frame.count
+                                top.declared, top.count
                             ),
                         ));
                     }
-                    frame.into_value()
+                    let Some(parent) = parents.pop() else {
+                        return Err(fail(&parser, &"`}` outside an array"));
+                    };
+                    std::mem::replace(&mut top, parent).into_value()
                 }
                 other => {
                     return Err(fail(
@@ -100,7 +99,7 @@ pub fn unserialize(body: &[u8]) -> Result<Value, Error> {
                     properties: elements,
                     ..
                 } => {
-                    if stack.len() >= MAX_DEPTH {
+                    if parents.len() >= MAX_DEPTH {
                         return Err(fail(
                             &parser,
                             &format!("arrays nested more than {MAX_DEPTH} deep"),
@@ -110,7 +109,7 @@ pub fn unserialize(body: &[u8]) -> Result<Value, Error> {
                     // Each entry takes at least 6 bytes (`i:0;N;`), so the input bounds the
                     // reservation.
                     let remaining = body.len().saturating_sub(parser.position());
-                    stack.push(Frame {
+                    let frame = Frame {
                         declared,
                         capacity: declared.min(remaining / 6),
                         count: 0,
@@ -118,7 +117,9 @@ pub fn unserialize(body: &[u8]) -> Result<Value, Error> {
                         key: None,
                         names: NewNames::default(),
                         is_object: matches!(token, PhpToken::Object { .. }),
-                    });
+                        is_root: false,
+                    };
+                    parents.push(std::mem::replace(&mut top, frame));
                     continue;
                 }
                 PhpToken::End => {
@@ -135,25 +136,21 @@ pub fn unserialize(body: &[u8]) -> Result<Value, Error> {
                 }
             }
         };
-        match stack.last_mut() {
-            None => {
-                return match parser.next_token() {
-                    Ok(None) => Ok(value),
-                    Ok(Some(_)) | Err(_) => Err(fail(&parser, &"trailing bytes after the value")),
-                };
-            }
-            Some(top) => {
-                if top.count >= top.declared {
-                    return Err(fail(
-                        &parser,
-                        &format!("more than the {} declared entries", top.declared),
-                    ));
-                }
-                top.count += 1;
-                if let Some(key) = top.key.take() {
-                    top.insert(key, value);
-                }
-            }
+        if top.is_root {
+            return match parser.next_token() {
+                Ok(None) => Ok(value),
+                Ok(Some(_)) | Err(_) => Err(fail(&parser, &"trailing bytes after the value")),
+            };
+        }
+        if top.count >= top.declared {
+            return Err(fail(
+                &parser,
+                &format!("more than the {} declared entries", top.declared),
+            ));
+        }
+        top.count += 1;
+        if let Some(key) = top.key.take() {
+            top.insert(key, value);
         }
     }
 }
@@ -180,6 +177,8 @@ struct Frame {
     key: Option<Key>,
     names: NewNames,
     is_object: bool,
+    /// The frame that receives the whole value.
+    is_root: bool,
 }
 
 /// What an array turns into: a list while its keys run 0, 1, 2…, a map from the first key that
@@ -205,6 +204,19 @@ impl Key {
 }
 
 impl Frame {
+    fn root() -> Frame {
+        Frame {
+            declared: 1,
+            capacity: 0,
+            count: 0,
+            body: Body::Empty,
+            key: Some(Key::Int(0)),
+            names: NewNames::default(),
+            is_object: false,
+            is_root: true,
+        }
+    }
+
     /// A member name as the map keeps it: protected and private property names of objects carry
     /// a `\0…\0` prefix, which is left out.
     fn property_name(&self, name: &str) -> Text {
