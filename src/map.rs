@@ -231,6 +231,11 @@ impl Map {
         self.entries.into_iter().map(|(_, value)| value)
     }
 
+    /// Gives back room reserved beyond the entries held.
+    pub fn shrink_to_fit(&mut self) {
+        self.entries.shrink_to_fit();
+    }
+
     /// Appends an entry whose name the map does not hold yet (the caller knows it).
     fn push_new(&mut self, key: Text, value: Value) {
         let position = self.entries.len();
@@ -257,14 +262,38 @@ pub(crate) struct NewNames(u64);
 impl NewNames {
     /// Sets `key` to `value` in `map`, which must have received every entry through this filter.
     pub(crate) fn insert(&mut self, map: &mut Map, key: Text, value: Value) {
-        let bit = Self::bit(&key);
-        if self.0 & bit == 0 && map.index.is_none() {
-            self.0 |= bit;
+        if !self.may_hold(&key) && map.index.is_none() {
             map.push_new(key, value);
         } else {
-            self.0 |= bit;
             map.insert(key, value);
         }
+    }
+
+    /// Sets `key` to `value` in `map` (filled through this filter only), or, when `map` already
+    /// holds `key`, lets `combine` fold `value` into the value there.
+    pub(crate) fn insert_with(
+        &mut self,
+        map: &mut Map,
+        key: Text,
+        value: Value,
+        combine: impl FnOnce(&mut Value, Value),
+    ) {
+        if !self.may_hold(&key) && map.index.is_none() {
+            map.push_new(key, value);
+            return;
+        }
+        match map.get_mut(&key) {
+            Some(existing) => combine(existing, value),
+            None => map.push_new(key, value),
+        }
+    }
+
+    /// Records `key`; false when no name recorded before can be `key`.
+    pub(crate) fn may_hold(&mut self, key: &str) -> bool {
+        let bit = Self::bit(key);
+        let seen = self.0 & bit != 0;
+        self.0 |= bit;
+        seen
     }
 
     fn bit(key: &str) -> u64 {

@@ -18,6 +18,7 @@ use quick_xml::events::{BytesRef, BytesStart, Event};
 
 use super::{Format, MAX_DEPTH, api_error_from};
 use crate::error::{ApiError, Error, excerpt};
+use crate::map::NewNames;
 use crate::value::{Map, Text, Value};
 
 /// The member that holds the text of an element that also has attributes or children.
@@ -248,9 +249,19 @@ pub(crate) fn utf8(body: &[u8], format: Format) -> Result<&str, Error> {
 /// Where `bytes` hold a control character XML 1.0 forbids (all below U+0020 but tab, line feed
 /// and carriage return), if anywhere.
 pub(crate) fn forbidden_control(bytes: &[u8]) -> Option<usize> {
-    bytes
-        .iter()
-        .position(|b| *b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
+    let forbidden = |b: u8| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r');
+    // A branch-free test per block (which the compiler vectorizes) finds the rare block to search.
+    let mut offset = 0;
+    for block in bytes.chunks(256) {
+        if block.iter().fold(false, |found, &b| found | forbidden(b)) {
+            return block
+                .iter()
+                .position(|&b| forbidden(b))
+                .map(|at| offset + at);
+        }
+        offset += block.len();
+    }
+    None
 }
 
 /// Reads the `<api>` root of a parsed document: the payload, or the error it reports.
@@ -293,32 +304,26 @@ pub(crate) struct Tree {
     pub(crate) value: Value,
 }
 
-/// One open element while parsing.
+/// One open element while parsing. Its members (attributes, then child elements) wait on a
+/// stack shared by all open elements and become one map of the right size when it closes.
 struct Frame {
     name: Text,
-    members: Map,
+    /// Where this element's members start in the shared stack of entries.
+    first_entry: usize,
     text: Text,
     has_children: bool,
 }
 
 impl Frame {
-    fn with_attributes(start: &BytesStart<'_>, members: Map) -> Frame {
-        Frame {
-            name: Text::from(start.local_name().as_ref()),
-            members,
-            text: Text::default(),
-            has_children: false,
-        }
-    }
-
-    fn close(self) -> (Text, Value) {
+    fn close(self, entries: &mut Vec<(Text, Value)>) -> (Text, Value) {
         let Frame {
             name,
-            mut members,
+            first_entry,
             text,
             has_children,
         } = self;
-        if members.is_empty() && !has_children {
+        let count = entries.len().saturating_sub(first_entry);
+        if count == 0 && !has_children {
             return (name, Value::String(text));
         }
         let text = if has_children {
@@ -326,21 +331,35 @@ impl Frame {
         } else {
             text.as_str()
         };
+        let mut members = Map::with_capacity(count + usize::from(!text.is_empty()));
+        let mut names = NewNames::default();
+        for (member, value) in entries.drain(first_entry.min(entries.len())..) {
+            names.insert_with(&mut members, member, value, repeat_member);
+        }
         if !text.is_empty() {
             members.insert(Text::from(TEXT_MEMBER), Value::String(Text::from(text)));
+        }
+        if members.len() < count {
+            // Repeated elements became one list member: give back the room they were counted for.
+            members.shrink_to_fit();
         }
         (name, Value::Map(members))
     }
 }
 
-/// An element's attributes as string members (namespace declarations left out).
+/// Pushes an element's attributes, as string members, onto the shared stack of entries
+/// (namespace declarations left out).
 fn read_attributes(
     start: &BytesStart<'_>,
     reader: &Reader<&[u8]>,
     format: Format,
-) -> Result<Map, Error> {
-    let mut members = Map::default();
-    for attribute in start.attributes() {
+    entries: &mut Vec<(Text, Value)>,
+) -> Result<(), Error> {
+    let first = entries.len();
+    let mut names = NewNames::default();
+    // quick-xml's duplicate check allocates for every element; ours costs nothing until two
+    // attributes share a local name, and then asks quick-xml whether the qualified names repeat.
+    for attribute in start.attributes().with_checks(false) {
         let attribute = attribute.map_err(|e| parse_error(format, reader, e))?;
         let key = attribute.key;
         if key.as_ref() == "xmlns" || key.as_ref().starts_with("xmlns:") {
@@ -349,23 +368,43 @@ fn read_attributes(
         let value = attribute
             .normalized_value(quick_xml::XmlVersion::Implicit1_0)
             .map_err(|e| parse_error(format, reader, e))?;
-        members.insert(
-            Text::from(key.local_name().as_ref()),
-            Value::String(Text::from(value)),
-        );
+        let name = Text::from(key.local_name().as_ref());
+        let value = Value::String(text_of(value));
+        let earlier = if names.may_hold(&name) {
+            entries
+                .get_mut(first..)
+                .and_then(|own| own.iter_mut().find(|(seen, _)| *seen == name))
+        } else {
+            None
+        };
+        match earlier {
+            Some((_, slot)) => {
+                if let Some(Err(error)) = start.attributes().find(Result::is_err) {
+                    return Err(parse_error(format, reader, error));
+                }
+                // Two prefixes, one local name: the later value wins, as for any member.
+                *slot = value;
+            }
+            None => entries.push((name, value)),
+        }
     }
-    Ok(members)
+    Ok(())
 }
 
-/// Adds a child element's value to its parent: a second element of the same name turns the member
-/// into a list.
-fn insert_member(members: &mut Map, name: Text, value: Value) {
-    match members.get_mut(&name) {
-        None => {
-            members.insert(name, value);
-        }
-        Some(Value::List(items)) => items.push(value),
-        Some(existing) => {
+/// Text from a decoded attribute value: short values inline, long ones keep their allocation.
+fn text_of(value: std::borrow::Cow<'_, str>) -> Text {
+    match value {
+        std::borrow::Cow::Owned(owned) if owned.len() > 24 => Text::from(owned),
+        other => Text::from(other.as_ref()),
+    }
+}
+
+/// Adds a repeated child element to the member its first occurrence made: the member turns into a
+/// list.
+fn repeat_member(existing: &mut Value, value: Value) {
+    match existing {
+        Value::List(items) => items.push(value),
+        existing => {
             let first = std::mem::take(existing);
             *existing = Value::List(vec![first, value]);
         }
@@ -403,6 +442,7 @@ pub(crate) fn resolve_reference(reference: &BytesRef<'_>) -> Result<char, String
 pub(crate) fn parse_tree(text: &str, format: Format) -> Result<Tree, Error> {
     let mut reader = Reader::from_str(text);
     let mut stack: Vec<Frame> = Vec::new();
+    let mut entries: Vec<(Text, Value)> = Vec::new();
     let mut root: Option<(Text, Value)> = None;
     let mut root_attributes = Map::default();
     loop {
@@ -426,24 +466,28 @@ pub(crate) fn parse_tree(text: &str, format: Format) -> Result<Tree, Error> {
                         format!("elements nested more than {MAX_DEPTH} deep"),
                     ));
                 }
+                let is_root = stack.is_empty();
                 stack.push(open_frame(
                     &start,
                     &reader,
                     format,
-                    stack.is_empty(),
+                    is_root,
                     &mut root_attributes,
+                    &mut entries,
                 )?);
             }
             Event::Empty(start) => {
+                let is_root = stack.is_empty();
                 let frame = open_frame(
                     &start,
                     &reader,
                     format,
-                    stack.is_empty(),
+                    is_root,
                     &mut root_attributes,
+                    &mut entries,
                 )?;
-                let (name, value) = frame.close();
-                attach(&mut stack, &mut root, name, value);
+                let (name, value) = frame.close(&mut entries);
+                attach(&mut stack, &mut entries, &mut root, name, value);
             }
             Event::End(_) => {
                 let Some(frame) = stack.pop() else {
@@ -453,8 +497,8 @@ pub(crate) fn parse_tree(text: &str, format: Format) -> Result<Tree, Error> {
                         "an end tag without a start tag",
                     ));
                 };
-                let (name, value) = frame.close();
-                attach(&mut stack, &mut root, name, value);
+                let (name, value) = frame.close(&mut entries);
+                attach(&mut stack, &mut entries, &mut root, name, value);
             }
             Event::Text(content) => {
                 let content = content.xml10_content();
@@ -498,21 +542,32 @@ fn open_frame(
     format: Format,
     is_root: bool,
     root_attributes: &mut Map,
+    entries: &mut Vec<(Text, Value)>,
 ) -> Result<Frame, Error> {
-    let attributes = read_attributes(start, reader, format)?;
+    let first_entry = entries.len();
+    read_attributes(start, reader, format, entries)?;
     if is_root {
-        *root_attributes = attributes;
-        Ok(Frame::with_attributes(start, Map::default()))
-    } else {
-        Ok(Frame::with_attributes(start, attributes))
+        *root_attributes = entries.drain(first_entry..).collect();
     }
+    Ok(Frame {
+        name: Text::from(start.local_name().as_ref()),
+        first_entry,
+        text: Text::default(),
+        has_children: false,
+    })
 }
 
-fn attach(stack: &mut [Frame], root: &mut Option<(Text, Value)>, name: Text, value: Value) {
+fn attach(
+    stack: &mut [Frame],
+    entries: &mut Vec<(Text, Value)>,
+    root: &mut Option<(Text, Value)>,
+    name: Text,
+    value: Value,
+) {
     match stack.last_mut() {
         Some(parent) => {
             parent.has_children = true;
-            insert_member(&mut parent.members, name, value);
+            entries.push((name, value));
         }
         None => *root = Some((name, value)),
     }
@@ -580,6 +635,40 @@ mod tests {
         assert_eq!(v.get("at").and_then(Value::as_str), Some("x"));
         assert_eq!(v.get("status").and_then(Value::as_str), Some("y"));
         assert_eq!(v.get("code").and_then(Value::as_str), Some("3"));
+    }
+
+    #[test]
+    fn repeated_attributes_are_refused_but_one_local_name_under_two_prefixes_is_not() {
+        for bad in [
+            r#"<api status="ok"><doc id="1" id="2"/></api>"#,
+            r#"<api status="ok"><doc a="0" b="1" c="2" d="3" e="4" f="5" g="6" b="7"/></api>"#,
+            r#"<api status="ok" status="ok"></api>"#,
+        ] {
+            let err = decode(bad.as_bytes()).unwrap_err();
+            assert!(matches!(err, Error::Malformed { .. }), "{bad}: {err}");
+        }
+        let v = payload(r#"<api status="ok"><doc x:id="1" y:id="2" n="3"/></api>"#);
+        let doc = v.get("doc").unwrap();
+        assert_eq!(doc.get("id").and_then(Value::as_str), Some("2"));
+        assert_eq!(doc.as_map().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn many_members_and_repeated_children_keep_their_order() {
+        let attributes: String = (0..40).map(|n| format!(" a{n}=\"{n}\"")).collect();
+        let v = payload(&format!(
+            r#"<api status="ok"><doc{attributes}><t>1</t><u>2</u><t>3</t>text</doc></api>"#
+        ));
+        let doc = v.get("doc").and_then(Value::as_map).unwrap();
+        let names: Vec<&str> = doc.keys().map(|k| k.as_str()).collect();
+        assert_eq!(names.len(), 43);
+        assert_eq!(names[..2], ["a0", "a1"]);
+        assert_eq!(names[40..], ["t", "u", TEXT_MEMBER]);
+        assert_eq!(doc.get("a39").and_then(Value::as_str), Some("39"));
+        assert_eq!(
+            doc.get("t"),
+            Some(&Value::List(vec!["1".into(), "3".into()]))
+        );
     }
 
     #[test]
