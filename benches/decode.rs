@@ -202,6 +202,15 @@ fn main() {
             baseline: baseline.map(|b| ("PHP unserialize()", b)),
             target: "<= 1x the baseline's time",
         });
+        // What the tokenizer alone costs: a floor for any decoder built on it.
+        let tokens = best(|| php_tokens(&php));
+        rows.push(Row {
+            format: "php",
+            bytes: php.len(),
+            ours: tokens,
+            baseline: baseline.map(|b| ("(floor: phpserz tokens only, vs unserialize)", b)),
+            target: "(floor)",
+        });
     }
     if wanted("xmlrpc") {
         let xmlrpc = body(Format::XmlRpc);
@@ -229,6 +238,32 @@ fn main() {
             ours,
             baseline: loads_and_tree.map(|b| ("Python loads + ElementTree of the document", b)),
             target: "(same work as ours)",
+        });
+        // What quick-xml alone costs on the document inside: a floor for any decoder built on it.
+        let document = quick_xml::escape::unescape(
+            std::str::from_utf8(&xmlrpc)
+                .unwrap()
+                .split_once("<string>")
+                .unwrap()
+                .1
+                .split_once("</string>")
+                .unwrap()
+                .0,
+        )
+        .unwrap()
+        .into_owned();
+        let events = best(|| xml_events(&document));
+        rows.push(Row {
+            format: "xmlrpc",
+            bytes: xmlrpc.len(),
+            ours: events,
+            baseline: loads.map(|b| {
+                (
+                    "(floor: quick-xml events + attributes of the document, vs loads)",
+                    b,
+                )
+            }),
+            target: "(floor)",
         });
     }
     if wanted("xml") {
@@ -290,6 +325,38 @@ fn main() {
         println!("bodies kept in {}", dir.display());
     } else {
         std::fs::remove_dir_all(&dir).ok();
+    }
+}
+
+/// Reads every token of a serialization, building nothing.
+fn php_tokens(body: &[u8]) -> usize {
+    let mut parser = phpserz::PhpParser::new(body);
+    let mut count = 0;
+    while let Ok(Some(token)) = parser.next_token() {
+        count += usize::from(matches!(token, phpserz::PhpToken::String(_)));
+    }
+    count
+}
+
+/// Reads every event of a document and every attribute value (normalized), building nothing.
+fn xml_events(document: &str) -> usize {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(document);
+    let mut count = 0;
+    loop {
+        match reader.read_event().unwrap() {
+            Event::Start(start) | Event::Empty(start) => {
+                for attribute in start.attributes().with_checks(false) {
+                    let value = attribute
+                        .unwrap()
+                        .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                        .unwrap();
+                    count += value.len();
+                }
+            }
+            Event::Eof => return count,
+            _ => {}
+        }
     }
 }
 
