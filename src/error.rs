@@ -346,6 +346,13 @@ pub enum Error {
     /// The payload did not fit the type asked for.
     #[error("the payload does not fit the requested type: {0}")]
     Deserialize(#[source] crate::value::DeError),
+    /// An OAuth request-token or access-token answer came back (HTTP 200) without the token or
+    /// its secret.
+    #[error("the OAuth token answer carries no {missing}")]
+    OAuthAnswerIncomplete {
+        /// The field that was absent or empty: `oauth_token` or `oauth_token_secret`.
+        missing: &'static str,
+    },
     /// The call was cancelled through its cancellation token.
     #[error("cancelled{}", if *.may_have_been_sent { " after the whole request was sent (the server may have acted on it)" } else { " before the request was complete (the server did not act on it)" })]
     Cancelled {

@@ -102,9 +102,11 @@ impl OAuthToken {
         };
         match (find("oauth_token"), find("oauth_token_secret")) {
             (Some(token), Some(secret)) => Ok(OAuthToken::new(token, secret)),
-            _ => Err(Error::Http {
-                status: 200,
-                body_prefix: "the answer carries no oauth_token and oauth_token_secret".into(),
+            (None, _) => Err(Error::OAuthAnswerIncomplete {
+                missing: "oauth_token",
+            }),
+            (Some(_), None) => Err(Error::OAuthAnswerIncomplete {
+                missing: "oauth_token_secret",
             }),
         }
     }
@@ -429,6 +431,24 @@ pub fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_answer_without_its_token_or_secret_names_what_is_missing() {
+        let token = OAuthToken::from_form(b"oauth_token=ab%20c&oauth_token_secret=s3").unwrap();
+        assert_eq!(token.token, "ab c");
+        for (body, missing) in [
+            (&b"oauth_token_secret=s3"[..], "oauth_token"),
+            (b"oauth_token=&oauth_token_secret=s3", "oauth_token"),
+            (b"oauth_token=t&oauth_problem=x", "oauth_token_secret"),
+        ] {
+            let error = OAuthToken::from_form(body).unwrap_err();
+            assert!(
+                matches!(error, Error::OAuthAnswerIncomplete { missing: m } if m == missing),
+                "{error}"
+            );
+            assert!(!error.to_string().contains("s3"));
+        }
+    }
 
     fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
         items
