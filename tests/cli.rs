@@ -16,6 +16,25 @@ use std::process::{Command, Output, Stdio};
 const KEY: &str = "6fa87ba500002712bd4eed6020f3bd72";
 const SECRET: &str = "e9a599f0cf6ce193";
 
+/// The options that point a command at an emulator with an account's credentials.
+fn connection<'a>(
+    endpoint: &'a str,
+    api_key: &'a str,
+    secret: &'a str,
+    token: Option<&'a str>,
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "--endpoint",
+        endpoint,
+        "--api-key",
+        api_key,
+        "--secret",
+        secret,
+    ];
+    args.extend(token.into_iter().flat_map(|token| ["--token", token]));
+    args
+}
+
 fn ipernity(args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ipernity"))
         .args(args)
@@ -331,16 +350,12 @@ fn serve_prints_its_address_and_credentials_then_answers() {
     let (mut server, endpoint, [api_key, secret, token]) =
         start_server(&["--perms", "doc=read", "--api-key", "local-key"]);
     assert_eq!(api_key, "local-key");
-    let base = [
-        "--endpoint",
+    let base = connection(
         endpoint.as_str(),
-        "--api-key",
         api_key.as_str(),
-        "--secret",
         secret.as_str(),
-        "--token",
-        token.as_str(),
-    ];
+        Some(token.as_str()),
+    );
     let out = ipernity(
         &[
             &["call", "auth.checkToken", "--protocol", "xmlrpc"][..],
@@ -385,16 +400,12 @@ fn a_killed_emulator_restarted_on_its_data_directory_keeps_confirmed_documents()
         "1-crashtoken",
     ];
     let (mut server, endpoint, _) = start_server(&fixed);
-    let base = [
-        "--endpoint",
+    let base = connection(
         endpoint.as_str(),
-        "--api-key",
         "crash-key",
-        "--secret",
         "crash-secret",
-        "--token",
-        "1-crashtoken",
-    ];
+        Some("1-crashtoken"),
+    );
     let out = ipernity(
         &[&["call", "album.create", "title=survivor"][..], &base].concat(),
         None,
@@ -406,16 +417,12 @@ fn a_killed_emulator_restarted_on_its_data_directory_keeps_confirmed_documents()
     server.wait().unwrap();
 
     let (mut server, endpoint, _) = start_server(&fixed);
-    let base = [
-        "--endpoint",
+    let base = connection(
         endpoint.as_str(),
-        "--api-key",
         "crash-key",
-        "--secret",
         "crash-secret",
-        "--token",
-        "1-crashtoken",
-    ];
+        Some("1-crashtoken"),
+    );
     let out = ipernity(
         &[
             &["call", "album.get", &format!("album_id={album_id}")][..],
@@ -504,16 +511,12 @@ fn upload_walks_directories_and_prints_one_line_per_file() {
     let data = dir.join("emulator-data");
     let (mut server, endpoint, [api_key, secret, token]) =
         start_server(&["--data", data.to_str().unwrap()]);
-    let base = [
-        "--endpoint",
+    let base = connection(
         endpoint.as_str(),
-        "--api-key",
         api_key.as_str(),
-        "--secret",
         secret.as_str(),
-        "--token",
-        token.as_str(),
-    ];
+        Some(token.as_str()),
+    );
     let photos = dir.join("a.jpg");
     let sub = dir.join("sub");
     for protocol in ["rest", "soap", "xmlrpc"] {
@@ -598,16 +601,12 @@ fn tickets_reports_and_waits() {
     let photo = dir.join("t.jpg");
     std::fs::write(&photo, b"ticket me").unwrap();
     let (mut server, endpoint, [api_key, secret, token]) = start_server(&[]);
-    let base = [
-        "--endpoint",
+    let base = connection(
         endpoint.as_str(),
-        "--api-key",
         api_key.as_str(),
-        "--secret",
         secret.as_str(),
-        "--token",
-        token.as_str(),
-    ];
+        Some(token.as_str()),
+    );
     let out = ipernity(
         &[&["upload", photo.to_str().unwrap(), "--no-wait"][..], &base].concat(),
         None,
