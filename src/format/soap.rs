@@ -15,7 +15,8 @@ use quick_xml::events::Event;
 use quick_xml::name::{QName, ResolveResult};
 
 use super::xml::{
-    escape_text_into, interpret_api, parse_tree, span_range, utf8, write_escaped_api_document,
+    escape_text_into, forbidden_control, interpret_api, parse_tree, span_range, utf8,
+    write_escaped_api_document,
 };
 use super::{Format, ipernity_fault_code};
 #[cfg(test)]
@@ -70,6 +71,17 @@ pub fn decode(body: &[u8]) -> Result<Value, Error> {
 /// Decodes the XML document carried by a SOAP or XML-RPC success, with or without its
 /// `<api status="ok">` wrapper.
 pub(crate) fn decode_document(document: &str, format: Format) -> Result<Value, Error> {
+    // The document was unescaped from text, where `&#1;` can stand for a character that XML
+    // forbids in any document.
+    if let Some(at) = forbidden_control(document.as_bytes()) {
+        return Err(Error::malformed(
+            format,
+            format!(
+                "the response document holds a control character XML does not allow (U+{:04X}) at byte {at}",
+                document.as_bytes().get(at).copied().unwrap_or_default()
+            ),
+        ));
+    }
     let mut document = document.trim_start();
     if document.starts_with("<?xml")
         && let Some(end) = document.find("?>")

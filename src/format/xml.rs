@@ -368,6 +368,19 @@ fn read_attributes(
         let value = attribute
             .normalized_value(quick_xml::XmlVersion::Implicit1_0)
             .map_err(|e| parse_error(format, reader, e))?;
+        // Only a replacement (a reference) can have brought in a character the body could not hold.
+        if let std::borrow::Cow::Owned(replaced) = &value
+            && let Some(c) = first_non_xml_char(replaced)
+        {
+            return Err(parse_error(
+                format,
+                reader,
+                format!(
+                    "a character reference to U+{:04X}, which XML does not allow",
+                    u32::from(c)
+                ),
+            ));
+        }
         let name = Text::from(key.local_name().as_ref());
         let value = Value::String(text_of(value));
         let earlier = if names.may_hold(&name) {
@@ -426,7 +439,11 @@ fn parse_error(format: Format, reader: &Reader<&[u8]>, error: impl std::fmt::Dis
 /// Resolves `&name;` or `&#N;` to its text.
 pub(crate) fn resolve_reference(reference: &BytesRef<'_>) -> Result<char, String> {
     match reference.resolve_char_ref() {
-        Ok(Some(c)) => Ok(c),
+        Ok(Some(c)) if is_xml_char(c) => Ok(c),
+        Ok(Some(c)) => Err(format!(
+            "a character reference to U+{:04X}, which XML does not allow",
+            u32::from(c)
+        )),
         Ok(None) => {
             let name = reference.xml10_content();
             quick_xml::escape::resolve_predefined_entity(&name)
@@ -722,6 +739,28 @@ mod tests {
         );
         let err = decode(deep.as_bytes()).unwrap_err().to_string();
         assert!(err.contains("nested"), "{err}");
+    }
+
+    #[test]
+    fn references_to_characters_xml_forbids_are_refused() {
+        for bad in [
+            r#"<api status="ok"><a>x&#1;y</a></api>"#,
+            r#"<api status="ok"><a>&#0;</a></api>"#,
+            r#"<api status="ok"><a>&#xFFFE;</a></api>"#,
+            r#"<api status="ok"><a b="x&#1;y"/></api>"#,
+            r#"<api status="ok"><a b="&#x1F;"/></api>"#,
+        ] {
+            let err = decode(bad.as_bytes()).unwrap_err().to_string();
+            assert!(
+                err.contains("does not allow") || err.contains("not permitted"),
+                "{bad}: {err}"
+            );
+        }
+        let v = payload(r#"<api status="ok"><a b="&#9;&#x1F980;">&#10;&#xE9;</a></api>"#);
+        assert_eq!(
+            v.get("a").unwrap().get("b").and_then(Value::as_str),
+            Some("\t🦀")
+        );
     }
 
     #[test]

@@ -311,6 +311,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_document_unescaped_into_a_forbidden_character_is_refused() {
+        for escaped in [
+            "&lt;api status=\"ok\"&gt;&lt;a&gt;x&#1;y&lt;/a&gt;&lt;/api&gt;",
+            "&lt;a&gt;&#x1B;&lt;/a&gt;",
+        ] {
+            let body = format!(
+                "<?xml version=\"1.0\"?><methodResponse><params><param><value><string>{escaped}</string></value></param></params></methodResponse>"
+            );
+            let err = decode(body.as_bytes()).unwrap_err().to_string();
+            assert!(err.contains("does not allow"), "{err}");
+        }
+    }
+
+    #[test]
     fn decodes_escaped_and_native_payloads() {
         let escaped = r#"<?xml version="1.0"?><methodResponse><params><param><value><string>&lt;api status="ok"&gt;&lt;hello&gt;hello world!&lt;/hello&gt;&lt;/api&gt;</string></value></param></params></methodResponse>"#;
         assert_eq!(
