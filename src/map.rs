@@ -510,6 +510,62 @@ mod tests {
         assert_ne!(forward, changed);
     }
 
+    /// Random inserts, filtered inserts, merges and removals agree with a plain list of pairs.
+    #[test]
+    fn behaves_like_an_ordered_list_of_pairs() {
+        use proptest::prelude::*;
+        #[derive(Debug, Clone)]
+        enum Op {
+            Insert(u8, i64),
+            Filtered(u8, i64),
+            Remove(u8),
+        }
+        let op = prop_oneof![
+            (0u8..40, any::<i64>()).prop_map(|(k, v)| Op::Insert(k, v)),
+            (0u8..40, any::<i64>()).prop_map(|(k, v)| Op::Filtered(k, v)),
+            (0u8..40).prop_map(Op::Remove),
+        ];
+        proptest!(|(ops in proptest::collection::vec(op, 0..200))| {
+            let mut map = Map::new();
+            let mut names = NewNames::default();
+            let mut model: Vec<(String, i64)> = Vec::new();
+            let mut filtered_only = true;
+            for op in ops {
+                match op {
+                    Op::Insert(k, v) | Op::Filtered(k, v) => {
+                        let name = format!("n{k}");
+                        match model.iter_mut().find(|(n, _)| *n == name) {
+                            Some(slot) => slot.1 = v,
+                            None => model.push((name.clone(), v)),
+                        }
+                        if matches!(op, Op::Filtered(..)) && filtered_only {
+                            names.insert(&mut map, Text::from(name), Value::Int(v));
+                        } else {
+                            filtered_only = false;
+                            map.insert(Text::from(name), Value::Int(v));
+                        }
+                    }
+                    Op::Remove(k) => {
+                        filtered_only = false;
+                        let name = format!("n{k}");
+                        let expected = model.iter().position(|(n, _)| *n == name).map(|at| model.remove(at).1);
+                        prop_assert_eq!(map.remove(&name), expected.map(Value::Int));
+                    }
+                }
+                prop_assert_eq!(map.len(), model.len());
+            }
+            let entries: Vec<(String, i64)> = map
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.as_i64().unwrap_or(i64::MIN)))
+                .collect();
+            prop_assert_eq!(&entries, &model);
+            for (position, (name, value)) in model.iter().enumerate() {
+                prop_assert_eq!(map.position(name), Some(position));
+                prop_assert_eq!(map.get(name), Some(&Value::Int(*value)));
+            }
+        });
+    }
+
     #[test]
     fn an_entry_fits_in_64_bytes() {
         assert!(std::mem::size_of::<Value>() <= 40);
