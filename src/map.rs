@@ -262,11 +262,7 @@ pub(crate) struct NewNames(u64);
 impl NewNames {
     /// Sets `key` to `value` in `map`, which must have received every entry through this filter.
     pub(crate) fn insert(&mut self, map: &mut Map, key: Text, value: Value) {
-        if !self.may_hold(&key) && map.index.is_none() {
-            map.push_new(key, value);
-        } else {
-            map.insert(key, value);
-        }
+        self.insert_with(map, key, value, |existing, value| *existing = value);
     }
 
     /// Sets `key` to `value` in `map` (filled through this filter only), or, when `map` already
