@@ -9,7 +9,7 @@ use std::fmt;
 
 use hashbrown::HashTable;
 
-use crate::value::{Text, Value};
+use crate::value::{Text, Value, fill_text};
 
 /// Maps with at least this many entries keep a hash index; smaller ones are searched in order.
 pub const INDEXED_FROM: usize = 16;
@@ -248,6 +248,26 @@ impl Map {
         }
     }
 
+    /// Appends a null entry named `name` (which the map does not hold yet) and gives its value to
+    /// fill: name and value are written where they stay instead of being moved there.
+    fn push_named(&mut self, name: &str) -> Option<&mut Value> {
+        let position = self.entries.len();
+        if let Some(index) = &mut self.index {
+            index.add(&self.entries, name, position);
+        }
+        // `resize_with` writes the new entry straight into the vector; `push` builds it on the
+        // stack first and copies it over, in loads that stall on the stores just made.
+        self.entries
+            .resize_with(position + 1, || (Text::default(), Value::Null));
+        if let Some((key, _)) = self.entries.last_mut() {
+            fill_text(key, name);
+        }
+        if self.index.is_none() && self.entries.len() >= INDEXED_FROM {
+            self.index = Some(Index::build(&self.entries));
+        }
+        self.entries.last_mut().map(|(_, value)| value)
+    }
+
     fn reindex(&mut self) {
         self.index = (self.entries.len() >= INDEXED_FROM).then(|| Index::build(&self.entries));
     }
@@ -282,6 +302,18 @@ impl NewNames {
             Some(existing) => combine(existing, value),
             None => map.push_new(key, value),
         }
+    }
+
+    /// The value of `key` in `map` (filled through this filter only), to be set in place: the
+    /// existing one when `map` holds `key`, else that of a new null entry. `None` only if the map
+    /// could not give the entry it has just appended back, which a `Vec` always does.
+    pub(crate) fn slot<'m>(&mut self, map: &'m mut Map, key: &str) -> Option<&'m mut Value> {
+        if (self.may_hold(key) || map.index.is_some())
+            && let Some(position) = map.position(key)
+        {
+            return map.entries.get_mut(position).map(|(_, value)| value);
+        }
+        map.push_named(key)
     }
 
     /// Records `key`; false when no name recorded before can be `key`.
@@ -496,6 +528,25 @@ mod tests {
     }
 
     #[test]
+    fn slots_are_written_in_place_and_found_again() {
+        let names: Vec<String> = (0..40)
+            .flat_map(|n| [format!("k{n}"), format!("{n}"), "x".repeat(n + 1)])
+            .collect();
+        let mut map = Map::new();
+        let mut filter = NewNames::default();
+        for (round, name) in names.iter().chain(names.iter()).enumerate() {
+            let slot = filter.slot(&mut map, name).unwrap();
+            *slot = Value::from(round as i64);
+        }
+        assert_eq!(map.len(), names.len());
+        assert!(map.index.is_some());
+        for (n, name) in names.iter().enumerate() {
+            assert_eq!(map.position(name), Some(n));
+            assert_eq!(map.get(name), Some(&Value::from((n + names.len()) as i64)));
+        }
+    }
+
+    #[test]
     fn equality_ignores_order() {
         let forward = numbered(20);
         let backward: Map = numbered(20).into_iter().rev().collect();
@@ -514,11 +565,21 @@ mod tests {
         enum Op {
             Insert(u8, i64),
             Filtered(u8, i64),
+            Slot(u8, i64),
             Remove(u8),
         }
+        // Some names too long to be stored inline.
+        let name_of = |k: u8| {
+            if k.is_multiple_of(7) {
+                format!("a-name-long-enough-to-live-on-the-heap-{k}")
+            } else {
+                format!("n{k}")
+            }
+        };
         let op = prop_oneof![
             (0u8..40, any::<i64>()).prop_map(|(k, v)| Op::Insert(k, v)),
             (0u8..40, any::<i64>()).prop_map(|(k, v)| Op::Filtered(k, v)),
+            (0u8..40, any::<i64>()).prop_map(|(k, v)| Op::Slot(k, v)),
             (0u8..40).prop_map(Op::Remove),
         ];
         proptest!(|(ops in proptest::collection::vec(op, 0..200))| {
@@ -528,14 +589,20 @@ mod tests {
             let mut filtered_only = true;
             for op in ops {
                 match op {
-                    Op::Insert(k, v) | Op::Filtered(k, v) => {
-                        let name = format!("n{k}");
+                    Op::Insert(k, v) | Op::Filtered(k, v) | Op::Slot(k, v) => {
+                        let name = name_of(k);
                         match model.iter_mut().find(|(n, _)| *n == name) {
                             Some(slot) => slot.1 = v,
                             None => model.push((name.clone(), v)),
                         }
                         if matches!(op, Op::Filtered(..)) && filtered_only {
                             names.insert(&mut map, Text::from(name), Value::Int(v));
+                        } else if matches!(op, Op::Slot(..)) && filtered_only {
+                            let slot = names.slot(&mut map, &name);
+                            prop_assert!(slot.is_some());
+                            if let Some(slot) = slot {
+                                *slot = Value::Int(v);
+                            }
                         } else {
                             filtered_only = false;
                             map.insert(Text::from(name), Value::Int(v));
@@ -543,7 +610,7 @@ mod tests {
                     }
                     Op::Remove(k) => {
                         filtered_only = false;
-                        let name = format!("n{k}");
+                        let name = name_of(k);
                         let expected = model.iter().position(|(n, _)| *n == name).map(|at| model.remove(at).1);
                         prop_assert_eq!(map.remove(&name), expected.map(Value::Int));
                     }

@@ -29,6 +29,17 @@ pub type Text = compact_str::CompactString;
 
 pub use crate::map::Map;
 
+/// Sets `target`, an empty text, to `text`. Short text is copied straight into `target`'s inline
+/// buffer where it stays: building it aside and moving it in makes the processor reload bytes it
+/// has just written one by one, which costs more than the copy.
+pub(crate) fn fill_text(target: &mut Text, text: &str) {
+    if text.len() <= std::mem::size_of::<Text>() {
+        target.push_str(text);
+    } else {
+        *target = Text::from(text);
+    }
+}
+
 static EMPTY_MAP: LazyLock<Map> = LazyLock::new(Map::default);
 
 /// A decoded response, or any part of one.
@@ -52,6 +63,14 @@ pub enum Value {
 }
 
 impl Value {
+    /// Makes this value the string `text`, written in place (see [`fill_text`]).
+    pub(crate) fn set_string(&mut self, text: &str) {
+        *self = Value::String(Text::default());
+        if let Value::String(target) = self {
+            fill_text(target, text);
+        }
+    }
+
     /// Parses JSON text into a value (numbers stay numbers).
     pub fn from_json_str(text: &str) -> Result<Value, serde_json::Error> {
         serde_json::from_str(text)

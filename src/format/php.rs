@@ -8,15 +8,15 @@
 //!   objects, strings that are not UTF-8 and trailing bytes.
 //!
 //! Tokens come from phpserz's zero-copy parser (which checks every length against the bytes that
-//! remain); the tree is built here with an explicit stack, at most [`MAX_DEPTH`] levels deep.
+//! remain); the tree is built here depth first, at most [`MAX_DEPTH`] levels deep.
 
 use compact_str::ToCompactString;
-use phpserz::{PhpParser, PhpToken};
+use phpserz::{PhpBstr, PhpParser, PhpToken};
 
 use super::{Format, MAX_DEPTH, interpret_document};
 use crate::error::{ApiError, Error, excerpt};
 use crate::map::NewNames;
-use crate::value::{Map, Text, Value};
+use crate::value::{Map, Value};
 
 /// Decodes a `/php` response body.
 pub fn decode(body: &[u8]) -> Result<Value, Error> {
@@ -25,246 +25,274 @@ pub fn decode(body: &[u8]) -> Result<Value, Error> {
 
 /// Parses one serialized PHP value, refusing trailing bytes.
 pub fn unserialize(body: &[u8]) -> Result<Value, Error> {
-    let fail_at = |position: usize, reason: &dyn std::fmt::Display| {
-        Error::malformed(
-            Format::Php,
-            format!(
-                "at byte {position}: {reason} near {}",
-                excerpt(body, position)
-            ),
-        )
-    };
     // Outside its strings a serialization is ASCII, and every string sits between two ASCII
     // quotes, so one check of the whole body covers every string at once.
     let text = std::str::from_utf8(body)
-        .map_err(|error| fail_at(error.valid_up_to(), &"a string that is not UTF-8"))?;
-    let mut parser = PhpParser::new(body);
-    let fail =
-        |parser: &PhpParser<'_>, reason: &dyn std::fmt::Display| fail_at(parser.position(), reason);
-    let string_of = |parser: &PhpParser<'_>, bytes: &[u8]| {
-        let start = (bytes.as_ptr() as usize).wrapping_sub(body.as_ptr() as usize);
-        text.get(start..start.saturating_add(bytes.len()))
-            .ok_or_else(|| fail(parser, &"a string that is not UTF-8"))
+        .map_err(|error| malformed_at(body, error.valid_up_to(), &"a string that is not UTF-8"))?;
+    let mut reader = Reader {
+        parser: PhpParser::new(body),
+        body,
+        text,
+        error: None,
     };
-    // The innermost open array is kept out of the stack of its parents; the whole value is the
-    // single entry of a root frame.
-    let mut top = Frame::root();
-    let mut parents: Vec<Frame> = Vec::new();
-    loop {
-        let token = parser.read_token().map_err(|error| fail(&parser, &error))?;
-        let value = if top.key.is_none() {
-            match token {
-                PhpToken::Integer(number) => {
-                    top.key = Some(Key::Int(number));
-                    continue;
-                }
-                PhpToken::String(name) => {
-                    let name = string_of(&parser, name.as_bytes())?;
-                    top.key = Some(Key::Str(top.property_name(name)));
-                    continue;
-                }
-                PhpToken::End => {
-                    if top.count != top.declared {
-                        return Err(fail(
-                            &parser,
-                            &format!(
-                                "an array declared with {} entries holds {}",
-                                top.declared, top.count
-                            ),
-                        ));
-                    }
-                    let Some(parent) = parents.pop() else {
-                        return Err(fail(&parser, &"`}` outside an array"));
-                    };
-                    std::mem::replace(&mut top, parent).into_value()
-                }
-                other => {
-                    return Err(fail(
-                        &parser,
-                        &format!("{} used as an array key", describe(&other)),
-                    ));
-                }
-            }
-        } else {
-            match token {
-                PhpToken::Null => Value::Null,
-                PhpToken::Boolean(flag) => Value::Bool(flag),
-                PhpToken::Integer(number) => Value::Int(number),
-                PhpToken::Float(number) => Value::Float(number),
-                PhpToken::String(bytes) => {
-                    Value::String(Text::from(string_of(&parser, bytes.as_bytes())?))
-                }
-                PhpToken::Array { elements }
-                | PhpToken::Object {
-                    properties: elements,
-                    ..
-                } => {
-                    if parents.len() >= MAX_DEPTH {
-                        return Err(fail(
-                            &parser,
-                            &format!("arrays nested more than {MAX_DEPTH} deep"),
-                        ));
-                    }
-                    let declared = usize::try_from(elements).unwrap_or(usize::MAX);
-                    // Each entry takes at least 6 bytes (`i:0;N;`), so the input bounds the
-                    // reservation.
-                    let remaining = body.len().saturating_sub(parser.position());
-                    let frame = Frame {
-                        declared,
-                        capacity: declared.min(remaining / 6),
-                        count: 0,
-                        body: Body::Empty,
-                        key: None,
-                        names: NewNames::default(),
-                        is_object: matches!(token, PhpToken::Object { .. }),
-                        is_root: false,
-                    };
-                    parents.push(std::mem::replace(&mut top, frame));
-                    continue;
-                }
-                PhpToken::End => {
-                    return Err(fail(&parser, &"`}` where a value was expected"));
-                }
-                PhpToken::CustomObject { .. } => {
-                    return Err(fail(
-                        &parser,
-                        &"custom-serialized objects (C:) are not accepted",
-                    ));
-                }
-                PhpToken::Reference { .. } => {
-                    return Err(fail(&parser, &"references (r:, R:) are not accepted"));
-                }
-            }
-        };
-        if top.is_root {
-            return match parser.next_token() {
-                Ok(None) => Ok(value),
-                Ok(Some(_)) | Err(_) => Err(fail(&parser, &"trailing bytes after the value")),
-            };
+    let outcome = reader.document();
+    outcome.map_err(|Failed| {
+        reader
+            .error
+            .take()
+            .unwrap_or_else(|| malformed_at(body, reader.parser.position(), &"an unreadable value"))
+    })
+}
+
+fn malformed_at(body: &[u8], position: usize, reason: &dyn std::fmt::Display) -> Error {
+    Error::malformed(
+        Format::Php,
+        format!(
+            "at byte {position}: {reason} near {}",
+            excerpt(body, position)
+        ),
+    )
+}
+
+/// The reader's next token, or a return of the failure from the enclosing function.
+///
+/// The parser's tokens come back through memory, written field by field; moving a whole token
+/// on reads them back in wider loads, which stall on every token. Taking each variant apart
+/// where the result lies reads each field as it was written.
+macro_rules! next_token {
+    ($reader:expr) => {
+        match $reader.parser.read_token() {
+            Ok(PhpToken::String(string)) => Token::String($reader.text_of(string)?),
+            Ok(PhpToken::Integer(number)) => Token::Int(number),
+            Ok(PhpToken::End) => Token::End,
+            Ok(PhpToken::Array { elements }) => Token::Array {
+                entries: elements,
+                is_object: false,
+            },
+            Ok(PhpToken::Object { properties, .. }) => Token::Array {
+                entries: properties,
+                is_object: true,
+            },
+            Ok(PhpToken::Null) => Token::Null,
+            Ok(PhpToken::Boolean(flag)) => Token::Bool(flag),
+            Ok(PhpToken::Float(number)) => Token::Float(number),
+            Ok(PhpToken::CustomObject { .. }) => Token::CustomObject,
+            Ok(PhpToken::Reference { .. }) => Token::Reference,
+            Err(error) => return Err($reader.fail(&error)),
         }
-        if top.count >= top.declared {
-            return Err(fail(
-                &parser,
-                &format!("more than the {} declared entries", top.declared),
-            ));
-        }
-        top.count += 1;
-        if let Some(key) = top.key.take() {
-            top.insert(key, value);
+    };
+}
+
+/// A token as the reader uses it.
+enum Token<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    /// A string, checked to be UTF-8.
+    String(&'a str),
+    /// An array (`a:`) or object (`O:`) and the count of entries it declares.
+    Array {
+        entries: u32,
+        is_object: bool,
+    },
+    End,
+    CustomObject,
+    Reference,
+}
+
+/// Marks a failure whose error the reader holds; keeps results as small as the value itself.
+struct Failed;
+
+/// Reads values depth first; recursion is bounded by [`MAX_DEPTH`], so the call stack is too.
+struct Reader<'a> {
+    parser: PhpParser<'a>,
+    body: &'a [u8],
+    /// `body`, checked to be UTF-8.
+    text: &'a str,
+    error: Option<Error>,
+}
+
+impl<'a> Reader<'a> {
+    /// The whole body: one value and nothing after it.
+    fn document(&mut self) -> Result<Value, Failed> {
+        let mut value = Value::Null;
+        let token = next_token!(self);
+        self.value_into(token, 0, &mut value)?;
+        match self.parser.next_token() {
+            Ok(None) => Ok(value),
+            Ok(Some(_)) | Err(_) => Err(self.fail(&"trailing bytes after the value")),
         }
     }
+
+    #[cold]
+    fn fail(&mut self, reason: &dyn std::fmt::Display) -> Failed {
+        self.error = Some(malformed_at(self.body, self.parser.position(), reason));
+        Failed
+    }
+
+    /// The text of a string token: a slice of the checked body.
+    #[inline]
+    fn text_of(&mut self, string: PhpBstr<'a>) -> Result<&'a str, Failed> {
+        let bytes = string.as_bytes();
+        let start = (bytes.as_ptr() as usize).wrapping_sub(self.body.as_ptr() as usize);
+        match self.text.get(start..start.saturating_add(bytes.len())) {
+            Some(text) => Ok(text),
+            None => Err(self.fail(&"a string that is not UTF-8")),
+        }
+    }
+
+    /// Writes the value that starts with `token`, inside `depth` arrays, into `slot` (a null
+    /// where it will stay, so that nothing is built aside and moved).
+    #[inline]
+    fn value_into(
+        &mut self,
+        token: Token<'a>,
+        depth: usize,
+        slot: &mut Value,
+    ) -> Result<(), Failed> {
+        match token {
+            Token::String(text) => slot.set_string(text),
+            Token::Null => *slot = Value::Null,
+            Token::Bool(flag) => *slot = Value::Bool(flag),
+            Token::Int(number) => *slot = Value::Int(number),
+            Token::Float(number) => *slot = Value::Float(number),
+            Token::Array { entries, is_object } => self.array(entries, is_object, depth, slot)?,
+            Token::End => return Err(self.fail(&"`}` where a value was expected")),
+            Token::CustomObject => {
+                return Err(self.fail(&"custom-serialized objects (C:) are not accepted"));
+            }
+            Token::Reference => {
+                return Err(self.fail(&"references (r:, R:) are not accepted"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the entries of an array (or an object's properties) up to its `}` into `slot`: a
+    /// list while the keys run 0, 1, 2…, a map from the first key that does not (int keys as
+    /// text).
+    fn array(
+        &mut self,
+        declared: u32,
+        is_object: bool,
+        depth: usize,
+        slot: &mut Value,
+    ) -> Result<(), Failed> {
+        if depth >= MAX_DEPTH {
+            return Err(self.fail(&format!("arrays nested more than {MAX_DEPTH} deep")));
+        }
+        let declared = usize::try_from(declared).unwrap_or(usize::MAX);
+        // Each entry takes at least 6 bytes (`i:0;N;`), so the input bounds the reservation.
+        let remaining = self.body.len().saturating_sub(self.parser.position());
+        let capacity = declared.min(remaining / 6);
+        let mut items = Vec::new();
+        let first_other_key = loop {
+            match next_token!(self) {
+                Token::Int(number) if !is_object && usize::try_from(number) == Ok(items.len()) => {
+                    if items.len() == declared {
+                        return Err(self.more_than(declared));
+                    }
+                    if items.is_empty() {
+                        items.reserve_exact(capacity);
+                    }
+                    items.push(Value::Null);
+                    let token = next_token!(self);
+                    let Some(item) = items.last_mut() else {
+                        return Err(self.fail(&"a list that lost its last item"));
+                    };
+                    self.value_into(token, depth + 1, item)?;
+                }
+                Token::End => {
+                    self.end(items.len(), declared)?;
+                    *slot = if is_object {
+                        Value::Map(Map::default())
+                    } else {
+                        Value::List(items)
+                    };
+                    return Ok(());
+                }
+                other => break other,
+            }
+        };
+        let mut count = items.len();
+        let mut map = Map::with_capacity(capacity);
+        let mut names = NewNames::default();
+        for (index, item) in items.into_iter().enumerate() {
+            names.insert(&mut map, index.to_compact_string(), item);
+        }
+        let mut token = first_other_key;
+        loop {
+            let number;
+            let key = match token {
+                Token::String(name) => {
+                    if is_object {
+                        property_name(name)
+                    } else {
+                        name
+                    }
+                }
+                Token::Int(value) => {
+                    number = value.to_compact_string();
+                    number.as_str()
+                }
+                Token::End => {
+                    self.end(count, declared)?;
+                    *slot = Value::Map(map);
+                    return Ok(());
+                }
+                other => {
+                    return Err(self.fail(&format!("{} used as an array key", describe(&other))));
+                }
+            };
+            if count == declared {
+                return Err(self.more_than(declared));
+            }
+            count += 1;
+            let value = next_token!(self);
+            let Some(entry) = names.slot(&mut map, key) else {
+                return Err(self.fail(&"a map that lost its last entry"));
+            };
+            self.value_into(value, depth + 1, entry)?;
+            token = next_token!(self);
+        }
+    }
+
+    /// Checks, at an array's `}`, that it held the entries it declared.
+    fn end(&mut self, count: usize, declared: usize) -> Result<(), Failed> {
+        if count == declared {
+            Ok(())
+        } else {
+            Err(self.fail(&format!(
+                "an array declared with {declared} entries holds {count}"
+            )))
+        }
+    }
+
+    #[cold]
+    fn more_than(&mut self, declared: usize) -> Failed {
+        self.fail(&format!("more than the {declared} declared entries"))
+    }
+}
+
+/// A property name as the map keeps it: protected and private property names of objects carry a
+/// `\0…\0` prefix, which is left out.
+fn property_name(name: &str) -> &str {
+    name.strip_prefix('\0')
+        .and_then(|rest| rest.find('\0').and_then(|end| rest.get(end + 1..)))
+        .unwrap_or(name)
 }
 
 /// What a token that cannot be an array key is, for the error.
-fn describe(token: &PhpToken<'_>) -> &'static str {
+fn describe(token: &Token<'_>) -> &'static str {
     match token {
-        PhpToken::Null => "a null",
-        PhpToken::Boolean(_) => "a boolean",
-        PhpToken::Float(_) => "a float",
-        PhpToken::Array { .. } | PhpToken::Object { .. } => "an array",
-        _ => "a reference or custom object",
-    }
-}
-
-/// An array or object being read.
-struct Frame {
-    declared: usize,
-    /// How many entries to reserve room for once the first key shows what the array is.
-    capacity: usize,
-    count: usize,
-    body: Body,
-    /// The key read for the next value; `None` while a key is expected.
-    key: Option<Key>,
-    names: NewNames,
-    is_object: bool,
-    /// The frame that receives the whole value.
-    is_root: bool,
-}
-
-/// What an array turns into: a list while its keys run 0, 1, 2…, a map from the first key that
-/// does not.
-enum Body {
-    Empty,
-    List(Vec<Value>),
-    Map(Map),
-}
-
-enum Key {
-    Int(i64),
-    Str(Text),
-}
-
-impl Key {
-    fn into_text(self) -> Text {
-        match self {
-            Key::Int(number) => number.to_compact_string(),
-            Key::Str(text) => text,
-        }
-    }
-}
-
-impl Frame {
-    fn root() -> Frame {
-        Frame {
-            declared: 1,
-            capacity: 0,
-            count: 0,
-            body: Body::Empty,
-            key: Some(Key::Int(0)),
-            names: NewNames::default(),
-            is_object: false,
-            is_root: true,
-        }
-    }
-
-    /// A member name as the map keeps it: protected and private property names of objects carry
-    /// a `\0…\0` prefix, which is left out.
-    fn property_name(&self, name: &str) -> Text {
-        let visible = name
-            .strip_prefix('\0')
-            .filter(|_| self.is_object)
-            .and_then(|rest| rest.find('\0').and_then(|end| rest.get(end + 1..)));
-        Text::from(visible.unwrap_or(name))
-    }
-
-    fn insert(&mut self, key: Key, value: Value) {
-        let continues_list = !self.is_object
-            && match (&key, &self.body) {
-                (Key::Int(number), Body::Empty) => *number == 0,
-                (Key::Int(number), Body::List(items)) => {
-                    usize::try_from(*number) == Ok(items.len())
-                }
-                _ => false,
-            };
-        match (&mut self.body, continues_list) {
-            (Body::Empty, true) => {
-                let mut items = Vec::with_capacity(self.capacity);
-                items.push(value);
-                self.body = Body::List(items);
-            }
-            (Body::List(items), true) => items.push(value),
-            (Body::Map(map), _) => self.names.insert(map, key.into_text(), value),
-            (body, false) => {
-                let mut map = Map::with_capacity(self.capacity);
-                if let Body::List(items) = std::mem::replace(body, Body::Empty) {
-                    for (index, item) in items.into_iter().enumerate() {
-                        self.names.insert(&mut map, index.to_compact_string(), item);
-                    }
-                }
-                self.names.insert(&mut map, key.into_text(), value);
-                *body = Body::Map(map);
-            }
-        }
-    }
-
-    /// A list when the keys were exactly 0..n-1 in order, otherwise a map (int keys as text).
-    fn into_value(self) -> Value {
-        match self.body {
-            Body::Empty if self.is_object => Value::Map(Map::default()),
-            Body::Empty => Value::List(Vec::new()),
-            Body::List(items) => Value::List(items),
-            Body::Map(map) => Value::Map(map),
-        }
+        Token::Null => "a null",
+        Token::Bool(_) => "a boolean",
+        Token::Float(_) => "a float",
+        Token::Array { .. } => "an array",
+        Token::Int(_) | Token::String(_) => "a key",
+        Token::End => "`}`",
+        Token::CustomObject | Token::Reference => "a reference or custom object",
     }
 }
 
