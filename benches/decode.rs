@@ -5,7 +5,9 @@
 //! Run: `cargo bench --bench decode` (needs `php` and `python3` on the PATH for the baselines).
 //! Set `IPERNITY_BENCH_MB` to change the body size (default 24), and `IPERNITY_BENCH_FORMATS` (for
 //! instance `php,xmlrpc`) to measure only some formats, as when profiling one decoder; with
-//! `IPERNITY_BENCH_KEEP` set, the bodies written for the baselines are kept for other tools.
+//! `IPERNITY_BENCH_KEEP` set, the bodies written for the baselines are kept for other tools. With
+//! `GLIBC_TUNABLES=glibc.malloc.trim_threshold=4294967295` glibc keeps freed memory for reuse, as
+//! PHP's allocator does between calls (benches/run.sh runs the bench both ways).
 
 #![allow(
     clippy::unwrap_used,
@@ -163,6 +165,14 @@ fn main() {
         .map(|d| d.list("doc").len())
         .unwrap_or(0);
     println!("docs list of {docs} documents; best of {RUNS} runs each");
+    // glibc hands freed memory back to the kernel, so each run page-faults its tree afresh; PHP's
+    // allocator keeps its pages. benches/run.sh runs this bench both ways.
+    match std::env::var("GLIBC_TUNABLES") {
+        Ok(tunables) if tunables.contains("trim_threshold") => {
+            println!("heap: freed memory kept for reuse ({tunables})")
+        }
+        _ => println!("heap: glibc's default (freed memory trimmed back to the kernel)"),
+    }
 
     let body = |format: Format| {
         let body = format.render(Ok(&payload));

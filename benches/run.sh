@@ -14,6 +14,8 @@ for bench in decode signed_call; do
   echo "== $bench"
   cargo bench --quiet --bench "$bench"
 done
+echo "== decode, freed memory kept for reuse (as PHP's allocator keeps it)"
+GLIBC_TUNABLES=glibc.malloc.trim_threshold=4294967295 cargo bench --quiet --bench decode
 for bench in calls upload load; do
   echo "== $bench"
   cargo bench --quiet --features cli --bench "$bench"
