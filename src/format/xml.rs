@@ -19,7 +19,7 @@ use quick_xml::events::{BytesRef, BytesStart, Event};
 use super::{Format, MAX_DEPTH, api_error_from};
 use crate::error::{ApiError, Error, excerpt};
 use crate::map::NewNames;
-use crate::value::{Map, Text, Value};
+use crate::value::{Map, Text, Value, fill_text};
 
 /// The member that holds the text of an element that also has attributes or children.
 pub const TEXT_MEMBER: &str = "_value";
@@ -381,35 +381,46 @@ fn read_attributes(
                 ),
             ));
         }
-        let name = Text::from(key.local_name().as_ref());
-        let value = Value::String(text_of(value));
-        let earlier = if names.may_hold(&name) {
+        let local_name = key.local_name();
+        let name: &str = local_name.as_ref();
+        let earlier = if names.may_hold(name) {
             entries
                 .get_mut(first..)
-                .and_then(|own| own.iter_mut().find(|(seen, _)| *seen == name))
+                .and_then(|own| own.iter_mut().find(|(seen, _)| seen == name))
         } else {
             None
         };
-        match earlier {
+        let slot = match earlier {
             Some((_, slot)) => {
                 if let Some(Err(error)) = start.attributes().find(Result::is_err) {
                     return Err(parse_error(format, reader, error));
                 }
                 // Two prefixes, one local name: the later value wins, as for any member.
-                *slot = value;
+                slot
             }
-            None => entries.push((name, value)),
+            None => {
+                // Written in place: an entry built aside and pushed is copied over in loads that
+                // stall on the stores just made (see `map::Map::push_named`).
+                entries.resize_with(entries.len() + 1, || (Text::default(), Value::Null));
+                let Some((key, slot)) = entries.last_mut() else {
+                    return Err(parse_error(
+                        format,
+                        reader,
+                        "an attribute list that lost its entry",
+                    ));
+                };
+                fill_text(key, name);
+                slot
+            }
+        };
+        match value {
+            std::borrow::Cow::Owned(owned) if owned.len() > std::mem::size_of::<Text>() => {
+                *slot = Value::String(Text::from(owned));
+            }
+            other => slot.set_string(&other),
         }
     }
     Ok(())
-}
-
-/// Text from a decoded attribute value: short values inline, long ones keep their allocation.
-fn text_of(value: std::borrow::Cow<'_, str>) -> Text {
-    match value {
-        std::borrow::Cow::Owned(owned) if owned.len() > 24 => Text::from(owned),
-        other => Text::from(other.as_ref()),
-    }
 }
 
 /// Adds a repeated child element to the member its first occurrence made: the member turns into a
