@@ -9,7 +9,7 @@ use std::fmt;
 
 use hashbrown::HashTable;
 
-use crate::value::{Text, Value, fill_text};
+use crate::value::{Text, Value, push_entry};
 
 /// Maps with at least this many entries keep a hash index; smaller ones are searched in order.
 pub const INDEXED_FROM: usize = 16;
@@ -255,13 +255,7 @@ impl Map {
         if let Some(index) = &mut self.index {
             index.add(&self.entries, name, position);
         }
-        // `resize_with` writes the new entry straight into the vector; `push` builds it on the
-        // stack first and copies it over, in loads that stall on the stores just made.
-        self.entries
-            .resize_with(position + 1, || (Text::default(), Value::Null));
-        if let Some((key, _)) = self.entries.last_mut() {
-            fill_text(key, name);
-        }
+        push_entry(&mut self.entries, name)?;
         if self.index.is_none() && self.entries.len() >= INDEXED_FROM {
             self.index = Some(Index::build(&self.entries));
         }

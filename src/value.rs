@@ -33,11 +33,29 @@ pub use crate::map::Map;
 /// buffer where it stays: building it aside and moving it in makes the processor reload bytes it
 /// has just written one by one, which costs more than the copy.
 pub(crate) fn fill_text(target: &mut Text, text: &str) {
-    if text.len() <= std::mem::size_of::<Text>() {
+    if text.len() <= INLINE_TEXT {
         target.push_str(text);
     } else {
         *target = Text::from(text);
     }
+}
+
+/// The longest text a [`Text`] holds without an allocation of its own.
+const INLINE_TEXT: usize = std::mem::size_of::<Text>();
+
+/// Appends an entry named `name` with a null value to `entries` and gives that value to fill; the
+/// entry is written in place, as [`fill_text`] explains. `None` only if the vector could not give
+/// back the entry it has just appended, which a `Vec` always does.
+pub(crate) fn push_entry<'e>(
+    entries: &'e mut Vec<(Text, Value)>,
+    name: &str,
+) -> Option<&'e mut Value> {
+    // `resize_with` writes the new entry straight into the vector; `push` builds it on the stack
+    // first and copies it over, in loads that stall on the stores just made.
+    entries.resize_with(entries.len() + 1, || (Text::default(), Value::Null));
+    let (key, value) = entries.last_mut()?;
+    fill_text(key, name);
+    Some(value)
 }
 
 static EMPTY_MAP: LazyLock<Map> = LazyLock::new(Map::default);
@@ -68,6 +86,17 @@ impl Value {
         *self = Value::String(Text::default());
         if let Value::String(target) = self {
             fill_text(target, text);
+        }
+    }
+
+    /// Makes this value the string `text`: short text written in place, long owned text keeping
+    /// its allocation.
+    pub(crate) fn set_text(&mut self, text: std::borrow::Cow<'_, str>) {
+        match text {
+            std::borrow::Cow::Owned(owned) if owned.len() > INLINE_TEXT => {
+                *self = Value::String(Text::from(owned));
+            }
+            other => self.set_string(&other),
         }
     }
 

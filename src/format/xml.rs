@@ -19,7 +19,7 @@ use quick_xml::events::{BytesRef, BytesStart, Event};
 use super::{Format, MAX_DEPTH, api_error_from};
 use crate::error::{ApiError, Error, excerpt};
 use crate::map::NewNames;
-use crate::value::{Map, Text, Value, fill_text};
+use crate::value::{Map, Text, Value, push_entry};
 
 /// The member that holds the text of an element that also has attributes or children.
 pub const TEXT_MEMBER: &str = "_value";
@@ -398,27 +398,18 @@ fn read_attributes(
                 // Two prefixes, one local name: the later value wins, as for any member.
                 slot
             }
-            None => {
-                // Written in place: an entry built aside and pushed is copied over in loads that
-                // stall on the stores just made (see `map::Map::push_named`).
-                entries.resize_with(entries.len() + 1, || (Text::default(), Value::Null));
-                let Some((key, slot)) = entries.last_mut() else {
+            None => match push_entry(entries, name) {
+                Some(slot) => slot,
+                None => {
                     return Err(parse_error(
                         format,
                         reader,
                         "an attribute list that lost its entry",
                     ));
-                };
-                fill_text(key, name);
-                slot
-            }
+                }
+            },
         };
-        match value {
-            std::borrow::Cow::Owned(owned) if owned.len() > std::mem::size_of::<Text>() => {
-                *slot = Value::String(Text::from(owned));
-            }
-            other => slot.set_string(&other),
-        }
+        slot.set_text(value);
     }
     Ok(())
 }
