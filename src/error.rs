@@ -302,6 +302,16 @@ pub enum Error {
         /// The first bytes of the body, lossily decoded.
         body_prefix: String,
     },
+    /// The server answered with a redirect, which API calls never follow: a signed query or
+    /// form re-sent to the target would hand it the token (curl's default, too).
+    #[error("HTTP {status} redirect to {target} not followed (API calls are never redirected)")]
+    Redirect {
+        /// The HTTP status code (301, 302, 303, 307 or 308).
+        status: u16,
+        /// The origin the redirect pointed to (`scheme://host[:port]`), never its path or
+        /// query.
+        target: String,
+    },
     /// The response body could not be decoded in the format that was asked for.
     #[error("malformed {format} response: {reason}")]
     Malformed {

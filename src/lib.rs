@@ -68,6 +68,7 @@ pub mod map;
 pub mod methods;
 pub mod oauth;
 pub mod protocol;
+mod random;
 #[cfg(feature = "server")]
 pub mod server;
 pub mod sign;

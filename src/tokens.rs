@@ -160,7 +160,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         path.file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
-        crate::protocol::random_token()
+        crate::random::io_token()?
     ));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

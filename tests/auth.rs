@@ -270,6 +270,25 @@ async fn oauth_calls_and_uploads_on_every_transport_and_placement() {
             for method in [SignatureMethod::HmacSha1, SignatureMethod::Plaintext] {
                 let client = oauth_client(&emulator, &access, protocol, placement, method);
                 let what = format!("{protocol} {placement:?} {method:?}");
+                if method == SignatureMethod::Plaintext {
+                    // The emulator is plain HTTP: PLAINTEXT would carry the secrets in the
+                    // clear, and is refused as its message says.
+                    let error = client.auth().check_token().await.unwrap_err();
+                    assert_eq!(api_code(&error), 135, "{what}");
+                    assert!(
+                        error.to_string().contains("PLAINTEXT needs HTTPS"),
+                        "{what}: {error}"
+                    );
+                    let before = emulator.last_upload().map(|u| u.length);
+                    let refused = client
+                        .upload(UploadFile::from_bytes("p.jpg", vec![5; 3001]).asynchronous(false))
+                        .send()
+                        .await
+                        .unwrap_err();
+                    assert_eq!(api_code(&refused), 135, "{what}");
+                    assert_eq!(emulator.last_upload().map(|u| u.length), before, "{what}");
+                    continue;
+                }
                 let token = client.auth().check_token().await.unwrap();
                 assert_eq!(
                     token.permissions.to_string(),
@@ -596,4 +615,34 @@ async fn secrets_stay_out_of_logs_errors_and_debug() {
             assert!(!shown.contains(secret), "{secret} shown in: {shown}");
         }
     }
+}
+
+/// A captured OAuth request does not replay after a restart: the nonces inside the clock window
+/// are kept with the rest of the state.
+#[tokio::test]
+async fn a_captured_oauth_request_does_not_replay_after_a_restart() {
+    let dir = std::env::temp_dir().join(format!("ipernity-test-nonces-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let first = Emulator::builder().data_dir(&dir).start().await.unwrap();
+    let credentials = first.credentials();
+    let captured = signed_echo(&first, &[], "captured-nonce", &now().to_string());
+    assert!(send(captured.clone()).await.is_ok());
+    let addr = first.addr();
+    first.shutdown().await;
+
+    let second = Emulator::builder()
+        .addr(addr)
+        .data_dir(&dir)
+        .api_key(credentials.api_key.clone())
+        .secret(credentials.secret.clone())
+        .start()
+        .await
+        .unwrap();
+    let replay = send(captured).await.unwrap_err();
+    assert_eq!(api_code(&replay), 133, "{replay}");
+    // A fresh nonce still passes.
+    let fresh = signed_echo(&second, &[], "fresh-nonce", &now().to_string());
+    assert!(send(fresh).await.is_ok());
+    second.shutdown().await;
+    std::fs::remove_dir_all(&dir).unwrap();
 }

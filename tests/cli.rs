@@ -1289,3 +1289,85 @@ fn an_emulator_killed_mid_bulk_upload_loses_no_confirmed_document_and_the_resume
     server.wait().unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Every command that talks to an endpoint, pointed at one that refuses connections, one that
+/// answers an HTML 500 page echoing the request, and one that redirects elsewhere: whatever it
+/// prints names the failure and never the secret, the token or the call's `api_sig`.
+#[test]
+fn commands_never_print_a_secret_when_the_endpoint_fails() {
+    use std::io::Read;
+    const TOKEN: &str = "TokenThatMustNotShow42";
+    // A server that answers each request with a page echoing it, or a redirect.
+    let echo = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let echo_addr = echo.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for (n, stream) in echo.incoming().enumerate() {
+            let Ok(mut stream) = stream else { continue };
+            stream
+                .set_read_timeout(Some(std::time::Duration::from_millis(300)))
+                .unwrap();
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 65536];
+            while let Ok(read) = stream.read(&mut buffer) {
+                if read == 0 {
+                    break;
+                }
+                request.extend_from_slice(&buffer[..read]);
+            }
+            let echoed = String::from_utf8_lossy(&request).into_owned();
+            let answer = if n % 2 == 0 {
+                format!(
+                    "HTTP/1.1 500 Oops\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{echoed}",
+                    echoed.len()
+                )
+            } else {
+                "HTTP/1.1 302 Found\r\nlocation: http://elsewhere.example:8080/api/x?auth_token=TokenThatMustNotShow42\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_owned()
+            };
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    let echo_endpoint = format!("http://{echo_addr}/api");
+    let dir = std::env::temp_dir().join(format!("ipernity-cli-secret-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("a.jpg");
+    std::fs::write(&file, b"\xff\xd8 a photo").unwrap();
+    let file = file.to_str().unwrap();
+    for endpoint in [
+        "http://127.0.0.1:1/api",
+        echo_endpoint.as_str(),
+        echo_endpoint.as_str(),
+    ] {
+        let commands: [&[&str]; 6] = [
+            &["call", "test.hello"],
+            &["call", "doc.get", "doc_id=1", "--protocol", "xmlrpc"],
+            &["call", "doc.delete", "doc_id=1", "--protocol", "soap"],
+            &["whoami"],
+            &["tickets", "1-2"],
+            &["upload", file],
+        ];
+        for command in commands {
+            let args = [command, &connection(endpoint, KEY, SECRET, Some(TOKEN))[..]].concat();
+            let out = ipernity(&args, None);
+            let printed = format!("{}{}", text(&out.stdout), text(&out.stderr));
+            assert_ne!(out.status.code(), Some(0), "{args:?}: {printed}");
+            assert!(!printed.is_empty(), "{args:?} printed nothing");
+            assert!(
+                !printed.contains(TOKEN) && !printed.contains(SECRET),
+                "{args:?}: {printed}"
+            );
+            // No 32-hex-digit signature either (the API key and multipart boundaries are not
+            // secret).
+            let bytes = printed.as_bytes();
+            let hex_run = (0..bytes.len()).any(|start| {
+                let run = bytes[start..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_hexdigit())
+                    .count();
+                let boundary = bytes[..start].ends_with(b"ipernity-");
+                let run_start = start == 0 || !bytes[start - 1].is_ascii_hexdigit();
+                run_start && run == 32 && !boundary && &bytes[start..start + 32] != KEY.as_bytes()
+            });
+            assert!(!hex_run, "{args:?}: a signature in {printed}");
+        }
+    }
+}

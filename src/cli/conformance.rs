@@ -33,7 +33,7 @@ pub(crate) async fn run(
     endpoint: &str,
     credentials: &Credentials,
 ) -> Result<Vec<Outcome>, String> {
-    let sender = ReqwestSender::new(reqwest::Client::new());
+    let sender = ReqwestSender::default();
     let root = suite.parent().unwrap_or(suite);
     let mut outcomes = Vec::new();
     for protocol in Protocol::ALL {

@@ -91,7 +91,9 @@ async fn authorize(url: &str, args: &LoginArgs, connection: &Connection) -> Resu
     println!("{url}");
     if connection.embedded.is_some() {
         eprintln!("embedded emulator: authorizing without a browser");
-        let response = reqwest::get(url).await.map_err(|e| e.to_string())?;
+        let response = reqwest::get(url)
+            .await
+            .map_err(|e| e.without_url().to_string())?;
         let status = response.status();
         if !status.is_success() {
             let page = response.text().await.unwrap_or_default();

@@ -123,8 +123,17 @@ impl OAuthFlow<'_> {
             .map_err(|failure| Error::Transport {
                 may_have_been_sent: !failure.before_sending,
                 source: Box::new(failure),
-            })?;
-        read_token(response)
+            });
+        // The token being exchanged is as secret as the client's own.
+        let redactor = super::redact::Redactor::new(
+            [inner.credentials.secret.expose()]
+                .into_iter()
+                .chain(token.map(|t| t.token.as_str()))
+                .chain(token.map(|t| t.secret.expose())),
+        );
+        response
+            .and_then(read_token)
+            .map_err(|error| redactor.error(error))
     }
 
     /// A request token (`/apps/oauth/request`); `callback` is where the service sends the

@@ -37,6 +37,7 @@ use crate::protocol::{DEFAULT_ENDPOINT, HttpRequest, Protocol};
 use crate::value::Value;
 
 mod auth;
+mod redact;
 mod sender;
 #[cfg(feature = "test-util")]
 pub mod test_util;
@@ -129,6 +130,8 @@ struct Inner {
     permissions: Option<Permissions>,
     /// OAuth signing instead of `api_sig`, when set.
     oauth: Option<OAuthSigner>,
+    /// Takes this client's secrets out of every error it returns or logs.
+    redactor: redact::Redactor,
 }
 
 impl Inner {
@@ -395,7 +398,7 @@ impl ClientBuilder {
         let sender = match self.sender {
             Some(sender) => sender,
             None => {
-                let mut builder = reqwest::Client::builder()
+                let mut builder = ReqwestSender::api_client_builder()
                     .connect_timeout(self.connect_timeout)
                     .user_agent(self.user_agent);
                 if let Some(proxy) = &self.proxy {
@@ -421,6 +424,17 @@ impl ClientBuilder {
         let site = self
             .site
             .unwrap_or_else(|| crate::auth::site_of(&self.endpoint));
+        let oauth_token = oauth.as_ref().and_then(|o| o.token.as_ref());
+        let redactor = redact::Redactor::new(
+            [
+                Some(credentials.secret.expose()),
+                credentials.token.as_ref().map(Secret::expose),
+                oauth_token.map(|t| t.token.as_str()),
+                oauth_token.map(|t| t.secret.expose()),
+            ]
+            .into_iter()
+            .flatten(),
+        );
         Ok(Client {
             inner: Arc::new(Inner {
                 endpoint: self.endpoint,
@@ -435,6 +449,7 @@ impl ClientBuilder {
                 site,
                 permissions: self.permissions,
                 oauth,
+                redactor,
             }),
         })
     }
@@ -540,6 +555,7 @@ impl Client {
                     (error, retryable, None)
                 }
             };
+            let error = inner.redactor.error(error);
             if !retryable || retry >= inner.retry.max_retries {
                 return Err(error);
             }
@@ -557,6 +573,12 @@ impl Client {
 /// Reads a response: the decoded payload, the API error, or — when the body is not an API
 /// response — an HTTP error keeping the status and the first bytes.
 fn interpret(response: crate::client::HttpResponse, format: Format) -> Result<Value, Error> {
+    if (300..400).contains(&response.status) {
+        return Err(Error::Redirect {
+            status: response.status,
+            target: redirect_target(response.header("location")),
+        });
+    }
     match format.decode(&response.body) {
         Ok(value) => Ok(value),
         Err(Error::Api(error)) => Err(Error::Api(error)),
@@ -565,6 +587,23 @@ fn interpret(response: crate::client::HttpResponse, format: Format) -> Result<Va
             body_prefix: body_prefix(&response.body),
         }),
         Err(other) => Err(other),
+    }
+}
+
+/// Where a redirect pointed, as far as an error may say: the origin of an absolute `Location`,
+/// never its path or query (which may repeat the signed parameters).
+fn redirect_target(location: Option<&str>) -> String {
+    let Some(location) = location else {
+        return "nowhere (no Location header)".to_owned();
+    };
+    match location.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            // user:password@ is not the origin and may be a secret.
+            let host = authority.rsplit('@').next().unwrap_or_default();
+            format!("{scheme}://{host}")
+        }
+        None => "another path on the same host".to_owned(),
     }
 }
 

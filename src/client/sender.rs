@@ -42,6 +42,9 @@ impl HttpResponse {
 }
 
 /// Why sending failed, and whether the request may have reached the server.
+///
+/// Built from a reqwest error, it keeps the failure's whole chain of causes but never the
+/// request's URL (whose query carries `auth_token` and `api_sig`): only its origin.
 #[derive(Debug)]
 pub struct SendError {
     /// The connection was never established: nothing was sent.
@@ -54,15 +57,18 @@ pub struct SendError {
 
 impl fmt::Display for SendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.source)
+        write!(f, "{}", self.source)?;
+        // The causes too: "error sending request" alone does not say what went wrong.
+        let mut cause = self.source.source();
+        while let Some(error) = cause {
+            write!(f, ": {error}")?;
+            cause = error.source();
+        }
+        Ok(())
     }
 }
 
-impl std::error::Error for SendError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(self.source.as_ref())
-    }
-}
+impl std::error::Error for SendError {}
 
 /// A request body produced piece by piece (an upload streamed from disk).
 pub type BodyStream =
@@ -121,9 +127,30 @@ pub struct ReqwestSender {
 }
 
 impl ReqwestSender {
-    /// A sender over an already configured reqwest client.
+    /// A sender over an already configured reqwest client. The client's redirect and referer
+    /// settings are its own: [`ReqwestSender::api_client_builder`] gives the safe ones.
     pub fn new(client: reqwest::Client) -> ReqwestSender {
         ReqwestSender { client }
+    }
+
+    /// A reqwest builder configured as an API client must be: it follows no redirect (a signed
+    /// query or form re-sent elsewhere would hand over the token; a 3xx answer becomes
+    /// [`crate::Error::Redirect`]) and sends no `Referer`. This is curl's default and what
+    /// `Client` itself uses.
+    pub fn api_client_builder() -> reqwest::ClientBuilder {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .referer(false)
+    }
+}
+
+impl Default for ReqwestSender {
+    /// A sender over [`ReqwestSender::api_client_builder`]'s client.
+    fn default() -> ReqwestSender {
+        let client = ReqwestSender::api_client_builder()
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        ReqwestSender::new(client)
     }
 }
 
@@ -208,10 +235,61 @@ impl ReqwestSender {
     }
 }
 
+/// The failure without the request's URL: reqwest's errors print it whole, query included, and
+/// the query of a REST call carries `auth_token` and `api_sig`. Only the origin is kept.
 fn send_error(error: reqwest::Error) -> SendError {
+    let origin = error.url().map(origin_of);
+    let before_sending = error.is_connect() || error.is_builder();
+    let timed_out = error.is_timeout();
+    let what = if timed_out {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else if error.is_builder() {
+        "could not build the request"
+    } else if error.is_body() || error.is_decode() {
+        "the response body was cut short or unreadable"
+    } else {
+        "the exchange failed"
+    };
+    let what = match origin {
+        Some(origin) => format!("{what} ({origin})"),
+        None => what.to_owned(),
+    };
     SendError {
-        before_sending: error.is_connect() || error.is_builder(),
-        timed_out: error.is_timeout(),
-        source: Box::new(error),
+        before_sending,
+        timed_out,
+        source: Box::new(Failure {
+            what,
+            cause: error.without_url(),
+        }),
+    }
+}
+
+/// `scheme://host[:port]` of `url`: what an error may say about where a request went.
+fn origin_of(url: &reqwest::Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(host), Some(port)) => format!("{}://{host}:{port}", url.scheme()),
+        (Some(host), None) => format!("{}://{host}", url.scheme()),
+        _ => url.scheme().to_owned(),
+    }
+}
+
+/// A reqwest failure described in words, its URL already removed.
+#[derive(Debug)]
+struct Failure {
+    what: String,
+    cause: reqwest::Error,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.what)
+    }
+}
+
+impl std::error::Error for Failure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.cause)
     }
 }

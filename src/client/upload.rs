@@ -229,8 +229,9 @@ impl<'a> UploadBuilder<'a> {
     /// Dropping the future cancels the upload like [`cancel_on`](Self::cancel_on) does.
     pub async fn send(mut self) -> Result<Uploaded, Error> {
         let clock = Arc::new(ProgressClock::new());
+        let redactor = &self.client.inner.redactor;
         let Some(token) = self.cancel.take() else {
-            return self.run(clock).await;
+            return self.run(clock).await.map_err(|error| redactor.error(error));
         };
         if token.is_cancelled() {
             return Err(Error::Cancelled {
@@ -240,7 +241,9 @@ impl<'a> UploadBuilder<'a> {
         let run = std::pin::pin!(self.run(Arc::clone(&clock)));
         let cancelled = std::pin::pin!(token.cancelled());
         match futures_util::future::select(run, cancelled).await {
-            futures_util::future::Either::Left((outcome, _)) => outcome,
+            futures_util::future::Either::Left((outcome, _)) => {
+                outcome.map_err(|error| redactor.error(error))
+            }
             futures_util::future::Either::Right(((), _)) => Err(Error::Cancelled {
                 may_have_been_sent: clock.body_sent.load(Ordering::Relaxed),
             }),
@@ -305,6 +308,7 @@ impl<'a> UploadBuilder<'a> {
                     },
                 ) if source.reopens() && retry < inner.retry.max_retries => {
                     let delay = inner.retry.delay(retry, None);
+                    let error = inner.redactor.error(error);
                     tracing::warn!(retry = retry + 1, delay_ms = delay.as_millis() as u64, error = %error, "retrying an upload that was not sent");
                     tokio::time::sleep(delay).await;
                     retry += 1;

@@ -569,19 +569,6 @@ pub(crate) fn check_xml_text(call: &Call, names_are_elements: bool) -> Result<()
     Ok(())
 }
 
-/// 32 hex digits from the standard library's per-process random hashing keys (multipart
-/// boundaries, which must not occur in the file).
-pub(crate) fn random_token() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut token = String::with_capacity(32);
-    for salt in 0..2u8 {
-        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-        hasher.write_u8(salt);
-        token.push_str(&format!("{:016x}", hasher.finish()));
-    }
-    token
-}
-
 /// An XML request body as text: UTF-8 holding no control character XML forbids; `None`
 /// otherwise (the envelope is invalid).
 pub(crate) fn xml_text(body: &[u8]) -> Option<&str> {

@@ -11,7 +11,7 @@
 use super::{
     FileEncoding, FilePart, HttpMethod, HttpRequest, IncomingRequest, ParsedRequest, Protocol,
     RequestError, Transport, UploadEnvelope, check_format, check_method, endpoint_url, form_decode,
-    form_encode, random_token, suffix_format,
+    form_encode, suffix_format,
 };
 use crate::call::{Call, Params};
 use crate::error::{Error, ErrorCode};
@@ -78,7 +78,11 @@ impl Transport for Rest {
     ) -> Result<UploadEnvelope, Error> {
         call.validate()?;
         let format = check_format(format, self)?;
-        let boundary = format!("ipernity-{}", random_token());
+        let boundary = format!(
+            "ipernity-{}",
+            crate::random::token()
+                .map_err(|e| Error::invalid_param("boundary", format!("no randomness: {e}")))?
+        );
         let mut before = String::new();
         for (name, value) in call.params().iter() {
             if name.contains(['"', '\r', '\n']) {

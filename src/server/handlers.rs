@@ -121,7 +121,7 @@ fn method_get(request: &Request<'_>) -> Outcome {
 }
 
 fn get_frob(state: &mut StateData, request: &Request<'_>) -> Outcome {
-    let frob = new_frob(state, request.api_key, None);
+    let frob = new_frob(state, request.api_key, None)?;
     Ok(map([(
         "auth",
         Value::Map(map([("frob", Value::from(frob))])),
@@ -130,14 +130,12 @@ fn get_frob(state: &mut StateData, request: &Request<'_>) -> Outcome {
 
 /// A fresh single-use frob for `api_key`, already approved with `grants` (web flow) or waiting
 /// for the user (desktop flow).
-pub(super) fn new_frob(state: &mut StateData, api_key: &str, grants: Option<Grants>) -> String {
-    let frob = format!(
-        "{}-{}",
-        state.next_id(),
-        crate::protocol::random_token()
-            .get(..12)
-            .unwrap_or_default()
-    );
+pub(super) fn new_frob(
+    state: &mut StateData,
+    api_key: &str,
+    grants: Option<Grants>,
+) -> Result<String, ApiError> {
+    let frob = fresh_credential()?;
     state.frobs.insert(
         frob.clone(),
         Frob {
@@ -147,7 +145,18 @@ pub(super) fn new_frob(state: &mut StateData, api_key: &str, grants: Option<Gran
             used: false,
         },
     );
-    frob
+    Ok(frob)
+}
+
+/// A token, frob or secret no one can guess: 128 bits from the operating system's random
+/// source (an emulator whose tokens follow a counter or the clock hands out accounts).
+pub(super) fn fresh_credential() -> Result<String, ApiError> {
+    crate::random::token().map_err(|e| {
+        ApiError::new(
+            ErrorCode::ServiceError,
+            format!("Service error: the random source failed: {e}"),
+        )
+    })
 }
 
 fn auth_payload(state: &StateData, token: &str, grant: &Grant) -> Map {
@@ -210,11 +219,7 @@ fn get_token(state: &mut StateData, request: &Request<'_>) -> Outcome {
         }
         _ => return Err(method_error(2, "Frob invalid or already used")),
     };
-    let token = format!(
-        "{}-{:016x}",
-        state.next_id(),
-        unix_now().wrapping_mul(0x9E37_79B9_7F4A_7C15)
-    );
+    let token = fresh_credential()?;
     let grant = Grant {
         api_key: request.api_key.to_owned(),
         user_id: USER_ID,

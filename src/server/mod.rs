@@ -76,17 +76,12 @@ impl Emulator {
         let seed = fresh_hex();
         EmulatorBuilder {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            api_key: format!("emu{}", &seed[..29.min(seed.len())]),
-            secret: Secret::new(
-                fresh_hex()
-                    .get(..16)
-                    .unwrap_or("0123456789abcdef")
-                    .to_owned(),
-            ),
-            token: Secret::new(format!(
-                "1-{}",
-                fresh_hex().get(..16).unwrap_or("0123456789abcdef")
-            )),
+            api_key: seed
+                .get(..29)
+                .map(|s| format!("emu{s}"))
+                .unwrap_or_default(),
+            secret: Secret::new(fresh_hex()),
+            token: Secret::new(fresh_hex()),
             grants: [
                 (Target::Doc, Level::Delete),
                 (Target::Blog, Level::Delete),
@@ -182,8 +177,21 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Binds the address and serves in the background.
+    /// Binds the address and serves in the background. An empty API key, secret or token is
+    /// refused: an empty secret signs everything, an empty token is no token.
     pub async fn start(self) -> std::io::Result<EmulatorHandle> {
+        for (name, value) in [
+            ("API key", self.api_key.as_str()),
+            ("secret", self.secret.expose()),
+            ("token", self.token.expose()),
+        ] {
+            if value.trim().is_empty() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("the emulator's {name} is empty"),
+                ));
+            }
+        }
         let (data_dir, temporary) = match &self.data_dir {
             Some(dir) => (dir.clone(), false),
             None => (
@@ -196,14 +204,6 @@ impl EmulatorBuilder {
             ),
         };
         std::fs::create_dir_all(&data_dir)?;
-        // Uploads cut off by a crash left their spool files: no document took them.
-        for entry in std::fs::read_dir(&data_dir)?.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with("upload-") && name.ends_with(".part") {
-                std::fs::remove_file(entry.path()).ok();
-            }
-        }
         let listener = tokio::net::TcpListener::bind(self.addr).await?;
         let addr = listener.local_addr()?;
         let credentials = Credentials::new(self.api_key.clone(), self.secret.clone())
@@ -214,11 +214,28 @@ impl EmulatorBuilder {
             true => None,
             false => {
                 let store = store::Store::open(&data_dir)?;
+                let provisioned = state.tokens.clone();
                 store.load_into(&mut state)?;
+                // The provisioned token's rights are what this start says, not what an
+                // earlier start with other flags kept.
+                for (token, grant) in provisioned {
+                    state.dirty.tokens.insert(token.clone());
+                    state.tokens.insert(token, grant);
+                }
                 store.save(&mut state)?;
                 Some(store)
             }
         };
+        // Uploads cut off by a crash left their spool files: no document took them. Only now,
+        // with the database's lock held: another emulator on this directory is refused above
+        // before it could touch the files of uploads in flight.
+        for entry in std::fs::read_dir(&data_dir)?.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with("upload-") && name.ends_with(".part") {
+                std::fs::remove_file(entry.path()).ok();
+            }
+        }
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
             store,
@@ -655,15 +672,10 @@ pub(crate) fn unix_now() -> u64 {
 }
 
 /// 32 hex digits of per-process randomness (the standard library's hashing keys).
+/// 32 hex digits from the operating system's random source; empty if it failed, which
+/// [`EmulatorBuilder::start`] then refuses as an empty credential.
 fn fresh_hex() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut text = String::new();
-    for _ in 0..2 {
-        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-        hasher.write_u128(Instant::now().elapsed().as_nanos());
-        text.push_str(&format!("{:016x}", hasher.finish()));
-    }
-    text
+    crate::random::token().unwrap_or_default()
 }
 
 /// A call that passed every check, with the identity behind it.
@@ -892,7 +904,7 @@ impl Shared {
                     MultipartEvent::FileStart { filename } => {
                         let path = self
                             .data_dir
-                            .join(format!("upload-{}.part", crate::protocol::random_token()));
+                            .join(format!("upload-{}.part", crate::random::io_token().ok()?));
                         let handle = tokio::fs::File::create(&path).await.ok()?;
                         // Batched: each write to a tokio file is a trip to the blocking pool.
                         spool = Some((
@@ -966,9 +978,10 @@ impl Shared {
         let Some(mut extractor) = crate::protocol::FileExtractor::new(protocol) else {
             return unreadable();
         };
-        let path = self
-            .data_dir
-            .join(format!("upload-{}.part", crate::protocol::random_token()));
+        let Ok(name) = crate::random::io_token() else {
+            return unreadable();
+        };
+        let path = self.data_dir.join(format!("upload-{name}.part"));
         let Ok(spool) = tokio::fs::File::create(&path).await else {
             return unreadable();
         };
@@ -1113,13 +1126,15 @@ fn authenticate(
         return Err(ApiError::global(ErrorCode::PostRequired));
     }
     let signature = params.get("api_sig");
-    if info.sign || signature.is_some() {
+    let token = params.get("auth_token").filter(|t| !t.is_empty());
+    // A call that carries a token is signed (spec §5.4), whatever the method: otherwise anyone
+    // who saw a token in a log or a URL could call as its user without the secret.
+    if info.sign || signature.is_some() || token.is_some() {
         let signature = signature.ok_or_else(|| ApiError::global(ErrorCode::SignatureMissing))?;
         if !sign::verify(parsed.call.method(), params, secret, signature) {
             return Err(ApiError::global(ErrorCode::SignatureInvalid));
         }
     }
-    let token = params.get("auth_token").filter(|t| !t.is_empty());
     let grant = match token {
         None if info.token => return Err(ApiError::global(ErrorCode::TokenMissing)),
         None => None,
@@ -1188,7 +1203,10 @@ async fn authorize(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
     };
     let Some(frob) = params.get("frob") else {
         // The web flow: a frob approved at once, handed to the application's callback.
-        let frob = handlers::new_frob(&mut state, api_key, Some(grants));
+        let frob = match handlers::new_frob(&mut state, api_key, Some(grants)) {
+            Ok(frob) => frob,
+            Err(error) => return page(StatusCode::INTERNAL_SERVER_ERROR, &error.message),
+        };
         let callback = shared
             .callback
             .clone()

@@ -141,6 +141,14 @@ fn check(
                 "OAuth Signature method unsupported: use HMAC-SHA1, or PLAINTEXT over HTTPS",
             )
         })?;
+    // PLAINTEXT sends the secrets as they are; RFC 5849 §3.4.4 allows it only over TLS, and
+    // this endpoint is plain HTTP: the message above is the rule, not a suggestion.
+    if method == SignatureMethod::Plaintext {
+        return Err(ApiError::new(
+            ErrorCode::OAuthSignatureMethod,
+            "OAuth Signature method unsupported: PLAINTEXT needs HTTPS and this endpoint is plain HTTP; use HMAC-SHA1",
+        ));
+    }
     let timestamp: u64 = signed
         .get("oauth_timestamp")
         .and_then(|t| t.parse().ok())
@@ -184,16 +192,22 @@ fn check(
     ) {
         return Err(ApiError::global(ErrorCode::SignatureInvalid));
     }
-    // Nonces are remembered as long as their timestamps are inside the window.
-    state
-        .nonces
-        .retain(|_, seen| seen.abs_diff(now) <= CLOCK_WINDOW);
-    let nonce = signed.get("oauth_nonce").unwrap_or_default().to_owned();
-    if state
-        .nonces
-        .insert((consumer.clone(), nonce), timestamp)
-        .is_some()
-    {
+    // Nonces are remembered as long as their timestamps are inside the window, on disk too:
+    // a request captured before a restart must not replay after it.
+    let StateData { nonces, dirty, .. } = &mut *state;
+    nonces.retain(|pair, seen| {
+        let keep = seen.abs_diff(now) <= CLOCK_WINDOW;
+        if !keep {
+            dirty.nonces.insert(pair.clone());
+        }
+        keep
+    });
+    let pair = (
+        consumer.clone(),
+        signed.get("oauth_nonce").unwrap_or_default().to_owned(),
+    );
+    dirty.nonces.insert(pair.clone());
+    if nonces.insert(pair, timestamp).is_some() {
         return Err(ApiError::new(
             ErrorCode::OAuthNonceInvalid,
             "OAuth Nonce is invalid: it was used before",
@@ -321,9 +335,12 @@ async fn read_exchange(
     Ok((context, signed))
 }
 
-fn fresh_secret(state: &mut StateData) -> String {
-    let id = state.next_id();
-    format!("{id}-{}", crate::protocol::random_token())
+/// A fresh token and its secret, both from the operating system's random source.
+fn fresh_pair() -> Result<(String, String), ApiError> {
+    Ok((
+        super::handlers::fresh_credential()?,
+        super::handlers::fresh_credential()?,
+    ))
 }
 
 /// `/apps/oauth/request`: a request token for a correctly signed consumer.
@@ -349,8 +366,14 @@ pub(crate) async fn request(
         Ok(consumer) => consumer,
         Err(error) => return refusal(error),
     };
-    let token = fresh_secret(&mut state);
-    let secret = crate::protocol::random_token();
+    // The nonce is kept before the token is handed out.
+    if let Err(error) = shared.persist(&mut state) {
+        return refusal(error);
+    }
+    let (token, secret) = match fresh_pair() {
+        Ok(pair) => pair,
+        Err(error) => return refusal(error),
+    };
     state.oauth_requests.insert(
         token.clone(),
         RequestToken {
@@ -467,8 +490,10 @@ pub(crate) async fn access(
             ));
         }
     };
-    let token = fresh_secret(&mut state);
-    let secret = crate::protocol::random_token();
+    let (token, secret) = match fresh_pair() {
+        Ok(pair) => pair,
+        Err(error) => return refusal(error),
+    };
     state.tokens.insert(
         token.clone(),
         Grant {

@@ -18,6 +18,24 @@ const TICKETS: TableDefinition<&str, &[u8]> = TableDefinition::new("tickets");
 const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("tokens");
 const APPS: TableDefinition<&str, &str> = TableDefinition::new("apps");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// OAuth nonces inside the clock window, under [`nonce_key`], with their timestamps: a request
+/// captured before a restart is still refused (133) after it.
+const NONCES: TableDefinition<&str, u64> = TableDefinition::new("nonces");
+
+/// One table key for a consumer and its nonce (the consumer's length first, so no pair of
+/// strings can stand for another).
+fn nonce_key(consumer: &str, nonce: &str) -> String {
+    format!("{}:{consumer}{nonce}", consumer.len())
+}
+
+/// The consumer and nonce a [`nonce_key`] holds.
+fn split_nonce_key(key: &str) -> Option<(String, String)> {
+    let (length, rest) = key.split_once(':')?;
+    let length: usize = length.parse().ok()?;
+    let consumer = rest.get(..length)?;
+    let nonce = rest.get(length..)?;
+    Some((consumer.to_owned(), nonce.to_owned()))
+}
 
 /// What changed since the last save.
 #[derive(Debug, Default)]
@@ -28,6 +46,8 @@ pub(crate) struct Dirty {
     pub(crate) tokens: BTreeSet<String>,
     pub(crate) apps: bool,
     pub(crate) next_id: bool,
+    /// OAuth nonces seen or forgotten (consumer, nonce).
+    pub(crate) nonces: BTreeSet<(String, String)>,
 }
 
 impl Dirty {
@@ -39,6 +59,7 @@ impl Dirty {
             && self.tokens.is_empty()
             && !self.apps
             && !self.next_id
+            && self.nonces.is_empty()
     }
 }
 
@@ -124,6 +145,14 @@ impl Store {
                 );
             }
         }
+        if let Ok(table) = read.open_table(NONCES) {
+            for entry in table.iter().map_err(io_error)? {
+                let (key, timestamp) = entry.map_err(io_error)?;
+                let pair = split_nonce_key(key.value())
+                    .ok_or_else(|| io_error(format!("a damaged nonce entry: {:?}", key.value())))?;
+                state.nonces.insert(pair, timestamp.value());
+            }
+        }
         if let Ok(table) = read.open_table(META)
             && let Some(next_id) = table.get("next_id").map_err(io_error)?
         {
@@ -204,6 +233,18 @@ impl Store {
                 for (key, secret) in &state.apps {
                     apps.insert(key.as_str(), secret.expose())
                         .map_err(io_error)?;
+                }
+            }
+            let mut nonces = write.open_table(NONCES).map_err(io_error)?;
+            for pair in &dirty.nonces {
+                let key = nonce_key(&pair.0, &pair.1);
+                match state.nonces.get(pair) {
+                    Some(timestamp) => {
+                        nonces.insert(key.as_str(), *timestamp).map_err(io_error)?;
+                    }
+                    None => {
+                        nonces.remove(key.as_str()).map_err(io_error)?;
+                    }
                 }
             }
             let mut meta = write.open_table(META).map_err(io_error)?;
