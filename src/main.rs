@@ -298,6 +298,9 @@ struct ServeArgs {
     /// Seconds a client may send nothing (request head or body) before it is dropped.
     #[arg(long, default_value_t = 30.0)]
     idle_timeout: f64,
+    /// Connections served at once; further ones wait until one closes.
+    #[arg(long, default_value_t = 512)]
+    max_connections: usize,
 }
 
 /// The arguments of `ipernity call`.
@@ -607,12 +610,16 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
         token,
         perms,
         idle_timeout,
+        max_connections,
     } = args;
     let idle = std::time::Duration::try_from_secs_f64(idle_timeout)
         .ok()
         .filter(|d| !d.is_zero())
         .ok_or("--idle-timeout takes a positive number of seconds")?;
-    let mut builder = Emulator::builder().addr(addr).idle_timeout(idle);
+    let mut builder = Emulator::builder()
+        .addr(addr)
+        .idle_timeout(idle)
+        .max_connections(max_connections);
     if let Some(dir) = data {
         builder = builder.data_dir(dir);
     }
@@ -644,9 +651,28 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
             .map(Secret::expose)
             .unwrap_or_default()
     );
-    tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
+    until_interrupted_or_terminated().await?;
+    // Shutting down removes a temporary data directory with its uploads.
     emulator.shutdown().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Waits for Ctrl-C (SIGINT) or, on Unix, SIGTERM (what `kill` and service managers send).
+async fn until_interrupted_or_terminated() -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .map_err(|e| e.to_string())?;
+        tokio::select! {
+            interrupted = tokio::signal::ctrl_c() => interrupted.map_err(|e| e.to_string()),
+            _ = terminate.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.map_err(|e| e.to_string())
+    }
 }
 
 fn parse_perms(text: &str) -> Result<Grants, String> {

@@ -267,6 +267,43 @@ impl Map {
     }
 }
 
+/// Finds names among a run of entries being collected at the end of a decoder's shared stack
+/// (an element's attributes): in order while the run is short, through a hash index built once
+/// it reaches [`INDEXED_FROM`] entries, so a run of n names costs O(n) however many repeat.
+#[derive(Default)]
+pub(crate) struct RunIndex {
+    first: usize,
+    index: Option<Box<Index>>,
+}
+
+impl RunIndex {
+    /// An index of the entries from `first` on.
+    pub(crate) fn new(first: usize) -> RunIndex {
+        RunIndex { first, index: None }
+    }
+
+    /// Where `key` sits in `entries` (at or after the run's start), if it does.
+    pub(crate) fn find(&mut self, entries: &[(Text, Value)], key: &str) -> Option<usize> {
+        let own = entries.get(self.first..).unwrap_or_default();
+        let position = if own.len() < INDEXED_FROM {
+            own.iter().position(|(name, _)| name == key)
+        } else {
+            self.index
+                .get_or_insert_with(|| Index::build(own))
+                .find(own, key)
+        };
+        position.map(|p| p + self.first)
+    }
+
+    /// Records the entry just pushed at the end of `entries`.
+    pub(crate) fn pushed(&mut self, entries: &[(Text, Value)]) {
+        let own = entries.get(self.first..).unwrap_or_default();
+        if let (Some(index), Some((key, _))) = (&mut self.index, own.last()) {
+            index.add(own, key, own.len() - 1);
+        }
+    }
+}
+
 /// Inserts into a map being built by a decoder, skipping the search for an existing entry when a
 /// 64-bit filter of the names inserted so far shows the name is new. Decoded maps are small and
 /// their names almost always distinct, so most inserts become a push.

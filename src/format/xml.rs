@@ -357,8 +357,11 @@ fn read_attributes(
 ) -> Result<(), Error> {
     let first = entries.len();
     let mut names = NewNames::default();
-    // quick-xml's duplicate check allocates for every element; ours costs nothing until two
-    // attributes share a local name, and then asks quick-xml whether the qualified names repeat.
+    let mut run = crate::map::RunIndex::new(first);
+    let mut qualified_names_checked = false;
+    // quick-xml's duplicate check allocates for every element and compares each attribute with
+    // all before it; ours costs nothing until two attributes share a local name, and then
+    // checks the qualified names once, through a hash set: linear in the attributes.
     for attribute in start.attributes().with_checks(false) {
         let attribute = attribute.map_err(|e| parse_error(format, reader, e))?;
         let key = attribute.key;
@@ -384,32 +387,58 @@ fn read_attributes(
         let local_name = key.local_name();
         let name: &str = local_name.as_ref();
         let earlier = if names.may_hold(name) {
-            entries
-                .get_mut(first..)
-                .and_then(|own| own.iter_mut().find(|(seen, _)| seen == name))
+            run.find(entries, name)
         } else {
             None
         };
-        let slot = match earlier {
-            Some((_, slot)) => {
-                if let Some(Err(error)) = start.attributes().find(Result::is_err) {
-                    return Err(parse_error(format, reader, error));
+        let position = match earlier {
+            Some(position) => {
+                if !std::mem::replace(&mut qualified_names_checked, true) {
+                    refuse_repeated_qualified_names(start, reader, format)?;
                 }
                 // Two prefixes, one local name: the later value wins, as for any member.
-                slot
+                position
             }
-            None => match push_entry(entries, name) {
-                Some(slot) => slot,
-                None => {
+            None => {
+                if push_entry(entries, name).is_none() {
                     return Err(parse_error(
                         format,
                         reader,
                         "an attribute list that lost its entry",
                     ));
                 }
-            },
+                run.pushed(entries);
+                entries.len() - 1
+            }
+        };
+        let Some((_, slot)) = entries.get_mut(position) else {
+            return Err(parse_error(
+                format,
+                reader,
+                "an attribute list that lost its entry",
+            ));
         };
         slot.set_text(value);
+    }
+    Ok(())
+}
+
+/// Refuses an element whose attributes repeat a qualified name, in one pass over them.
+fn refuse_repeated_qualified_names(
+    start: &BytesStart<'_>,
+    reader: &Reader<&[u8]>,
+    format: Format,
+) -> Result<(), Error> {
+    let mut seen = std::collections::HashSet::new();
+    for attribute in start.attributes().with_checks(false) {
+        let attribute = attribute.map_err(|e| parse_error(format, reader, e))?;
+        if !seen.insert(attribute.key.into_inner()) {
+            return Err(parse_error(
+                format,
+                reader,
+                format!("the attribute {:?} is repeated", attribute.key.into_inner()),
+            ));
+        }
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ use base64::Engine;
 use super::Protocol;
 
 /// The longest envelope, without the file's content, the extractor keeps.
-const MAX_REST_OF_ENVELOPE: usize = 16 * 1024 * 1024;
+const MAX_REST_OF_ENVELOPE: usize = 1024 * 1024;
 
 /// What a [`FileExtractor`] produced from one chunk.
 #[derive(Debug, Default, PartialEq, Eq)]

@@ -31,7 +31,10 @@ pub use extract::{ExtractError, Extracted, FileExtractor};
 pub(crate) use rest::FORM_CONTENT_TYPE;
 #[cfg(feature = "server")]
 pub(crate) use rest::multipart_boundary;
-pub use rest::{MultipartError, MultipartEvent, MultipartReader, Rest};
+pub use rest::{
+    MAX_MULTIPART_FIELD_BYTES, MAX_MULTIPART_PARTS, MultipartError, MultipartEvent,
+    MultipartReader, Rest,
+};
 pub use soap::Soap;
 pub use xmlrpc::XmlRpc;
 

@@ -204,8 +204,11 @@ fn parse_multipart(body: &[u8], boundary: &str) -> Option<Multipart> {
 
 /// The longest part head (its headers) the reader accepts.
 const MAX_PART_HEAD: usize = 16 * 1024;
-/// The longest text field the reader accepts.
-const MAX_FIELD: usize = 1024 * 1024;
+/// The most bytes all text fields of one body take together (a call's parameters are short; a
+/// body of a thousand 1 MiB fields is an attack on memory, not an upload).
+pub const MAX_MULTIPART_FIELD_BYTES: usize = 1024 * 1024;
+/// The most parts one body may have (the file included): no method has that many parameters.
+pub const MAX_MULTIPART_PARTS: usize = 256;
 
 /// What a [`MultipartReader`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -245,12 +248,20 @@ enum PartState {
 
 /// A push parser for `multipart/form-data`: feed it the body in chunks of any size and it hands
 /// back fields whole and the file in pieces, holding at most one chunk plus a delimiter in
-/// memory. The emulator uses it to receive uploads of any size.
+/// memory. The emulator uses it to receive uploads of any size. It refuses more than
+/// [`MAX_MULTIPART_PARTS`] parts, text fields above [`MAX_MULTIPART_FIELD_BYTES`] in all, and a
+/// second part named `file`; its work is linear in the body (consumed bytes are skipped, and the
+/// buffer is compacted once per chunk).
 #[derive(Debug)]
 pub struct MultipartReader {
     delimiter: Vec<u8>,
     buffer: Vec<u8>,
+    /// Where the unconsumed bytes of `buffer` start.
+    start: usize,
     state: PartState,
+    parts: usize,
+    field_bytes: usize,
+    seen_file: bool,
 }
 
 impl MultipartReader {
@@ -260,55 +271,76 @@ impl MultipartReader {
             delimiter: format!("\r\n--{boundary}").into_bytes(),
             // The first delimiter may open the body without a line break before it.
             buffer: b"\r\n".to_vec(),
+            start: 0,
             state: PartState::Preamble,
+            parts: 0,
+            field_bytes: 0,
+            seen_file: false,
         }
+    }
+
+    /// The bytes not consumed yet.
+    fn pending(&self) -> &[u8] {
+        self.buffer.get(self.start..).unwrap_or_default()
+    }
+
+    /// Marks the next `n` pending bytes consumed.
+    fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.buffer.len());
     }
 
     /// Takes the next bytes of the body.
     pub fn feed(&mut self, chunk: &[u8]) -> Result<Vec<MultipartEvent>, MultipartError> {
+        // Consumed bytes go once per chunk, not once per part: draining the front of the
+        // buffer at every part would make a body of many small parts quadratic.
+        self.buffer.drain(..self.start);
+        self.start = 0;
         self.buffer.extend_from_slice(chunk);
         let mut events = Vec::new();
         loop {
             let progressed = match std::mem::replace(&mut self.state, PartState::Done) {
-                PartState::Preamble => match memchr::memmem::find(&self.buffer, &self.delimiter) {
-                    Some(at) => {
-                        self.buffer.drain(..at + self.delimiter.len());
-                        self.state = PartState::AfterDelimiter;
-                        true
+                PartState::Preamble => {
+                    match memchr::memmem::find(self.pending(), &self.delimiter) {
+                        Some(at) => {
+                            self.consume(at + self.delimiter.len());
+                            self.state = PartState::AfterDelimiter;
+                            true
+                        }
+                        None => {
+                            let pending = self.pending().len();
+                            let keep = self.delimiter.len().saturating_sub(1).min(pending);
+                            self.consume(pending - keep);
+                            self.state = PartState::Preamble;
+                            false
+                        }
                     }
-                    None => {
-                        let keep = self
-                            .delimiter
-                            .len()
-                            .saturating_sub(1)
-                            .min(self.buffer.len());
-                        self.buffer.drain(..self.buffer.len() - keep);
-                        self.state = PartState::Preamble;
-                        false
-                    }
-                },
+                }
                 PartState::AfterDelimiter => {
-                    if self.buffer.len() < 2 {
+                    if self.pending().len() < 2 {
                         self.state = PartState::AfterDelimiter;
                         false
-                    } else if self.buffer.starts_with(b"--") {
-                        self.buffer.clear();
+                    } else if self.pending().starts_with(b"--") {
+                        self.consume(self.pending().len());
                         self.state = PartState::Done;
                         false
-                    } else if self.buffer.starts_with(b"\r\n") {
-                        self.buffer.drain(..2);
+                    } else if self.pending().starts_with(b"\r\n") {
+                        self.consume(2);
+                        self.parts += 1;
+                        if self.parts > MAX_MULTIPART_PARTS {
+                            return Err(MultipartError("more than 256 parts"));
+                        }
                         self.state = PartState::Head;
                         true
                     } else {
                         return Err(MultipartError("a delimiter not followed by a line break"));
                     }
                 }
-                PartState::Head => match memchr::memmem::find(&self.buffer, b"\r\n\r\n") {
+                PartState::Head => match memchr::memmem::find(self.pending(), b"\r\n\r\n") {
                     Some(end) => {
                         let head =
-                            String::from_utf8_lossy(self.buffer.get(..end).unwrap_or_default())
+                            String::from_utf8_lossy(self.pending().get(..end).unwrap_or_default())
                                 .into_owned();
-                        self.buffer.drain(..end + 4);
+                        self.consume(end + 4);
                         let disposition = head
                             .split("\r\n")
                             .find_map(|line| {
@@ -321,6 +353,9 @@ impl MultipartReader {
                         let name = disposition_parameter(disposition, "name")
                             .ok_or(MultipartError("a part without a name"))?;
                         if name == "file" {
+                            if std::mem::replace(&mut self.seen_file, true) {
+                                return Err(MultipartError("more than one part named file"));
+                            }
                             events.push(MultipartEvent::FileStart {
                                 filename: disposition_parameter(disposition, "filename"),
                             });
@@ -333,7 +368,7 @@ impl MultipartReader {
                         }
                         true
                     }
-                    None if self.buffer.len() > MAX_PART_HEAD => {
+                    None if self.pending().len() > MAX_PART_HEAD => {
                         return Err(MultipartError("a part head longer than 16 KiB"));
                     }
                     None => {
@@ -343,10 +378,11 @@ impl MultipartReader {
                 },
                 PartState::Field { name, mut value } => {
                     let (content, found) = self.take_content();
-                    value.extend_from_slice(&content);
-                    if value.len() > MAX_FIELD {
-                        return Err(MultipartError("a text field longer than 1 MiB"));
+                    self.field_bytes += content.len();
+                    if self.field_bytes > MAX_MULTIPART_FIELD_BYTES {
+                        return Err(MultipartError("text fields longer than 1 MiB in all"));
                     }
+                    value.extend_from_slice(&content);
                     if found {
                         events.push(MultipartEvent::Field {
                             name,
@@ -372,7 +408,7 @@ impl MultipartReader {
                     found
                 }
                 PartState::Done => {
-                    self.buffer.clear();
+                    self.consume(self.pending().len());
                     false
                 }
             };
@@ -385,15 +421,18 @@ impl MultipartReader {
     /// The content before the next delimiter (consuming the delimiter), or all that cannot be
     /// the start of one; and whether the delimiter was found.
     fn take_content(&mut self) -> (Vec<u8>, bool) {
-        match memchr::memmem::find(&self.buffer, &self.delimiter) {
+        match memchr::memmem::find(self.pending(), &self.delimiter) {
             Some(at) => {
-                let content = self.buffer.get(..at).unwrap_or_default().to_vec();
-                self.buffer.drain(..at + self.delimiter.len());
+                let content = self.pending().get(..at).unwrap_or_default().to_vec();
+                self.consume(at + self.delimiter.len());
                 (content, true)
             }
             None => {
-                let safe = self.buffer.len().saturating_sub(self.delimiter.len() - 1);
-                (self.buffer.drain(..safe).collect(), false)
+                let pending = self.pending();
+                let safe = pending.len().saturating_sub(self.delimiter.len() - 1);
+                let content = pending.get(..safe).unwrap_or_default().to_vec();
+                self.consume(safe);
+                (content, false)
             }
         }
     }

@@ -399,6 +399,7 @@ fn upload(state: &mut StateData, request: &Request<'_>, replace: bool) -> Outcom
                 .split(',')
                 .map(str::trim)
                 .filter(|k| !k.is_empty())
+                .take(MAX_TAGS_PER_DOC)
                 .map(|k| (0, k.to_owned()))
                 .collect(),
             is_public: request.param("is_public") == Some("1"),
@@ -668,24 +669,42 @@ fn doc_list(state: &StateData, request: &Request<'_>, text_filter: Option<&str>)
     Ok(map([("docs", docs_value(state, request, &docs))]))
 }
 
+/// The most tags one document holds (the service documents a limit, error 3 of
+/// `doc.tags.add`, without its figure; this is the emulator's). Bounded, a call's work under the
+/// state lock is too: at most this many tags are compared, each once, through a hash set.
+pub(crate) const MAX_TAGS_PER_DOC: usize = 200;
+
 fn tags_add(state: &mut StateData, request: &Request<'_>) -> Outcome {
     let id = doc_id(request)?;
     let keywords = request
         .param("keywords")
         .ok_or_else(|| method_error(2, "Keywords missing"))?
         .to_owned();
-    owned(state, request, id)?;
-    let mut added = Vec::new();
-    for keyword in keywords.split(',').map(str::trim).filter(|k| !k.is_empty()) {
-        let tag_id = state.next_id();
-        added.push((tag_id, keyword.to_owned()));
-    }
     let doc = owned(state, request, id)?;
-    for (tag_id, keyword) in added {
-        if !doc.tags.iter().any(|(_, existing)| *existing == keyword) {
-            doc.tags.push((tag_id, keyword));
+    let mut present: std::collections::HashSet<&str> = doc
+        .tags
+        .iter()
+        .map(|(_, keyword)| keyword.as_str())
+        .collect();
+    let mut new = Vec::new();
+    for keyword in keywords.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+        if present.insert(keyword) {
+            new.push(keyword.to_owned());
+            if present.len() > MAX_TAGS_PER_DOC {
+                return Err(method_error(
+                    3,
+                    "Tag limit would be exceeded: nothing was added",
+                ));
+            }
         }
     }
+    drop(present);
+    let mut added = Vec::with_capacity(new.len());
+    for keyword in new {
+        added.push((state.next_id(), keyword));
+    }
+    let doc = owned(state, request, id)?;
+    doc.tags.extend(added);
     Ok(map([(
         "doc",
         Value::Map(map([("doc_id", text(id)), ("tags", tags_value(doc))])),

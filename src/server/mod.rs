@@ -41,6 +41,7 @@ use crate::value::{Map, Text, Value};
 
 mod faults;
 mod handlers;
+mod limits;
 mod oauth;
 mod store;
 
@@ -64,6 +65,7 @@ pub struct EmulatorBuilder {
     callback: Option<String>,
     auth_lifetime: Duration,
     idle_timeout: Duration,
+    max_connections: usize,
 }
 
 /// The emulator's entry point: [`Emulator::builder`].
@@ -97,6 +99,7 @@ impl Emulator {
             callback: None,
             auth_lifetime: AUTH_LIFETIME,
             idle_timeout: Duration::from_secs(30),
+            max_connections: limits::DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -168,6 +171,13 @@ impl EmulatorBuilder {
     /// Keeps uploaded files in `dir` (default: a temporary directory removed at shutdown).
     pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.data_dir = Some(dir.into());
+        self
+    }
+
+    /// How many connections are served at once (default 512); further ones wait in the
+    /// kernel's backlog until one closes.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.max_connections = connections.max(1);
         self
     }
 
@@ -261,7 +271,13 @@ impl EmulatorBuilder {
             // Bodies are limited by the handler: multipart streams to disk, others by file size.
             .layer(axum::extract::DefaultBodyLimit::disable());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, router, self.idle_timeout, stopped));
+        let task = tokio::spawn(serve(
+            listener,
+            router,
+            self.idle_timeout,
+            self.max_connections,
+            stopped,
+        ));
         Ok(EmulatorHandle {
             shared: Arc::clone(&shared),
             addr,
@@ -281,12 +297,24 @@ async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     idle: Duration,
+    max_connections: usize,
     mut stopped: tokio::sync::oneshot::Receiver<()>,
 ) {
     use futures_util::future::{Either, select};
     let (closing, closing_watch) = tokio::sync::watch::channel(false);
     let mut connections = tokio::task::JoinSet::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(max_connections));
     loop {
+        // A free slot first: at the limit, new connections wait in the backlog.
+        let slot = match select(
+            std::pin::pin!(Arc::clone(&slots).acquire_owned()),
+            &mut stopped,
+        )
+        .await
+        {
+            Either::Left((Ok(slot), _)) => slot,
+            Either::Left((Err(_), _)) | Either::Right(_) => break,
+        };
         let accepted = match select(std::pin::pin!(listener.accept()), &mut stopped).await {
             Either::Left((accepted, _)) => accepted,
             Either::Right(_) => break,
@@ -305,6 +333,7 @@ async fn serve(
         let service = hyper_util::service::TowerToHyperService::new(router.clone());
         let mut closing = closing_watch.clone();
         connections.spawn(async move {
+            let _slot = slot;
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
                 .header_read_timeout(idle)
@@ -321,70 +350,6 @@ async fn serve(
     }
     closing.send(true).ok();
     while connections.join_next().await.is_some() {}
-}
-
-/// A request body as a stream that fails when the client sends nothing for `idle`.
-fn idle_limited(
-    body: Body,
-    idle: Duration,
-) -> impl futures_util::Stream<Item = Result<Bytes, String>> + Unpin {
-    use futures_util::StreamExt;
-    Box::pin(futures_util::stream::unfold(
-        Some(body.into_data_stream()),
-        move |stream| async move {
-            let mut stream = stream?;
-            match tokio::time::timeout(idle, stream.next()).await {
-                Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some(stream))),
-                Ok(Some(Err(error))) => Some((Err(error.to_string()), None)),
-                Ok(None) => None,
-                Err(_) => Some((
-                    Err(format!("no body bytes for {} s", idle.as_secs_f64())),
-                    None,
-                )),
-            }
-        },
-    ))
-}
-
-/// Why a buffered body was not read.
-enum BodyRefused {
-    TooLarge,
-    Unreadable,
-}
-
-impl IntoResponse for BodyRefused {
-    fn into_response(self) -> Response {
-        match self {
-            BodyRefused::TooLarge => {
-                (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response()
-            }
-            BodyRefused::Unreadable => (
-                StatusCode::REQUEST_TIMEOUT,
-                "the request body stalled or failed",
-            )
-                .into_response(),
-        }
-    }
-}
-
-/// Reads a whole body of at most `limit` bytes: one announced larger is refused before a byte
-/// is read, one that grows larger as soon as it does, one that stalls after `idle`.
-async fn read_limited(body: Body, limit: usize, idle: Duration) -> Result<Bytes, BodyRefused> {
-    use futures_util::StreamExt;
-    let announced = http_body::Body::size_hint(&body).lower();
-    if announced > u64::try_from(limit).unwrap_or(u64::MAX) {
-        return Err(BodyRefused::TooLarge);
-    }
-    let mut stream = idle_limited(body, idle);
-    let mut bytes = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|_| BodyRefused::Unreadable)?;
-        if bytes.len() + chunk.len() > limit {
-            return Err(BodyRefused::TooLarge);
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(Bytes::from(bytes))
 }
 
 /// A running emulator: its address, its provisioned credentials, and a graceful shutdown.
@@ -718,13 +683,23 @@ async fn api(
         .strip_prefix("/api")
         .unwrap_or_default()
         .trim_start_matches('/');
-    let http_method = if method == Method::POST {
-        HttpMethod::Post
-    } else {
-        HttpMethod::Get
+    let http_method = match method {
+        Method::POST => HttpMethod::Post,
+        Method::GET | Method::HEAD => HttpMethod::Get,
+        _ => {
+            return (
+                StatusCode::METHOD_NOT_ALLOWED,
+                [(header::ALLOW, "GET, HEAD, POST")],
+                "the API answers GET and POST",
+            )
+                .into_response();
+        }
     };
     if http_method == HttpMethod::Get && path == "soap" && uri.query() == Some("wsdl") {
         return wsdl(&headers);
+    }
+    if limits::too_many_params(uri.query().unwrap_or_default().as_bytes()) {
+        return too_many_params();
     }
     let mut content_type = headers
         .get(header::CONTENT_TYPE)
@@ -734,46 +709,51 @@ async fn api(
         .as_deref()
         .and_then(crate::protocol::multipart_boundary)
         .map(str::to_owned);
+    // An upload may be as large as the largest file (in base64 inside an envelope) plus the
+    // rest of the call; anything announced larger is refused before a byte is read.
+    let upload_limit = shared
+        .max_file_size
+        .saturating_add(shared.max_file_size / 3 + 4)
+        .saturating_add(limits::UPLOAD_OVERHEAD);
     // A multipart upload is read as it arrives, its file going straight to the data directory;
-    // other bodies are read whole, up to what the largest file takes in base64.
-    let (body, spooled) = match boundary {
+    // an envelope too, through the file extractor when it is large; other bodies are read
+    // whole, up to MAX_BUFFERED_BODY. The spool guard removes the file however this ends.
+    let received = match boundary {
         Some(boundary)
             if http_method == HttpMethod::Post && Protocol::for_path(path) == Protocol::Rest =>
         {
-            let (fields, file) = shared
-                .receive_multipart(body, &boundary)
+            match shared
+                .receive_multipart(body, &boundary, upload_limit)
                 .await
-                .unwrap_or_default();
-            content_type = Some(crate::protocol::FORM_CONTENT_TYPE.to_owned());
-            let form = crate::protocol::form_encode(&crate::call::Call::with_params(
-                "upload",
-                fields.into_iter().collect(),
-            ));
-            (Bytes::from(form), file)
+            {
+                Ok((fields, file)) => {
+                    content_type = Some(crate::protocol::FORM_CONTENT_TYPE.to_owned());
+                    let form = crate::protocol::form_encode(&crate::call::Call::with_params(
+                        "upload",
+                        fields.into_iter().collect(),
+                    ));
+                    Ok((Bytes::from(form), file))
+                }
+                Err(refused) => Err(refused),
+            }
         }
         _ if http_method == HttpMethod::Post && Protocol::for_path(path) != Protocol::Rest => {
             shared
-                .receive_envelope(body, Protocol::for_path(path))
+                .receive_envelope(body, Protocol::for_path(path), upload_limit)
                 .await
         }
-        _ => match read_limited(body, MAX_BUFFERED_BODY, shared.idle_timeout).await {
-            Ok(bytes) => (bytes, None),
-            Err(BodyRefused::TooLarge) => {
-                return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response();
-            }
-            Err(BodyRefused::Unreadable) => {
-                return (
-                    StatusCode::REQUEST_TIMEOUT,
-                    "the request body stalled or failed",
-                )
-                    .into_response();
-            }
-        },
+        _ => limits::read_limited(body, limits::MAX_BUFFERED_BODY, shared.idle_timeout)
+            .await
+            .map(|bytes| (bytes, None)),
     };
-    let spool_path = spooled.as_ref().and_then(|file| match &file.content {
-        FileContent::Spooled { path, .. } => Some(path.clone()),
-        FileContent::Memory(_) => None,
-    });
+    let (body, spooled) = match received {
+        Ok(received) => received,
+        Err(refused) => return refused.into_response(),
+    };
+    if Protocol::for_path(path) == Protocol::Rest && limits::too_many_params(&body) {
+        return too_many_params();
+    }
+    let (spooled, _spool) = spooled.unzip();
     let context = oauth::OAuthContext::new(&headers, &uri);
     let incoming = IncomingRequest {
         method: http_method,
@@ -782,20 +762,20 @@ async fn api(
         content_type: content_type.as_deref(),
         body: &body,
     };
-    let response = answer_request(&shared, &context, incoming, spooled).await;
-    // A spooled file no document took (an error, a refused call) is not kept.
-    if let Some(path) = spool_path {
-        tokio::fs::remove_file(path).await.ok();
-    }
-    response
+    // `_spool` lives to here: a file no document took is removed with it.
+    answer_request(&shared, &context, incoming, spooled).await
 }
 
-/// The most a form body may take; multipart and envelope uploads stream instead.
-const MAX_BUFFERED_BODY: usize = 16 * 1024 * 1024;
+fn too_many_params() -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        format!("more than {} parameters", limits::MAX_PARAMS),
+    )
+        .into_response()
+}
+
 /// How much of an upload the emulator gathers before writing it to disk.
 const SPOOL_BUFFER: usize = 1024 * 1024;
-/// An envelope larger than this is read through the file extractor, its file spooled to disk.
-const SMALL_ENVELOPE: usize = 8 * 1024 * 1024;
 
 async fn answer_request(
     shared: &Arc<Shared>,
@@ -863,53 +843,63 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
-    /// Reads a multipart body chunk by chunk: text fields in memory, the file part into a spool
-    /// file in the data directory (bytes beyond the largest file allowed are counted, not kept).
-    /// `None` when the body is not readable multipart.
+    /// Reads a multipart body chunk by chunk: text fields in memory (within the reader's
+    /// bounds), the file part into a spool file in the data directory (bytes beyond the largest
+    /// file allowed are counted, not kept). A body that is not readable multipart gives no
+    /// fields (the call then fails its checks); one announced beyond `limit` is refused unread.
     async fn receive_multipart(
         &self,
         body: Body,
         boundary: &str,
-    ) -> Option<(Vec<(String, String)>, Option<FilePart>)> {
+        limit: u64,
+    ) -> Result<(Vec<(String, String)>, Option<(FilePart, limits::Spool)>), limits::BodyRefused>
+    {
         use futures_util::StreamExt;
         use tokio::io::AsyncWriteExt;
+        limits::refuse_announced(&body, limit)?;
         let mut reader = crate::protocol::MultipartReader::new(boundary);
         let mut fields = Vec::new();
         let mut spool: Option<(
             tokio::io::BufWriter<tokio::fs::File>,
-            PathBuf,
+            limits::Spool,
             u64,
             Option<String>,
         )> = None;
         let mut digest = md5::Md5::default();
         let mut file = None;
-        let mut stream = idle_limited(body, self.idle_timeout);
-        let mut finished = false;
-        while !finished {
+        let mut stream = limits::paced(body, self.idle_timeout);
+        let mut received = 0u64;
+        loop {
             let events = match stream.next().await {
-                Some(Ok(chunk)) => reader.feed(&chunk),
-                Some(Err(_)) => break,
-                None => {
-                    finished = true;
-                    reader.finish()
+                Some(Ok(chunk)) => {
+                    received = received.saturating_add(chunk.len() as u64);
+                    if received > limit {
+                        return Err(limits::BodyRefused::TooLarge);
+                    }
+                    reader.feed(&chunk)
                 }
+                Some(Err(_)) => return Err(limits::BodyRefused::Unreadable),
+                None => match reader.finish() {
+                    Ok(_) => return Ok((fields, file)),
+                    Err(_) => return Ok((Vec::new(), None)),
+                },
             };
-            let events = match events {
-                Ok(events) => events,
-                Err(_) => break,
+            let Ok(events) = events else {
+                return Ok((Vec::new(), None));
             };
             for event in events {
                 match event {
                     MultipartEvent::Field { name, value } => fields.push((name, value)),
                     MultipartEvent::FileStart { filename } => {
-                        let path = self
-                            .data_dir
-                            .join(format!("upload-{}.part", crate::random::io_token().ok()?));
-                        let handle = tokio::fs::File::create(&path).await.ok()?;
+                        let guard = limits::Spool::in_dir(&self.data_dir)
+                            .map_err(|_| limits::BodyRefused::Unreadable)?;
+                        let handle = tokio::fs::File::create(guard.path())
+                            .await
+                            .map_err(|_| limits::BodyRefused::Unreadable)?;
                         // Batched: each write to a tokio file is a trip to the blocking pool.
                         spool = Some((
                             tokio::io::BufWriter::with_capacity(SPOOL_BUFFER, handle),
-                            path,
+                            guard,
                             0,
                             filename,
                         ));
@@ -917,119 +907,126 @@ impl Shared {
                     MultipartEvent::FileData(data) => {
                         if let Some((handle, _, length, _)) = &mut spool {
                             if *length <= self.max_file_size {
-                                handle.write_all(&data).await.ok()?;
+                                handle
+                                    .write_all(&data)
+                                    .await
+                                    .map_err(|_| limits::BodyRefused::Unreadable)?;
                                 md5::Digest::update(&mut digest, &data);
                             }
                             *length += u64::try_from(data.len()).unwrap_or(u64::MAX);
                         }
                     }
                     MultipartEvent::FileEnd => {
-                        if let Some((mut handle, path, length, filename)) = spool.take() {
-                            handle.flush().await.ok()?;
+                        if let Some((mut handle, guard, length, filename)) = spool.take() {
+                            handle
+                                .flush()
+                                .await
+                                .map_err(|_| limits::BodyRefused::Unreadable)?;
                             let md5 = crate::sign::hex(&md5::Digest::finalize(std::mem::take(
                                 &mut digest,
                             )));
-                            file = Some(FilePart {
+                            let part = FilePart {
                                 filename,
-                                content: FileContent::Spooled { path, length, md5 },
-                            });
+                                content: FileContent::Spooled {
+                                    path: guard.path().to_owned(),
+                                    length,
+                                    md5,
+                                },
+                            };
+                            file = Some((part, guard));
                         }
                     }
                 }
             }
         }
-        if !finished {
-            if let Some((_, path, _, _)) = spool {
-                tokio::fs::remove_file(path).await.ok();
-            }
-            if let Some(FilePart {
-                content: FileContent::Spooled { path, .. },
-                ..
-            }) = file
-            {
-                tokio::fs::remove_file(path).await.ok();
-            }
-            return None;
-        }
-        Some((fields, file))
     }
 
     /// Reads a SOAP or XML-RPC body: whole when small; otherwise through the file extractor, the
-    /// decoded file spooled to the data directory and only the rest of the envelope kept.
-    async fn receive_envelope(&self, body: Body, protocol: Protocol) -> (Bytes, Option<FilePart>) {
+    /// decoded file spooled to the data directory and only the rest of the envelope kept. One
+    /// announced beyond `limit` is refused unread.
+    async fn receive_envelope(
+        &self,
+        body: Body,
+        protocol: Protocol,
+        limit: u64,
+    ) -> Result<(Bytes, Option<(FilePart, limits::Spool)>), limits::BodyRefused> {
         use futures_util::StreamExt;
         use tokio::io::AsyncWriteExt;
-        // Bytes no envelope parser accepts: a body that cannot be read becomes error 121 or 122.
-        let unreadable = || (Bytes::from_static(b"<unreadable/>"), None);
-        let mut stream = idle_limited(body, self.idle_timeout);
+        limits::refuse_announced(&body, limit)?;
+        let mut stream = limits::paced(body, self.idle_timeout);
         let mut head = Vec::new();
         loop {
             match stream.next().await {
                 Some(Ok(chunk)) => {
                     head.extend_from_slice(&chunk);
-                    if head.len() > SMALL_ENVELOPE {
+                    if head.len() > limits::MAX_BUFFERED_BODY {
                         break;
                     }
                 }
-                Some(Err(_)) => return unreadable(),
-                None => return (Bytes::from(head), None),
+                Some(Err(_)) => return Err(limits::BodyRefused::Unreadable),
+                None => return Ok((Bytes::from(head), None)),
             }
         }
+        // Bytes no envelope parser accepts: an envelope that cannot be read becomes error 121
+        // or 122.
+        let unreadable = Ok((Bytes::from_static(b"<unreadable/>"), None));
         let Some(mut extractor) = crate::protocol::FileExtractor::new(protocol) else {
-            return unreadable();
+            return unreadable;
         };
-        let Ok(name) = crate::random::io_token() else {
-            return unreadable();
-        };
-        let path = self.data_dir.join(format!("upload-{name}.part"));
-        let Ok(spool) = tokio::fs::File::create(&path).await else {
-            return unreadable();
-        };
+        let guard =
+            limits::Spool::in_dir(&self.data_dir).map_err(|_| limits::BodyRefused::Unreadable)?;
+        let spool = tokio::fs::File::create(guard.path())
+            .await
+            .map_err(|_| limits::BodyRefused::Unreadable)?;
         let mut spool = tokio::io::BufWriter::with_capacity(SPOOL_BUFFER, spool);
         let mut length = 0u64;
+        let mut received = 0u64;
         let mut digest = md5::Md5::default();
-        let mut next = Some(head);
-        let outcome = loop {
+        let mut next = Some(Bytes::from(head));
+        loop {
             let chunk = match next.take() {
                 Some(chunk) => chunk,
                 None => match stream.next().await {
-                    Some(Ok(chunk)) => chunk.to_vec(),
-                    Some(Err(_)) => break None,
-                    None => break Some(()),
+                    Some(Ok(chunk)) => chunk,
+                    Some(Err(_)) => return Err(limits::BodyRefused::Unreadable),
+                    None => break,
                 },
             };
+            received = received.saturating_add(chunk.len() as u64);
+            if received > limit {
+                return Err(limits::BodyRefused::TooLarge);
+            }
             let Ok(extracted) = extractor.feed(&chunk) else {
-                break None;
+                return unreadable;
             };
             if length <= self.max_file_size {
-                if spool.write_all(&extracted.file).await.is_err() {
-                    break None;
-                }
+                spool
+                    .write_all(&extracted.file)
+                    .await
+                    .map_err(|_| limits::BodyRefused::Unreadable)?;
                 md5::Digest::update(&mut digest, &extracted.file);
             }
             length += u64::try_from(extracted.file.len()).unwrap_or(u64::MAX);
-        };
-        let finished = match outcome {
-            Some(()) => extractor.finish().ok(),
-            None => None,
-        };
-        match finished {
-            Some((envelope, true)) if spool.flush().await.is_ok() => {
+        }
+        match extractor.finish() {
+            Ok((envelope, true)) => {
+                spool
+                    .flush()
+                    .await
+                    .map_err(|_| limits::BodyRefused::Unreadable)?;
                 let md5 = crate::sign::hex(&md5::Digest::finalize(digest));
                 let file = FilePart {
                     filename: None,
-                    content: FileContent::Spooled { path, length, md5 },
+                    content: FileContent::Spooled {
+                        path: guard.path().to_owned(),
+                        length,
+                        md5,
+                    },
                 };
-                (Bytes::from(envelope), Some(file))
+                Ok((Bytes::from(envelope), Some((file, guard))))
             }
-            Some((envelope, false)) => {
-                tokio::fs::remove_file(&path).await.ok();
-                (Bytes::from(envelope), None)
-            }
-            _ => {
-                tokio::fs::remove_file(&path).await.ok();
-                unreadable()
-            }
+            Ok((envelope, false)) => Ok((Bytes::from(envelope), None)),
+            Err(_) => unreadable,
         }
     }
 

@@ -328,7 +328,7 @@ async fn read_exchange(
     body: Body,
 ) -> Result<(OAuthContext, Signed), Response> {
     let context = OAuthContext::new(headers, uri);
-    let body = super::read_limited(body, 64 * 1024, shared.idle_timeout)
+    let body = super::limits::read_limited(body, 64 * 1024, shared.idle_timeout)
         .await
         .map_err(|refused| refused.into_response())?;
     let signed = exchange_params(&context, &body);
