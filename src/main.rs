@@ -301,6 +301,10 @@ struct ServeArgs {
     /// Connections served at once; further ones wait until one closes.
     #[arg(long, default_value_t = 512)]
     max_connections: usize,
+    /// Start with an empty state: the database and document files in --data are removed first
+    /// (without it, an empty or damaged database is an error).
+    #[arg(long)]
+    fresh: bool,
 }
 
 /// The arguments of `ipernity call`.
@@ -611,6 +615,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
         perms,
         idle_timeout,
         max_connections,
+        fresh,
     } = args;
     let idle = std::time::Duration::try_from_secs_f64(idle_timeout)
         .ok()
@@ -619,7 +624,8 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
     let mut builder = Emulator::builder()
         .addr(addr)
         .idle_timeout(idle)
-        .max_connections(max_connections);
+        .max_connections(max_connections)
+        .fresh(fresh);
     if let Some(dir) = data {
         builder = builder.data_dir(dir);
     }

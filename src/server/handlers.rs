@@ -320,6 +320,15 @@ fn check_tickets(state: &StateData, request: &Request<'_>) -> Outcome {
                     ("eta", text(0)),
                 ]))
             }
+            Some(ticket) if ticket.invalid => {
+                invalid += 1;
+                Value::Map(map([
+                    ("id", Value::from(*id)),
+                    ("done", flag(false)),
+                    ("invalid", flag(true)),
+                    ("eta", text(0)),
+                ]))
+            }
             Some(ticket) => {
                 let eta = ticket
                     .ready_at
@@ -421,7 +430,14 @@ fn upload(state: &mut StateData, request: &Request<'_>, replace: bool) -> Outcom
             tag.0 = tag_id;
         }
     }
-    let path = request.data_dir.join(format!("doc-{}.bin", doc.id));
+    let ticket = format!("{}-{}", state.next_id(), doc.id);
+    // A replacement waits beside the document's file, which stays what it is until the ticket
+    // completes.
+    let path = if replace {
+        super::pending_replacement(request.data_dir, &ticket)
+    } else {
+        request.data_dir.join(format!("doc-{}.bin", doc.id))
+    };
     // A spooled upload is already on disk, in the same directory: it only changes its name.
     let stored = match &file.content {
         FileContent::Memory(data) => std::fs::write(&path, data),
@@ -433,7 +449,6 @@ fn upload(state: &mut StateData, request: &Request<'_>, replace: bool) -> Outcom
             format!("Service error: storing the file failed: {e}"),
         )
     })?;
-    let ticket = format!("{}-{}", state.next_id(), doc.id);
     state.dirty.tickets.insert(ticket.clone());
     state.tickets.insert(
         ticket.clone(),
@@ -441,6 +456,8 @@ fn upload(state: &mut StateData, request: &Request<'_>, replace: bool) -> Outcom
             ready_at: Instant::now() + request.ticket_delay,
             doc,
             done: false,
+            invalid: false,
+            replaces: replace,
         },
     );
     Ok(map([("ticket", Value::from(ticket))]))

@@ -66,6 +66,7 @@ pub struct EmulatorBuilder {
     auth_lifetime: Duration,
     idle_timeout: Duration,
     max_connections: usize,
+    fresh: bool,
 }
 
 /// The emulator's entry point: [`Emulator::builder`].
@@ -100,6 +101,7 @@ impl Emulator {
             auth_lifetime: AUTH_LIFETIME,
             idle_timeout: Duration::from_secs(30),
             max_connections: limits::DEFAULT_MAX_CONNECTIONS,
+            fresh: false,
         }
     }
 }
@@ -174,6 +176,14 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Starts with an empty state even where the data directory holds one: its database and
+    /// document files are removed first. Without it, an existing database is kept, and an empty
+    /// or damaged one is an error.
+    pub fn fresh(mut self, fresh: bool) -> Self {
+        self.fresh = fresh;
+        self
+    }
+
     /// How many connections are served at once (default 512); further ones wait in the
     /// kernel's backlog until one closes.
     pub fn max_connections(mut self, connections: usize) -> Self {
@@ -223,7 +233,7 @@ impl EmulatorBuilder {
         let store = match temporary {
             true => None,
             false => {
-                let store = store::Store::open(&data_dir)?;
+                let store = store::Store::open(&data_dir, self.fresh)?;
                 let provisioned = state.tokens.clone();
                 store.load_into(&mut state)?;
                 // The provisioned token's rights are what this start says, not what an
@@ -530,6 +540,16 @@ pub(crate) struct Ticket {
     pub(crate) ready_at: Instant,
     pub(crate) doc: Doc,
     pub(crate) done: bool,
+    /// The ticket failed: the document it replaces was deleted while it waited.
+    pub(crate) invalid: bool,
+    /// A replacement waits in its own file ([`pending_replacement`]) until it completes; the
+    /// document keeps its current file until then.
+    pub(crate) replaces: bool,
+}
+
+/// Where the file of a pending `upload.replace` waits for its ticket.
+pub(crate) fn pending_replacement(data_dir: &Path, ticket: &str) -> PathBuf {
+    data_dir.join(format!("replace-{ticket}.bin"))
 }
 
 /// Everything the emulator knows.
@@ -611,20 +631,44 @@ impl StateData {
     }
 
     /// Registers the documents of tickets whose processing time has passed.
-    fn process_tickets(&mut self, now: Instant) {
-        let ready: Vec<(String, Doc)> = self
+    /// Completes the tickets whose time has come. A replacement takes the place of its
+    /// document's file only now, and only if the document still exists: one deleted meanwhile
+    /// stays deleted, and its ticket becomes invalid.
+    fn process_tickets(&mut self, now: Instant, data_dir: &Path) {
+        let ready: Vec<String> = self
             .tickets
-            .iter_mut()
-            .filter(|(_, ticket)| !ticket.done && ticket.ready_at <= now)
-            .map(|(id, ticket)| {
-                ticket.done = true;
-                (id.clone(), ticket.doc.clone())
-            })
+            .iter()
+            .filter(|(_, ticket)| !ticket.done && !ticket.invalid && ticket.ready_at <= now)
+            .map(|(id, _)| id.clone())
             .collect();
-        for (ticket, doc) in ready {
-            self.dirty.tickets.insert(ticket);
+        for id in ready {
+            let Some(ticket) = self.tickets.get_mut(&id) else {
+                continue;
+            };
+            let doc = ticket.doc.clone();
+            if ticket.replaces {
+                let pending = pending_replacement(data_dir, &id);
+                let target = data_dir.join(format!("doc-{}.bin", doc.id));
+                if !self.docs.contains_key(&doc.id) || std::fs::rename(&pending, &target).is_err() {
+                    std::fs::remove_file(&pending).ok();
+                    ticket.invalid = true;
+                    self.dirty.tickets.insert(id);
+                    continue;
+                }
+            }
+            ticket.done = true;
+            self.dirty.tickets.insert(id);
             self.dirty.docs.insert(doc.id);
-            self.docs.insert(doc.id, doc);
+            match self.docs.get_mut(&doc.id) {
+                // A replacement changes the file, not what was set on the document meanwhile.
+                Some(current) if ticket.replaces => {
+                    current.size = doc.size;
+                    current.md5 = doc.md5;
+                }
+                _ => {
+                    self.docs.insert(doc.id, doc);
+                }
+            }
         }
     }
 }
@@ -1041,7 +1085,7 @@ impl Shared {
             return;
         };
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        state.process_tickets(Instant::now());
+        state.process_tickets(Instant::now(), &self.data_dir);
         if self.persist(&mut state).is_err() {
             return;
         }
@@ -1052,7 +1096,7 @@ impl Shared {
 
     fn answer(&self, parsed: &ParsedRequest, context: &oauth::OAuthContext) -> Outcome {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        state.process_tickets(Instant::now());
+        state.process_tickets(Instant::now(), &self.data_dir);
         let call = &parsed.call;
         let info = methods::lookup(call.method())
             .ok_or_else(|| ApiError::global(ErrorCode::MethodNotFound))?;

@@ -69,6 +69,38 @@ struct StoredTicket {
     ready_at_ms: u64,
     doc: Doc,
     done: bool,
+    #[serde(default)]
+    invalid: bool,
+    #[serde(default)]
+    replaces: bool,
+}
+
+/// The database's file name in the data directory.
+const DATABASE: &str = "emulator.redb";
+
+/// A damaged database, named with what was wrong.
+fn damaged(path: &Path, reason: &dyn std::fmt::Display) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!(
+            "{} is damaged (truncated or corrupt: {reason}); move it away, or start fresh to replace it",
+            path.display()
+        ),
+    )
+}
+
+/// Removes the database and the files of the documents and pending replacements it knew.
+fn remove_state_files(dir: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)?.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let ours = name == DATABASE
+            || (name.starts_with("doc-") || name.starts_with("replace-")) && name.ends_with(".bin");
+        if ours {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
 }
 
 /// The emulator's database.
@@ -87,9 +119,51 @@ fn unix_ms(now: SystemTime) -> u64 {
 }
 
 impl Store {
-    /// Opens (or creates) `emulator.redb` in `dir`.
-    pub(crate) fn open(dir: &Path) -> std::io::Result<Store> {
-        let db = Database::create(dir.join("emulator.redb")).map_err(io_error)?;
+    /// Opens `emulator.redb` in `dir`, or creates it where there is none. An empty or damaged
+    /// file is an error that says so, never a new database in its place: `fresh` is the
+    /// explicit way to begin again (it removes the database and the files of its documents).
+    /// The file is locked while open: a second emulator on `dir` fails here, before it touches
+    /// anything else in the directory.
+    pub(crate) fn open(dir: &Path, fresh: bool) -> std::io::Result<Store> {
+        let path = dir.join(DATABASE);
+        if fresh {
+            remove_state_files(dir)?;
+        }
+        let db = match std::fs::metadata(&path) {
+            Ok(meta) if meta.len() == 0 => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "{} is empty: it is not the database of an emulator (start fresh to replace it)",
+                        path.display()
+                    ),
+                ));
+            }
+            // redb asserts on some truncated files instead of returning an error: the panic is
+            // caught here and becomes one.
+            Ok(_) => match std::panic::catch_unwind(|| Database::open(&path)) {
+                Ok(Ok(db)) => db,
+                Ok(Err(redb::DatabaseError::DatabaseAlreadyOpen)) => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::ResourceBusy,
+                        format!("{} is in use by another emulator", path.display()),
+                    ));
+                }
+                Ok(Err(error)) => return Err(damaged(&path, &error)),
+                Err(panic) => {
+                    let reason = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "the database engine gave up on it".to_owned());
+                    return Err(damaged(&path, &reason));
+                }
+            },
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                Database::create(&path).map_err(io_error)?
+            }
+            Err(error) => return Err(error),
+        };
         Ok(Store { db })
     }
 
@@ -141,6 +215,8 @@ impl Store {
                         ready_at: now + remaining,
                         doc: stored.doc,
                         done: stored.done,
+                        invalid: stored.invalid,
+                        replaces: stored.replaces,
                     },
                 );
             }
@@ -208,6 +284,8 @@ impl Store {
                         ),
                         doc: ticket.doc.clone(),
                         done: ticket.done,
+                        invalid: ticket.invalid,
+                        replaces: ticket.replaces,
                     };
                     tickets
                         .insert(
