@@ -12,6 +12,8 @@ use clap::{Parser, Subcommand};
 mod conformance;
 #[path = "cli/login.rs"]
 mod login;
+#[path = "cli/paths.rs"]
+mod paths;
 #[path = "cli/progress.rs"]
 mod progress;
 #[path = "cli/upload.rs"]

@@ -110,12 +110,72 @@ impl FileTokenStore {
         &self.dir
     }
 
-    /// The file of `account` for `api_key`.
+    /// The file of `account` for `api_key`. Any name fits: one whose encoding would pass the
+    /// file system's 255-byte limit is shortened and given its MD5 (the file holds the name
+    /// itself).
     pub fn path_of(&self, api_key: &str, account: &str) -> PathBuf {
         self.dir
-            .join(encode_name(api_key))
-            .join(format!("{}.json", encode_name(account)))
+            .join(file_name(api_key))
+            .join(format!("{}.json", file_name(account)))
     }
+
+    /// Checks that the store can be trusted with tokens, before any is asked for: its
+    /// directories, where they exist, must not be writable by others (anyone who can write
+    /// there can plant a token and make commands run as another account). `ssh` refuses a
+    /// `~/.ssh` like that for the same reason.
+    pub fn check(&self, api_key: &str) -> Result<(), Error> {
+        for dir in [self.dir.clone(), self.dir.join(file_name(api_key))] {
+            check_private(&dir)?;
+        }
+        Ok(())
+    }
+}
+
+/// The longest encoded name kept whole; longer ones are cut and given their MD5 (file names
+/// may take 255 bytes, with `.json` and a temporary file's decorations around them).
+const LONGEST_NAME: usize = 180;
+
+/// [`encode_name`], cut short with its MD5 when it is longer than [`LONGEST_NAME`].
+fn file_name(name: &str) -> String {
+    let encoded = encode_name(name);
+    if encoded.len() <= LONGEST_NAME {
+        return encoded;
+    }
+    let digest = crate::sign::hex(&md5::Digest::finalize(md5::Digest::chain_update(
+        md5::Md5::default(),
+        name.as_bytes(),
+    )));
+    // The encoding is ASCII: any byte is a boundary.
+    format!(
+        "{}~{digest}",
+        encoded.get(..LONGEST_NAME - 33).unwrap_or_default()
+    )
+}
+
+/// Refuses a directory that others may write to (group or world write bits), if it exists.
+fn check_private(dir: &Path) -> Result<(), Error> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        match std::fs::metadata(dir) {
+            Ok(meta) if meta.permissions().mode() & 0o022 != 0 => {
+                return Err(storage_error(
+                    dir,
+                    format!(
+                        "writable by others (mode {:o}): tokens are not kept or read there; run `chmod go-w {}`",
+                        meta.permissions().mode() & 0o777,
+                        dir.display()
+                    ),
+                ));
+            }
+            Ok(_) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => return Err(storage_error(dir, error)),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
 }
 
 /// A name as a file name: letters, digits, `-` and `_` as they are, every other byte as `%XX`
@@ -184,6 +244,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 impl TokenStore for FileTokenStore {
     fn load(&self, api_key: &str, account: &str) -> Result<Option<StoredToken>, Error> {
+        self.check(api_key)?;
         let path = self.path_of(api_key, account);
         let bytes = match std::fs::read(&path) {
             Ok(bytes) => bytes,
@@ -220,6 +281,7 @@ impl TokenStore for FileTokenStore {
             user: token.token.user.clone(),
         };
         let bytes = serde_json::to_vec_pretty(&record).map_err(|e| storage_error(&path, e))?;
+        self.check(api_key)?;
         if let Some(dir) = path.parent() {
             create_private_dir(dir).map_err(|e| storage_error(dir, e))?;
         }
@@ -236,7 +298,8 @@ impl TokenStore for FileTokenStore {
     }
 
     fn accounts(&self, api_key: &str) -> Result<Vec<String>, Error> {
-        let dir = self.dir.join(encode_name(api_key));
+        self.check(api_key)?;
+        let dir = self.dir.join(file_name(api_key));
         let entries = match std::fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -250,9 +313,7 @@ impl TokenStore for FileTokenStore {
                 continue;
             }
             // The account's own name is in the file.
-            if let Some(stored) = self.load_file(&entry.path())? {
-                accounts.push(stored);
-            }
+            accounts.push(self.load_file(&entry.path())?);
         }
         accounts.sort();
         Ok(accounts)
@@ -260,11 +321,18 @@ impl TokenStore for FileTokenStore {
 }
 
 impl FileTokenStore {
-    fn load_file(&self, path: &Path) -> Result<Option<String>, Error> {
+    /// The account a token file is for. A file that cannot be read is an error that names it:
+    /// skipped, it would make another kept account the only one, and commands would run as it.
+    fn load_file(&self, path: &Path) -> Result<String, Error> {
         let bytes = std::fs::read(path).map_err(|e| storage_error(path, e))?;
-        Ok(serde_json::from_slice::<Record>(&bytes)
-            .ok()
-            .map(|record| record.account))
+        serde_json::from_slice::<Record>(&bytes)
+            .map(|record| record.account)
+            .map_err(|e| {
+                storage_error(
+                    path,
+                    format!("a damaged token file ({e}); remove it or log in again"),
+                )
+            })
     }
 }
 

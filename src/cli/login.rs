@@ -39,6 +39,10 @@ pub(crate) async fn login(args: &LoginArgs, connection: &Connection) -> Result<E
         .build()
         .map_err(|e| e.to_string())?;
     let api_key = connection.credentials.api_key.clone();
+    // Where the token will be kept is checked before one is asked for: a token issued and then
+    // not kept would be lost.
+    let store = FileTokenStore::at_default_location().map_err(|e| e.to_string())?;
+    store.check(&api_key).map_err(|e| e.to_string())?;
     let (token, oauth_secret) = if args.oauth {
         let flow = client.oauth();
         let request = flow.request_token(None).await.map_err(|e| e.to_string())?;
@@ -71,7 +75,6 @@ pub(crate) async fn login(args: &LoginArgs, connection: &Connection) -> Result<E
         token,
         oauth_secret,
     };
-    let store = FileTokenStore::at_default_location().map_err(|e| e.to_string())?;
     store.save(&api_key, &stored).map_err(|e| e.to_string())?;
     println!(
         "logged in as {} (user {}) with {}",

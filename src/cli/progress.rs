@@ -69,7 +69,7 @@ impl Display {
     /// The progress of one file of `length` bytes about to be sent.
     pub(crate) fn file(&self, path: &Path, length: u64) -> FileProgress {
         let Some(bars) = &self.bars else {
-            eprintln!("uploading {}", path.display());
+            eprintln!("uploading {}", super::paths::shown(path));
             return FileProgress {
                 bars: None,
                 length,
@@ -77,8 +77,8 @@ impl Display {
             };
         };
         let name = path.file_name().map_or_else(
-            || path.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
+            || super::paths::shown(path),
+            |n| super::paths::shown(Path::new(n)),
         );
         let bar = bars.multi.insert_before(
             &bars.overall,

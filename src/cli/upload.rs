@@ -102,13 +102,14 @@ fn audience(code: u8, name: &str) -> Result<Audience, String> {
 }
 
 impl UploadArgs {
-    /// The files named on the command line, directories walked.
-    fn files(&self) -> Result<Vec<PathBuf>, String> {
-        let mut files = Vec::new();
+    /// The files named on the command line, directories walked; and what was left out, with
+    /// why (each named on standard error, and the run ends non-zero).
+    fn files(&self) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
+        let mut walk = Walk::default();
         for path in &self.paths {
-            walk(path, &mut files).map_err(|e| format!("{}: {e}", path.display()))?;
+            walk.visit(path);
         }
-        Ok(files)
+        (walk.files, walk.skipped)
     }
 
     /// The upload of one file with every parameter given as a flag.
@@ -221,24 +222,80 @@ impl Throttle {
     }
 }
 
-fn walk(path: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    if path.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
-            .map(|e| e.map(|e| e.path()))
-            .collect::<Result<_, _>>()?;
-        entries.sort();
-        for entry in entries {
-            walk(&entry, files)?;
+/// A walk through the paths given: regular files in name order, symbolic links followed, each
+/// directory entered once (a link back to a directory already walked would loop forever), and
+/// anything that cannot be uploaded (an empty file, a FIFO, a device, a socket, an unreadable
+/// entry) set aside with its reason instead of stopping the run.
+#[derive(Default)]
+struct Walk {
+    files: Vec<PathBuf>,
+    skipped: Vec<(PathBuf, String)>,
+    /// The directories entered, by device and inode.
+    entered: std::collections::HashSet<(u64, u64)>,
+}
+
+impl Walk {
+    fn visit(&mut self, path: &Path) {
+        let meta = match std::fs::metadata(path) {
+            Ok(meta) => meta,
+            Err(error) => return self.skip(path, error.to_string()),
+        };
+        if meta.is_dir() {
+            if !self.entered.insert(identity(&meta)) {
+                // Not a failure: what it leads to is walked once already.
+                eprintln!(
+                    "{}: skipped, a directory already walked (a link loop)",
+                    super::paths::shown(path)
+                );
+                return;
+            }
+            let entries: Result<Vec<PathBuf>, _> =
+                std::fs::read_dir(path).and_then(|dir| dir.map(|e| e.map(|e| e.path())).collect());
+            match entries {
+                Ok(mut entries) => {
+                    entries.sort();
+                    for entry in entries {
+                        self.visit(&entry);
+                    }
+                }
+                Err(error) => self.skip(path, error.to_string()),
+            }
+        } else if !meta.is_file() {
+            self.skip(
+                path,
+                "not a regular file (a FIFO, device or socket)".to_owned(),
+            );
+        } else if meta.len() == 0 {
+            self.skip(path, "an empty file (the service refuses those)".to_owned());
+        } else {
+            self.files.push(path.to_owned());
         }
-    } else {
-        files.push(path.to_owned());
     }
-    Ok(())
+
+    fn skip(&mut self, path: &Path, reason: String) {
+        self.skipped.push((path.to_owned(), reason));
+    }
+}
+
+/// A directory's identity: its device and inode (its path, where those do not exist).
+#[cfg(unix)]
+fn identity(meta: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (meta.dev(), meta.ino())
+}
+
+#[cfg(not(unix))]
+fn identity(meta: &std::fs::Metadata) -> (u64, u64) {
+    // No inodes: every directory counts as new (links are rare there).
+    let _ = meta;
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    (0, NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
 }
 
 /// One line of the journal: where a file stands.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Entry {
+    /// The file, as [`super::paths::journal_key`] names it.
     path: String,
     state: State,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -259,7 +316,9 @@ enum State {
 }
 
 /// An append-only journal of JSON lines, each written and synced before the run goes on, so a
-/// run killed at any moment and started again knows what each file became.
+/// run killed at any moment and started again knows what each file became. It is locked while a
+/// run uses it (a second run on it is refused), and a line that cannot be read is an error that
+/// names it, never a reason to start over: only the last line, cut short by a kill, is dropped.
 struct Journal {
     file: std::fs::File,
     entries: HashMap<String, Entry>,
@@ -267,20 +326,44 @@ struct Journal {
 
 impl Journal {
     fn open(path: &Path) -> Result<Journal, String> {
-        let mut entries = HashMap::new();
-        if let Ok(text) = std::fs::read_to_string(path) {
-            // A line cut short by a kill is ignored: its file is simply not recorded yet.
-            for line in text.lines() {
-                if let Ok(entry) = serde_json::from_str::<Entry>(line) {
-                    entries.insert(entry.path.clone(), entry);
-                }
-            }
-        }
-        let file = std::fs::OpenOptions::new()
+        use std::io::Read;
+        let named =
+            |e: &dyn std::fmt::Display| format!("the journal {}: {e}", super::paths::shown(path));
+        let mut file = std::fs::OpenOptions::new()
             .create(true)
+            .read(true)
             .append(true)
             .open(path)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+            .map_err(|e| named(&e))?;
+        file.try_lock().map_err(|e| match e {
+            std::fs::TryLockError::WouldBlock => named(&"in use by another upload run"),
+            std::fs::TryLockError::Error(e) => named(&e),
+        })?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(|e| named(&e))?;
+        // A last line without its line break was cut short by a kill: its file is not recorded
+        // yet. It goes, so that the next line appended does not run on from it.
+        let complete = bytes
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |at| at + 1);
+        if complete < bytes.len() {
+            file.set_len(complete as u64).map_err(|e| named(&e))?;
+            bytes.truncate(complete);
+        }
+        let mut entries = HashMap::new();
+        for (index, line) in bytes.split(|&b| b == b'\n').enumerate() {
+            if line.is_empty() {
+                continue;
+            }
+            let entry: Entry = serde_json::from_slice(line).map_err(|e| {
+                named(&format!(
+                    "line {} cannot be read ({e}); repair or remove it, or the files it records would be uploaded again",
+                    index + 1
+                ))
+            })?;
+            entries.insert(entry.path.clone(), entry);
+        }
         Ok(Journal { file, entries })
     }
 
@@ -312,7 +395,7 @@ fn note(
         .lock()
         .map_err(|_| "the journal is unusable".to_owned())?;
     journal.record(Entry {
-        path: path.display().to_string(),
+        path: super::paths::journal_key(path),
         state,
         ticket,
         doc_id,
@@ -323,13 +406,14 @@ fn note(
 fn file_md5(path: &Path) -> Result<String, String> {
     use md5::Digest;
     use std::io::Read;
-    let mut file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut file =
+        std::fs::File::open(path).map_err(|e| format!("{}: {e}", super::paths::shown(path)))?;
     let mut digest = md5::Md5::default();
     let mut buffer = vec![0; 1 << 20];
     loop {
         let n = file
             .read(&mut buffer)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+            .map_err(|e| format!("{}: {e}", super::paths::shown(path)))?;
         if n == 0 {
             break;
         }
@@ -365,7 +449,10 @@ async fn already_uploaded(client: &Client, path: &Path) -> Result<Option<u64>, S
 /// received are only polled, and a file whose upload was interrupted is first looked up by its
 /// MD5, so each file is uploaded once.
 pub(crate) async fn run(args: &UploadArgs, client: &Client) -> Result<ExitCode, String> {
-    let files = args.files()?;
+    let (files, skipped) = args.files();
+    for (path, reason) in &skipped {
+        eprintln!("{}: skipped, {reason}", super::paths::shown(path));
+    }
     // Every flag checked before the first file goes.
     for path in &files {
         args.upload_of(path)?.call().map_err(|e| e.to_string())?;
@@ -380,19 +467,19 @@ pub(crate) async fn run(args: &UploadArgs, client: &Client) -> Result<ExitCode, 
         let known = journal.as_ref().and_then(|j| {
             j.lock()
                 .ok()
-                .and_then(|j| j.entries.get(&path.display().to_string()).cloned())
+                .and_then(|j| j.entries.get(&super::paths::journal_key(&path)).cloned())
         });
         match known {
             Some(Entry {
                 state: State::Done,
                 doc_id: Some(doc_id),
                 ..
-            }) => println!("{} doc_id={doc_id}", path.display()),
+            }) => println!("{} doc_id={doc_id}", super::paths::shown(&path)),
             Some(Entry {
                 state: State::Sent,
                 ticket: Some(ticket),
                 ..
-            }) if args.no_wait => println!("{} ticket={ticket}", path.display()),
+            }) if args.no_wait => println!("{} ticket={ticket}", super::paths::shown(&path)),
             Some(Entry {
                 state: State::Sent,
                 ticket: Some(ticket),
@@ -404,7 +491,7 @@ pub(crate) async fn run(args: &UploadArgs, client: &Client) -> Result<ExitCode, 
             }) => match already_uploaded(client, &path).await? {
                 Some(doc_id) => {
                     note(&journal, &path, State::Done, None, Some(doc_id))?;
-                    println!("{} doc_id={doc_id}", path.display());
+                    println!("{} doc_id={doc_id}", super::paths::shown(&path));
                 }
                 None => to_send.push(path),
             },
@@ -444,7 +531,7 @@ pub(crate) async fn run(args: &UploadArgs, client: &Client) -> Result<ExitCode, 
     let (sent, polled) =
         futures_util::future::join(run.send_all(to_send, tickets), run.poll_all(received)).await;
     display.finish();
-    Ok(if sent? + polled? == 0 {
+    Ok(if sent? + polled? + skipped.len() == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -481,10 +568,10 @@ impl Run<'_> {
                 Ok(uploaded) => match (uploaded.doc_id, uploaded.ticket) {
                     (Some(doc_id), _) => self
                         .display
-                        .result(&format!("{} doc_id={doc_id}", path.display())),
+                        .result(&format!("{} doc_id={doc_id}", super::paths::shown(&path))),
                     (None, Some(ticket)) if self.args.no_wait => self
                         .display
-                        .result(&format!("{} ticket={ticket}", path.display())),
+                        .result(&format!("{} ticket={ticket}", super::paths::shown(&path))),
                     (None, Some(ticket)) => {
                         tickets.send((ticket, path)).ok();
                     }
@@ -492,14 +579,14 @@ impl Run<'_> {
                         failures += 1;
                         self.display.message(&format!(
                             "{}: the answer carries neither a ticket nor a document",
-                            path.display()
+                            super::paths::shown(&path)
                         ));
                     }
                 },
                 Err(error) => {
                     failures += 1;
                     self.display
-                        .message(&format!("{}: {error}", path.display()));
+                        .message(&format!("{}: {error}", super::paths::shown(&path)));
                 }
             }
         }
@@ -554,7 +641,7 @@ impl Run<'_> {
                     let pause = throttle.slow_down();
                     self.display.message(&format!(
                         "{}: error {} ({}); every upload waits {} s",
-                        path.display(),
+                        super::paths::shown(&path),
                         error.code,
                         error.message,
                         pause.as_secs()
@@ -614,13 +701,13 @@ impl Run<'_> {
                             .unwrap_or_else(|| PathBuf::from(&ticket));
                         note(self.journal, &path, State::Done, Some(ticket), Some(doc_id))?;
                         self.display
-                            .result(&format!("{} doc_id={doc_id}", path.display()));
+                            .result(&format!("{} doc_id={doc_id}", super::paths::shown(&path)));
                     }
                     Ok(TicketOutcome::Invalid { ticket } | TicketOutcome::TimedOut { ticket }) => {
                         failures += 1;
                         let path = paths
                             .remove(&ticket)
-                            .map_or_else(|| ticket.clone(), |p| p.display().to_string());
+                            .map_or_else(|| ticket.clone(), |p| super::paths::shown(&p));
                         self.display.message(&format!(
                             "{path}: ticket {ticket} did not become a document"
                         ));
@@ -635,7 +722,7 @@ impl Run<'_> {
                                     failures += 1;
                                     self.display.message(&format!(
                                         "{}: ticket {ticket} still pending; run again to finish it",
-                                        path.display()
+                                        super::paths::shown(&path)
                                     ));
                                 }
                             }
