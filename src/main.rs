@@ -102,6 +102,9 @@ enum Command {
         /// The suite's directory (the manifests; fixture paths are relative to its parent).
         #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/protocols"))]
         suite: PathBuf,
+        /// Seconds each case may take before it fails.
+        #[arg(long, default_value_t = 10.0)]
+        case_timeout: f64,
     },
     /// Upload files (directories are walked) and print `PATH doc_id=ID` for each, or
     /// `PATH ticket=ID` with --no-wait. Without an endpoint, uploads go to an embedded emulator.
@@ -194,7 +197,17 @@ async fn run(command: Command) -> Result<ExitCode, String> {
             connection.close().await;
             outcome
         }
-        Command::Conformance { target, suite } => run_conformance(target, &suite).await,
+        Command::Conformance {
+            target,
+            suite,
+            case_timeout,
+        } => {
+            let case_timeout = std::time::Duration::try_from_secs_f64(case_timeout)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or("--case-timeout takes a positive number of seconds")?;
+            run_conformance(target, &suite, case_timeout).await
+        }
         Command::Serve(args) => serve(args).await,
         Command::Decode { format, file } => decode(format, file.as_deref()),
         Command::Sign {
@@ -587,18 +600,28 @@ async fn check_tickets(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run_conformance(target: Remote, suite: &std::path::Path) -> Result<ExitCode, String> {
+async fn run_conformance(
+    target: Remote,
+    suite: &std::path::Path,
+    case_timeout: std::time::Duration,
+) -> Result<ExitCode, String> {
     let connection = target.connect().await?;
-    let outcomes = conformance::run(suite, &connection.endpoint, &connection.credentials).await;
+    // A line per case as it ends: a slow or silent endpoint shows where the run is.
+    let mut report = |outcome: &conformance::Outcome| match &outcome.failure {
+        None => println!("ok    {}", outcome.name),
+        Some(reason) => println!("FAIL  {}: {reason}", outcome.name),
+    };
+    let outcomes = conformance::run(
+        suite,
+        &connection.endpoint,
+        &connection.credentials,
+        case_timeout,
+        &mut report,
+    )
+    .await;
     connection.close().await;
     let outcomes = outcomes?;
     let failed = outcomes.iter().filter(|o| o.failure.is_some()).count();
-    for outcome in &outcomes {
-        match &outcome.failure {
-            None => println!("ok    {}", outcome.name),
-            Some(reason) => println!("FAIL  {}: {reason}", outcome.name),
-        }
-    }
     println!("{} passed, {failed} failed", outcomes.len() - failed);
     Ok(if failed == 0 {
         ExitCode::SUCCESS

@@ -220,6 +220,34 @@ async fn the_emulator_serves_the_wsdl_with_its_own_address() {
         .await
         .unwrap();
     assert!(!forged.contains("evil"), "{forged}");
+    // Nor does any other host: the address is the one the client reached, whatever the Host
+    // header claims, and with no Host header at all (HTTP/1.0) too.
+    let own = format!(
+        "<soap12:address location=\"{}/soap\"/>",
+        emulator.base_url()
+    );
+    let elsewhere = reqwest::Client::new()
+        .get(&url)
+        .header("host", "attacker.example:8443")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!elsewhere.contains("attacker.example"), "{elsewhere}");
+    assert!(elsewhere.contains(&own), "{elsewhere}");
+    let bare = {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(emulator.addr()).unwrap();
+        stream
+            .write_all(b"GET /api/soap?wsdl HTTP/1.0\r\n\r\n")
+            .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+    };
+    assert!(bare.contains(&own), "{bare}");
     emulator.shutdown().await;
 }
 

@@ -27,11 +27,15 @@ pub(crate) struct Outcome {
     pub(crate) failure: Option<String>,
 }
 
-/// Runs every `parse` case of the protocol manifests in `suite` against `endpoint`.
+/// Runs every `parse` case of the protocol manifests in `suite` against `endpoint`, each given
+/// at most `case_timeout` (a silent endpoint fails each case in turn instead of stalling the
+/// run), handing each outcome to `report` as soon as it is known.
 pub(crate) async fn run(
     suite: &Path,
     endpoint: &str,
     credentials: &Credentials,
+    case_timeout: Duration,
+    report: &mut dyn FnMut(&Outcome),
 ) -> Result<Vec<Outcome>, String> {
     let sender = ReqwestSender::default();
     let root = suite.parent().unwrap_or(suite);
@@ -56,10 +60,14 @@ pub(crate) async fn run(
                 .and_then(|n| n.as_str())
                 .unwrap_or("?")
                 .to_owned();
-            let failure = run_case(&sender, root, case, protocol, endpoint, credentials)
-                .await
-                .err();
-            outcomes.push(Outcome { name, failure });
+            let case = run_case(&sender, root, case, protocol, endpoint, credentials);
+            let failure = match tokio::time::timeout(case_timeout, case).await {
+                Ok(outcome) => outcome.err(),
+                Err(_) => Some(format!("no answer within {} s", case_timeout.as_secs_f64())),
+            };
+            let outcome = Outcome { name, failure };
+            report(&outcome);
+            outcomes.push(outcome);
         }
     }
     Ok(outcomes)

@@ -395,6 +395,17 @@ impl ClientBuilder {
                 "the endpoint must be an http:// or https:// URL",
             ));
         }
+        // Paths and queries are appended to the endpoint: one that has its own would make every
+        // request's URL wrong (`…/api?x=1/doc.get?api_key=…`).
+        if let Some(extra) = self.endpoint.find(['?', '#']) {
+            return Err(Error::invalid_param(
+                "endpoint",
+                format!(
+                    "the endpoint must not carry a query or fragment (found {:?}): give the API's base URL, such as {DEFAULT_ENDPOINT}",
+                    self.endpoint.get(extra..extra + 1).unwrap_or_default()
+                ),
+            ));
+        }
         let sender = match self.sender {
             Some(sender) => sender,
             None => {

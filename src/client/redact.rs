@@ -46,12 +46,15 @@ impl Redactor {
         Redactor { values }
     }
 
-    /// `text` with every secret value and every signature replaced.
+    /// `text` with every secret value and every signature replaced. A value counts where it
+    /// stands whole (no letter or digit right before or after it), as a parameter's value
+    /// stands in a query, a form, a header or an element: a short secret is not cut out of
+    /// every word that happens to contain it.
     pub(crate) fn text(&self, text: &str) -> String {
         let mut out = text.to_owned();
         for value in &self.values {
             if out.contains(value.as_str()) {
-                out = out.replace(value.as_str(), REDACTED);
+                out = replace_whole(&out, value);
             }
         }
         for name in SIGNATURE_NAMES {
@@ -109,6 +112,30 @@ impl Redactor {
             other => other,
         }
     }
+}
+
+/// `text` with each whole occurrence of `value` replaced by [`REDACTED`].
+fn replace_whole(text: &str, value: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(value) {
+        let before = rest.get(..at).unwrap_or_default();
+        let after = rest.get(at + value.len()..).unwrap_or_default();
+        let whole = !before.ends_with(|c: char| c.is_alphanumeric())
+            && !after.starts_with(|c: char| c.is_alphanumeric());
+        out.push_str(before);
+        if whole {
+            out.push_str(REDACTED);
+            rest = after;
+        } else {
+            // Keep the first character and look again just after it.
+            let step = value.chars().next().map_or(1, char::len_utf8);
+            out.push_str(rest.get(at..at + step).unwrap_or_default());
+            rest = rest.get(at + step..).unwrap_or_default();
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// An error and its causes, joined as reporters print them.

@@ -224,6 +224,8 @@ fn escape_text(text: &str) -> String {
 /// The body as UTF-8 holding only characters XML allows, or a malformed-response error that
 /// says where it stops being that.
 pub(crate) fn utf8(body: &[u8], format: Format) -> Result<&str, Error> {
+    // XML allows a byte order mark before the document (XML 1.0 §4.3.3); it is not content.
+    let body = body.strip_prefix(UTF8_BOM).unwrap_or(body);
     let text = std::str::from_utf8(body).map_err(|error| {
         Error::malformed(
             format,
@@ -245,6 +247,9 @@ pub(crate) fn utf8(body: &[u8], format: Format) -> Result<&str, Error> {
         None => Ok(text),
     }
 }
+
+/// The UTF-8 byte order mark.
+pub(crate) const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
 
 /// Where `bytes` hold a control character XML 1.0 forbids (all below U+0020 but tab, line feed
 /// and carriage return), if anywhere.

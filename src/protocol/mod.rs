@@ -575,6 +575,10 @@ pub(crate) fn check_xml_text(call: &Call, names_are_elements: bool) -> Result<()
 /// An XML request body as text: UTF-8 holding no control character XML forbids; `None`
 /// otherwise (the envelope is invalid).
 pub(crate) fn xml_text(body: &[u8]) -> Option<&str> {
+    // A byte order mark may open the document (XML 1.0 §4.3.3); it is not content.
+    let body = body
+        .strip_prefix(crate::format::xml::UTF8_BOM)
+        .unwrap_or(body);
     let text = std::str::from_utf8(body).ok()?;
     crate::format::xml::forbidden_control(body)
         .is_none()

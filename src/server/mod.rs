@@ -340,7 +340,16 @@ async fn serve(
                 continue;
             }
         };
-        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        // Each request learns the address its client reached: the WSDL names it, never what
+        // the client's Host header claims.
+        let local = LocalAddr(stream.local_addr().ok());
+        let inner = hyper_util::service::TowerToHyperService::new(router.clone());
+        let service = hyper::service::service_fn(
+            move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(local);
+                hyper::service::Service::call(&inner, request)
+            },
+        );
         let mut closing = closing_watch.clone();
         connections.spawn(async move {
             let _slot = slot;
@@ -717,6 +726,7 @@ pub(crate) type Outcome = Result<Map, ApiError>;
 
 async fn api(
     State(shared): State<Arc<Shared>>,
+    local: Option<axum::Extension<LocalAddr>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -740,7 +750,7 @@ async fn api(
         }
     };
     if http_method == HttpMethod::Get && path == "soap" && uri.query() == Some("wsdl") {
-        return wsdl(&headers);
+        return wsdl(local.and_then(|axum::Extension(LocalAddr(addr))| addr));
     }
     if limits::too_many_params(uri.query().unwrap_or_default().as_bytes()) {
         return too_many_params();
@@ -1276,20 +1286,24 @@ async fn authorize(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
 const WSDL: &str = include_str!("../../protocols/soap/ipernity.wsdl");
 
 /// `GET /api/soap?wsdl`: the WSDL, its service element naming this emulator's own address.
-fn wsdl(headers: &HeaderMap) -> Response {
-    // Only a host[:port] goes into the document: anything else could break its XML.
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            !h.is_empty()
-                && h.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-        })
-        .unwrap_or("127.0.0.1");
+/// The local address of the connection a request came on.
+#[derive(Debug, Clone, Copy)]
+struct LocalAddr(Option<SocketAddr>);
+
+/// The WSDL with the address of this emulator as the client reached it (the connection's local
+/// address): a `Host` header is the client's claim, and echoing it would let anyone who can
+/// send one point a toolkit elsewhere.
+fn wsdl(local: Option<SocketAddr>) -> Response {
+    let Some(local) = local else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the connection's address is unknown",
+        )
+            .into_response();
+    };
     let body = WSDL.replace(
         "https://api.ipernity.com/api/soap",
-        &format!("http://{host}/api/soap"),
+        &format!("http://{local}/api/soap"),
     );
     ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response()
 }
