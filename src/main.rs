@@ -360,6 +360,37 @@ struct Remote {
     /// Which kept token to use when `ipernity login` kept several for the API key.
     #[arg(long, env = "IPERNITY_ACCOUNT")]
     account: Option<String>,
+    /// Without an endpoint: start the embedded emulator empty, forgetting what earlier runs
+    /// kept in its data directory.
+    #[arg(long)]
+    fresh: bool,
+}
+
+/// Where the embedded emulator keeps its state between runs: `$IPERNITY_DATA_DIR`, else
+/// `$XDG_DATA_HOME/ipernity/emulator`, else `$HOME/.local/share/ipernity/emulator`.
+fn embedded_data_dir() -> Result<PathBuf, String> {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    var("IPERNITY_DATA_DIR")
+        .map(PathBuf::from)
+        .or_else(|| var("XDG_DATA_HOME").map(|d| PathBuf::from(d).join("ipernity/emulator")))
+        .or_else(|| var("HOME").map(|d| PathBuf::from(d).join(".local/share/ipernity/emulator")))
+        .ok_or_else(|| {
+            "no IPERNITY_DATA_DIR, XDG_DATA_HOME or HOME to keep the embedded emulator's data in"
+                .to_owned()
+        })
+}
+
+/// Creates `dir` and its parents, the new ones readable by the owner only (the emulator's
+/// database holds its tokens).
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
 }
 
 /// An endpoint and credentials, and the embedded emulator behind them when none was given.
@@ -426,15 +457,36 @@ impl Remote {
                 })
             }
             None => {
+                // Its state stays between runs, so that one command sees what the one before
+                // did (an upload, then a `call doc.get`).
+                let dir = embedded_data_dir()?;
+                create_private_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
                 // A fixed key: what `login` keeps for the embedded emulator replaces, not piles up.
                 let emulator = Emulator::builder()
                     .api_key("ipernity-embedded-emulator")
+                    .data_dir(&dir)
+                    .fresh(self.fresh)
                     .start()
                     .await
-                    .map_err(|e| format!("starting the embedded emulator: {e}"))?;
+                    .map_err(|e| {
+                        if e.kind() == std::io::ErrorKind::ResourceBusy {
+                            format!(
+                                "starting the embedded emulator: its data in {} is in use by another ipernity command; wait for it, or set IPERNITY_DATA_DIR",
+                                dir.display()
+                            )
+                        } else {
+                            format!("starting the embedded emulator: {e}")
+                        }
+                    })?;
                 eprintln!(
-                    "no endpoint given: using the embedded emulator at {}",
-                    emulator.base_url()
+                    "no endpoint given: using the embedded emulator at {}, its data in {}{}",
+                    emulator.base_url(),
+                    dir.display(),
+                    if self.fresh {
+                        " (started fresh)"
+                    } else {
+                        " (--fresh starts it empty)"
+                    }
                 );
                 Ok(Connection {
                     endpoint: emulator.base_url(),

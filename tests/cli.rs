@@ -36,7 +36,7 @@ fn connection<'a>(
 }
 
 fn ipernity(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ipernity"))
+    let mut child = common::ipernity_command()
         .args(args)
         .env_remove("IPERNITY_SECRET")
         .env_remove("IPERNITY_TOKEN")
@@ -745,7 +745,7 @@ async fn a_bulk_upload_killed_and_started_again_uploads_every_file_exactly_once(
     emulator.inject_for("upload.file", Fault::Api(113), Schedule::Next(2));
     let first = args.clone();
     tokio::task::spawn_blocking(move || {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ipernity"))
+        let mut child = common::ipernity_command()
             .args(&first)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -836,6 +836,10 @@ sys.exit(child.wait())
         .arg(SCRIPT)
         .arg(env!("CARGO_BIN_EXE_ipernity"))
         .args(args)
+        .env(
+            "IPERNITY_DATA_DIR",
+            std::env::temp_dir().join(format!("ipernity-test-pty-{}", std::process::id())),
+        )
         .output()
         .unwrap();
     (text(&out.stdout), out.status.code())
@@ -943,7 +947,7 @@ async fn upload_refuses_files_beyond_the_quota_without_sending_them() {
 /// like a user: the link it prints is opened (the emulator approves it), then Enter is pressed.
 fn login_like_a_user(args: &[&str], token_dir: &std::path::Path) -> (String, String, Option<i32>) {
     use std::io::BufRead;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ipernity"))
+    let mut child = common::ipernity_command()
         .args(args)
         .env("IPERNITY_TOKEN_DIR", token_dir)
         .env_remove("BROWSER")
@@ -1061,7 +1065,7 @@ fn login_keeps_a_private_token_that_later_commands_use() {
 
     // Later commands use the kept token: the account chosen, or refused when it is not kept.
     let whoami = |extra: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_ipernity"))
+        let out = common::ipernity_command()
             .args([&["whoami"][..], &target, extra].concat())
             .env("IPERNITY_TOKEN_DIR", &tokens)
             .env_remove("IPERNITY_TOKEN")
@@ -1095,7 +1099,7 @@ fn login_keeps_a_private_token_that_later_commands_use() {
     );
 
     // The kept token's permissions are checked before anything is sent.
-    let out = Command::new(env!("CARGO_BIN_EXE_ipernity"))
+    let out = common::ipernity_command()
         .args(
             [
                 &["call", "doc.delete", "doc_id=1", "--account", "oauth"][..],
@@ -1145,7 +1149,7 @@ fn login_runs_unattended_on_the_embedded_emulator() {
     ));
     std::fs::remove_dir_all(&tokens).ok();
     for extra in [&[][..], &["--oauth"][..]] {
-        let out = Command::new(env!("CARGO_BIN_EXE_ipernity"))
+        let out = common::ipernity_command()
             .args([&["login", "--perms", "doc=delete,profile=read"][..], extra].concat())
             .env("IPERNITY_TOKEN_DIR", &tokens)
             .env_remove("IPERNITY_ENDPOINT")
@@ -1216,7 +1220,7 @@ fn an_emulator_killed_mid_bulk_upload_loses_no_confirmed_document_and_the_resume
     ];
 
     // The emulator is killed once twenty documents were confirmed to the client.
-    let mut client = Command::new(env!("CARGO_BIN_EXE_ipernity"))
+    let mut client = common::ipernity_command()
         .args(args)
         .env("IPERNITY_TOKEN_DIR", empty_token_dir())
         .stdout(Stdio::piped())
@@ -1370,4 +1374,59 @@ fn commands_never_print_a_secret_when_the_endpoint_fails() {
             assert!(!hex_run, "{args:?}: a signature in {printed}");
         }
     }
+}
+
+/// The README's walk-through, command after command: an upload to the embedded emulator, then a
+/// call that reads the document back; the state is kept between runs in the data directory it
+/// names, and `--fresh` starts it empty.
+#[test]
+fn the_embedded_emulator_keeps_its_state_between_commands() {
+    let data = std::env::temp_dir().join(format!("ipernity-cli-walk-{}", std::process::id()));
+    std::fs::remove_dir_all(&data).ok();
+    let run = |args: &[&str]| {
+        common::ipernity_command()
+            .args(args)
+            .env("IPERNITY_DATA_DIR", &data)
+            .env("IPERNITY_TOKEN_DIR", empty_token_dir())
+            .env_remove("IPERNITY_ENDPOINT")
+            .output()
+            .unwrap()
+    };
+    let readme = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+    let out = run(&[
+        "upload",
+        readme,
+        "--title",
+        "First upload",
+        "--protocol",
+        "soap",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&format!("its data in {}", data.display())),
+        "{}",
+        text(&out.stderr)
+    );
+    let stdout = text(&out.stdout);
+    let doc_id = stdout
+        .trim()
+        .strip_prefix(&format!("{readme} doc_id="))
+        .unwrap_or_else(|| panic!("{stdout}"))
+        .to_owned();
+    let doc_arg = format!("doc_id={doc_id}");
+    let out = run(&["call", "doc.get", &doc_arg]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("First upload"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = run(&["call", "doc.get", &doc_arg, "--fresh"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("started fresh"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::remove_dir_all(&data).ok();
 }

@@ -16,7 +16,6 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ipernity::protocol::IncomingRequest;
@@ -491,7 +490,7 @@ fn the_cli_refuses_hostile_files_with_a_clear_message() {
     ] {
         let path = dir.join(name);
         std::fs::write(&path, body).unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_ipernity"))
+        let out = common::ipernity_command()
             .args(["decode", "--format", format])
             .arg(&path)
             .output()

@@ -30,7 +30,7 @@ fn temp_dir(name: &str) -> PathBuf {
 /// Runs `serve` on `data` and returns its exit code and standard error once it stops on its own
 /// (it is killed after 5 s if it started).
 fn serve_once(data: &Path, extra: &[&str]) -> (Option<i32>, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ipernity"))
+    let mut child = common::ipernity_command()
         .args([
             "serve",
             "--addr",
@@ -256,7 +256,7 @@ async fn a_replacement_of_a_living_document_takes_its_place_when_done() {
 fn sigterm_on_serve_without_data_removes_its_temporary_directory() {
     let tmp = temp_dir("sigterm");
     let addr = common::free_addr();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_ipernity"))
+    let mut server = common::ipernity_command()
         .args(["serve", "--addr", &addr])
         .env("TMPDIR", &tmp)
         .stdout(Stdio::piped())

@@ -25,7 +25,7 @@ fn scratch(name: &str) -> PathBuf {
 
 /// Runs the CLI with a private token directory (no kept token unless a test keeps one).
 fn ipernity(args: &[&std::ffi::OsStr], tokens: &Path) -> Output {
-    let child = Command::new(env!("CARGO_BIN_EXE_ipernity"))
+    let child = common::ipernity_command()
         .args(args)
         .env_remove("IPERNITY_SECRET")
         .env_remove("IPERNITY_TOKEN")

@@ -52,3 +52,18 @@ pub(crate) fn start_server_at(
     std::thread::spawn(move || lines.for_each(drop));
     (server, format!("http://{addr}/api"), credentials)
 }
+
+/// The `ipernity` binary, with a data directory of its own for the embedded emulator (which
+/// keeps its state between runs): commands of different tests never share one.
+pub(crate) fn ipernity_command() -> Command {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "ipernity-test-data-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ipernity"));
+    command.env("IPERNITY_DATA_DIR", dir);
+    command
+}
