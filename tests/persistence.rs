@@ -120,12 +120,14 @@ fn a_second_emulator_on_a_data_directory_touches_nothing_before_it_is_refused() 
     std::fs::remove_dir_all(&data).ok();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_document_deleted_while_its_replacement_waits_stays_deleted() {
-    let data = temp_dir("replace");
+/// An emulator on `data` whose tickets take `ticket_delay`, and a client of its user.
+async fn emulator_with_client(
+    data: &Path,
+    ticket_delay: Duration,
+) -> (ipernity::server::EmulatorHandle, Client) {
     let emulator = Emulator::builder()
-        .data_dir(&data)
-        .ticket_delay(Duration::from_millis(400))
+        .data_dir(data)
+        .ticket_delay(ticket_delay)
         .start()
         .await
         .unwrap();
@@ -137,6 +139,13 @@ async fn a_document_deleted_while_its_replacement_waits_stays_deleted() {
         .retry(RetryPolicy::none())
         .build()
         .unwrap();
+    (emulator, client)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_deleted_while_its_replacement_waits_stays_deleted() {
+    let data = temp_dir("replace");
+    let (emulator, client) = emulator_with_client(&data, Duration::from_millis(400)).await;
     let doc_id = client
         .upload(UploadFile::from_bytes("a.jpg", b"\xff\xd8 first".to_vec()).asynchronous(false))
         .send()
@@ -201,19 +210,7 @@ async fn a_document_deleted_while_its_replacement_waits_stays_deleted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replacement_of_a_living_document_takes_its_place_when_done() {
     let data = temp_dir("replace-ok");
-    let emulator = Emulator::builder()
-        .data_dir(&data)
-        .ticket_delay(Duration::from_millis(100))
-        .start()
-        .await
-        .unwrap();
-    let credentials = emulator.credentials();
-    let client = Client::builder()
-        .endpoint(emulator.base_url())
-        .credentials(credentials.api_key.clone(), credentials.secret.clone())
-        .token(credentials.token.clone().unwrap())
-        .build()
-        .unwrap();
+    let (emulator, client) = emulator_with_client(&data, Duration::from_millis(100)).await;
     let doc_id = client
         .upload(
             UploadFile::from_bytes("a.jpg", b"\xff\xd8 first".to_vec())

@@ -309,7 +309,8 @@ fn check_tickets(state: &StateData, request: &Request<'_>) -> Outcome {
     let (mut done, mut invalid, mut eta_max) = (0, 0, 0u64);
     let tickets: Vec<Value> = asked
         .iter()
-        .map(|id| match state.tickets.get(*id) {
+        // A ticket that failed (its document deleted meanwhile) answers as an unknown one.
+        .map(|id| match state.tickets.get(*id).filter(|t| !t.invalid) {
             Some(ticket) if ticket.done => {
                 done += 1;
                 Value::Map(map([
@@ -317,15 +318,6 @@ fn check_tickets(state: &StateData, request: &Request<'_>) -> Outcome {
                     ("done", flag(true)),
                     ("invalid", flag(false)),
                     ("doc_id", text(ticket.doc.id)),
-                    ("eta", text(0)),
-                ]))
-            }
-            Some(ticket) if ticket.invalid => {
-                invalid += 1;
-                Value::Map(map([
-                    ("id", Value::from(*id)),
-                    ("done", flag(false)),
-                    ("invalid", flag(true)),
                     ("eta", text(0)),
                 ]))
             }
