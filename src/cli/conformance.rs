@@ -37,7 +37,7 @@ pub(crate) async fn run(
     case_timeout: Duration,
     report: &mut dyn FnMut(&Outcome),
 ) -> Result<Vec<Outcome>, String> {
-    let sender = ReqwestSender::default();
+    let sender = ReqwestSender::for_api().map_err(|e| e.to_string())?;
     let root = suite.parent().unwrap_or(suite);
     let mut outcomes = Vec::new();
     for protocol in Protocol::ALL {

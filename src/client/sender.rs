@@ -144,13 +144,14 @@ impl ReqwestSender {
     }
 }
 
-impl Default for ReqwestSender {
-    /// A sender over [`ReqwestSender::api_client_builder`]'s client.
-    fn default() -> ReqwestSender {
-        let client = ReqwestSender::api_client_builder()
+impl ReqwestSender {
+    /// A sender over [`ReqwestSender::api_client_builder`]'s client; an error when reqwest
+    /// cannot build one (no TLS backend, say: with `rustls-no-provider`, none was installed).
+    pub fn for_api() -> Result<ReqwestSender, crate::Error> {
+        ReqwestSender::api_client_builder()
             .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
-        ReqwestSender::new(client)
+            .map(ReqwestSender::new)
+            .map_err(|e| crate::Error::invalid_param("client", e.without_url().to_string()))
     }
 }
 
@@ -248,7 +249,7 @@ fn send_error(error: reqwest::Error) -> SendError {
     } else if error.is_builder() {
         "could not build the request"
     } else if error.is_body() || error.is_decode() {
-        "the response body was cut short or unreadable"
+        "a body failed (the request's, or the response's cut short)"
     } else {
         "the exchange failed"
     };
