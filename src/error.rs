@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::format::Format;
+use crate::format::name::{Format, UnknownName};
 
 /// Every error code the Ipernity API documents, plus the method-specific codes below 100.
 ///
@@ -371,6 +371,17 @@ pub enum Error {
     },
 }
 
+/// A protocol or format name that does not parse is a parameter refused before anything is
+/// sent: `let format: Format = text.parse()?;` works in a function returning [`Error`].
+impl From<UnknownName> for Error {
+    fn from(unknown: UnknownName) -> Error {
+        Error::InvalidParam {
+            name: unknown.kind.to_owned(),
+            reason: unknown.to_string(),
+        }
+    }
+}
+
 impl Error {
     /// The API error, when the API answered with one.
     pub fn api_error(&self) -> Option<&ApiError> {
@@ -478,6 +489,23 @@ mod tests {
         );
         assert_eq!(ErrorCode::ApplicationQuota.category(), ErrorCategory::Quota);
         assert_eq!(ErrorCode::MethodNotFound.category(), ErrorCategory::Caller);
+    }
+
+    #[test]
+    fn unknown_names_convert_with_the_question_mark() {
+        fn parse(protocol: &str, format: &str) -> Result<(crate::Protocol, Format), Error> {
+            Ok((protocol.parse()?, format.parse()?))
+        }
+        assert!(parse("soap", "xml").is_ok());
+        let error = parse("grpc", "xml").unwrap_err();
+        assert!(
+            matches!(&error, Error::InvalidParam { name, .. } if name == "protocol"),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("grpc"), "{error}");
+        assert!(
+            matches!(parse("rest", "yaml"), Err(Error::InvalidParam { name, .. }) if name == "format")
+        );
     }
 
     #[test]

@@ -67,6 +67,7 @@ pub mod format;
 pub mod map;
 pub mod methods;
 pub mod oauth;
+mod params;
 pub mod protocol;
 mod random;
 #[cfg(feature = "server")]

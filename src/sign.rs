@@ -6,7 +6,7 @@
 
 use md5::{Digest, Md5};
 
-use crate::call::{Params, Secret};
+use crate::params::{Params, Secret};
 
 /// Names that never take part in the signature.
 const UNSIGNED: &[&str] = &["api_sig", "file"];

@@ -15,68 +15,22 @@
 //! assert_eq!(payload.get("hello").and_then(Value::as_str), Some("hello world!"));
 //! ```
 
-use std::fmt;
-use std::str::FromStr;
-
 use crate::error::{ApiError, Error, ErrorCode};
 use crate::value::{Map, Value};
 
 pub mod json;
+pub(crate) mod name;
 pub mod php;
 pub mod soap;
 pub mod xml;
 pub mod xmlrpc;
 
+pub use name::{Format, UnknownName};
+
 /// The deepest nesting any decoder accepts (elements, arrays or maps inside one another).
 pub const MAX_DEPTH: usize = 128;
 
-/// A response format, chosen at run time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Format {
-    /// JSON (`/json`), the REST default.
-    Json,
-    /// XML (`/xml`).
-    Xml,
-    /// PHP `serialize()` (`/php`).
-    Php,
-    /// The SOAP 1.2 envelope, the SOAP endpoint's default.
-    Soap,
-    /// The XML-RPC `methodResponse`, the XML-RPC endpoint's default.
-    XmlRpc,
-}
-
 impl Format {
-    /// All five formats.
-    pub const ALL: [Format; 5] = [
-        Format::Json,
-        Format::Xml,
-        Format::Php,
-        Format::Soap,
-        Format::XmlRpc,
-    ];
-
-    /// The name used in URLs and on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Json => "json",
-            Format::Xml => "xml",
-            Format::Php => "php",
-            Format::Soap => "soap",
-            Format::XmlRpc => "xmlrpc",
-        }
-    }
-
-    /// The `Content-Type` the emulator sends for this format.
-    pub fn content_type(self) -> &'static str {
-        match self {
-            Format::Json => "application/json; charset=utf-8",
-            Format::Xml => "text/xml; charset=utf-8",
-            Format::Php => "text/plain; charset=utf-8",
-            Format::Soap => "application/soap+xml; charset=utf-8",
-            Format::XmlRpc => "text/xml; charset=utf-8",
-        }
-    }
-
     /// Decodes a response body into its payload, or the error the API answered.
     pub fn decode(self, body: &[u8]) -> Result<Value, Error> {
         match self {
@@ -97,36 +51,6 @@ impl Format {
             Format::Soap => soap::render(outcome),
             Format::XmlRpc => xmlrpc::render(outcome),
         }
-    }
-}
-
-impl fmt::Display for Format {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The error of parsing a [`Format`] or a [`Protocol`](crate::Protocol) name.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {kind} `{name}` (expected one of: {expected})")]
-pub struct UnknownName {
-    pub(crate) kind: &'static str,
-    pub(crate) name: String,
-    pub(crate) expected: &'static str,
-}
-
-impl FromStr for Format {
-    type Err = UnknownName;
-
-    fn from_str(name: &str) -> Result<Format, UnknownName> {
-        Format::ALL
-            .into_iter()
-            .find(|format| format.as_str() == name)
-            .ok_or_else(|| UnknownName {
-                kind: "format",
-                name: name.to_owned(),
-                expected: "json, xml, php, soap, xmlrpc",
-            })
     }
 }
 
