@@ -293,6 +293,8 @@ pub enum Error {
         source: Box<dyn std::error::Error + Send + Sync>,
         /// Whether the request may have reached the server.
         may_have_been_sent: bool,
+        /// Whether a deadline passed (the call's timeout, or an upload that stalled).
+        timed_out: bool,
     },
     /// The server answered a non-2xx status with a body that is not an API response.
     #[error("HTTP status {status}: {body_prefix:?}")]
@@ -388,6 +390,39 @@ impl Error {
         match self {
             Error::Api(error) => Some(error),
             _ => None,
+        }
+    }
+
+    /// The API's error code, when the API answered with an error.
+    pub fn code(&self) -> Option<ErrorCode> {
+        self.api_error().map(|error| error.code)
+    }
+
+    /// Whether the API answered with an error (rather than the exchange failing).
+    pub fn is_api(&self) -> bool {
+        matches!(self, Error::Api(_))
+    }
+
+    /// Whether a deadline passed: the call's timeout, or an upload that stalled.
+    pub fn is_timeout(&self) -> bool {
+        matches!(
+            self,
+            Error::Transport {
+                timed_out: true,
+                ..
+            }
+        )
+    }
+
+    /// Whether sending the same request again may succeed: a retryable API code (500, 501,
+    /// 503, 112, 113), HTTP 502, 503 or 504, or a transport failure. Whether it is *safe* to
+    /// repeat a write is another question: see `may_have_been_sent` on [`Error::Transport`].
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Api(error) => error.code.is_retryable(),
+            Error::Http { status, .. } => matches!(status, 502..=504),
+            Error::Transport { .. } => true,
+            _ => false,
         }
     }
 
@@ -506,6 +541,27 @@ mod tests {
         assert!(
             matches!(parse("rest", "yaml"), Err(Error::InvalidParam { name, .. }) if name == "format")
         );
+    }
+
+    #[test]
+    fn predicates_read_the_variant() {
+        let api = Error::Api(ApiError::global(ErrorCode::ServiceUnavailable));
+        assert!(api.is_api() && api.is_retryable() && !api.is_timeout());
+        assert_eq!(api.code(), Some(ErrorCode::ServiceUnavailable));
+        let refused = Error::Api(ApiError::global(ErrorCode::SignatureInvalid));
+        assert!(!refused.is_retryable());
+        let gateway = Error::Http {
+            status: 504,
+            body_prefix: String::new(),
+        };
+        assert!(gateway.is_retryable() && !gateway.is_api() && gateway.code().is_none());
+        let timeout = Error::Transport {
+            source: "slow".into(),
+            may_have_been_sent: true,
+            timed_out: true,
+        };
+        assert!(timeout.is_timeout() && timeout.is_retryable());
+        assert!(!Error::invalid_param("x", "y").is_retryable());
     }
 
     #[test]

@@ -848,3 +848,29 @@ async fn a_restarted_emulator_keeps_everything_it_confirmed() {
     second.shutdown().await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Builders own a clone of the client: their futures are `'static + Send`, so they can be
+/// spawned, and the client can be dropped while they run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_and_uploads_can_be_spawned() {
+    let emulator = emulator().await;
+    let client = client_for(&emulator, Protocol::Rest, Format::Json, true);
+    let echoes: Vec<tokio::task::JoinHandle<Result<Value, Error>>> = (0..4)
+        .map(|n| tokio::spawn(client.call("test.echo").param("echo", n).send()))
+        .collect();
+    let upload = tokio::spawn(
+        client
+            .upload(
+                ipernity::upload::UploadFile::from_bytes("s.jpg", b"\xff\xd8 spawned".to_vec())
+                    .asynchronous(false),
+            )
+            .send(),
+    );
+    drop(client);
+    for (n, echo) in echoes.into_iter().enumerate() {
+        let echo = echo.await.unwrap().unwrap();
+        assert_eq!(text(&echo, &["echo"]), n.to_string());
+    }
+    assert!(upload.await.unwrap().unwrap().doc_id.is_some());
+    emulator.shutdown().await;
+}

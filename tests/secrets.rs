@@ -405,15 +405,25 @@ async fn check(mode: Mode, protocol: Protocol, auth: Auth, operation: Operation)
             );
         }
         Mode::Refused => assert!(text.contains("could not connect"), "{what}: {text}"),
-        Mode::Silent => assert!(
-            text.contains("timed out") || text.contains("stalled") || text.contains("no answer"),
-            "{what}: {text}"
-        ),
+        Mode::Silent => {
+            assert!(
+                error.is_timeout() && error.is_retryable(),
+                "{what}: {error:?}"
+            );
+            assert!(
+                text.contains("timed out")
+                    || text.contains("stalled")
+                    || text.contains("no answer"),
+                "{what}: {text}"
+            );
+        }
         Mode::Html500 => assert!(
             matches!(error, Error::Http { status: 500, .. }),
             "{what}: {error:?}"
         ),
-        _ => {}
+        Mode::Tls | Mode::Dropped | Mode::CutShort => {
+            assert!(!error.is_timeout(), "{what}: {error:?}")
+        }
     }
     let logged = recorder.text.lock().unwrap().clone();
     for secret in &forbidden {

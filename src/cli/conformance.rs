@@ -146,10 +146,7 @@ async fn send(
     let response = sender
         .send(request, Duration::from_secs(30))
         .await
-        .map_err(|e| Error::Transport {
-            may_have_been_sent: !e.before_sending,
-            source: Box::new(e),
-        })?;
+        .map_err(Error::from)?;
     format.decode(&response.body)
 }
 

@@ -120,10 +120,7 @@ impl OAuthFlow<'_> {
             .sender
             .send(request, inner.call_timeout)
             .await
-            .map_err(|failure| Error::Transport {
-                may_have_been_sent: !failure.before_sending,
-                source: Box::new(failure),
-            });
+            .map_err(Error::from);
         // The token being exchanged is as secret as the client's own.
         let redactor = super::redact::Redactor::new(
             [inner.credentials.secret.expose()]

@@ -506,9 +506,9 @@ impl Client {
     }
 
     /// Starts a call of `method`.
-    pub fn call(&self, method: impl Into<String>) -> CallBuilder<'_> {
+    pub fn call(&self, method: impl Into<String>) -> CallBuilder {
         CallBuilder {
-            client: self,
+            client: self.clone(),
             call: Call::new(method),
             protocol: None,
             format: None,
@@ -559,10 +559,7 @@ impl Client {
                 }
                 Err(failure) => {
                     let retryable = failure.before_sending || is_read;
-                    let error = Error::Transport {
-                        may_have_been_sent: !failure.before_sending,
-                        source: Box::new(failure),
-                    };
+                    let error = Error::from(failure);
                     (error, retryable, None)
                 }
             };
@@ -635,14 +632,14 @@ fn retry_after(response: &HttpResponse) -> Option<Duration> {
 /// One call being prepared: parameters, and optionally its own protocol and format.
 #[must_use = "a call does nothing until `.send().await`"]
 #[derive(Debug)]
-pub struct CallBuilder<'a> {
-    client: &'a Client,
+pub struct CallBuilder {
+    client: Client,
     call: Call,
     protocol: Option<Protocol>,
     format: Option<Format>,
 }
 
-impl CallBuilder<'_> {
+impl CallBuilder {
     /// Adds a parameter (booleans as `1`/`0`, numbers in decimal).
     pub fn param(mut self, name: impl Into<String>, value: impl ParamValue) -> Self {
         self.call = self.call.param(name, value);

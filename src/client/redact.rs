@@ -70,6 +70,7 @@ impl Redactor {
             Error::Transport {
                 source,
                 may_have_been_sent,
+                timed_out,
             } => {
                 let full = chain(source.as_ref());
                 let clean = self.text(&full);
@@ -77,11 +78,13 @@ impl Redactor {
                     Error::Transport {
                         source,
                         may_have_been_sent,
+                        timed_out,
                     }
                 } else {
                     Error::Transport {
                         source: clean.into(),
                         may_have_been_sent,
+                        timed_out,
                     }
                 }
             }
@@ -240,6 +243,7 @@ mod tests {
         let kept = redactor.error(Error::Transport {
             source: Box::new(io),
             may_have_been_sent: false,
+            timed_out: false,
         });
         let Error::Transport { source, .. } = kept else {
             panic!("not a transport error");

@@ -70,6 +70,16 @@ impl fmt::Display for SendError {
 
 impl std::error::Error for SendError {}
 
+impl From<SendError> for crate::Error {
+    fn from(failure: SendError) -> crate::Error {
+        crate::Error::Transport {
+            may_have_been_sent: !failure.before_sending,
+            timed_out: failure.timed_out,
+            source: Box::new(failure),
+        }
+    }
+}
+
 /// A request body produced piece by piece (an upload streamed from disk).
 pub type BodyStream =
     Pin<Box<dyn futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Send>>;

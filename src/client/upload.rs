@@ -65,8 +65,8 @@ pub struct Uploaded {
 
 /// One upload being prepared.
 #[must_use = "an upload does nothing until `.send().await`"]
-pub struct UploadBuilder<'a> {
-    client: &'a Client,
+pub struct UploadBuilder {
+    client: Client,
     file: UploadFile,
     protocol: Option<Protocol>,
     format: Option<Format>,
@@ -75,7 +75,7 @@ pub struct UploadBuilder<'a> {
     max_size: Option<u64>,
 }
 
-impl fmt::Debug for UploadBuilder<'_> {
+impl fmt::Debug for UploadBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UploadBuilder")
             .field("file", &self.file)
@@ -88,9 +88,9 @@ impl fmt::Debug for UploadBuilder<'_> {
 
 impl Client {
     /// Starts an upload (`upload.file`, or `upload.replace` for [`UploadFile::replacing`]).
-    pub fn upload(&self, file: UploadFile) -> UploadBuilder<'_> {
+    pub fn upload(&self, file: UploadFile) -> UploadBuilder {
         UploadBuilder {
-            client: self,
+            client: self.clone(),
             file,
             protocol: None,
             format: None,
@@ -147,7 +147,7 @@ impl Quota {
     }
 }
 
-impl<'a> UploadBuilder<'a> {
+impl UploadBuilder {
     /// Sends this upload over `protocol` instead of the client's.
     pub fn protocol(mut self, protocol: Protocol) -> Self {
         self.protocol = Some(protocol);
@@ -207,7 +207,7 @@ impl<'a> UploadBuilder<'a> {
         mut self,
     ) -> (
         ProgressEvents,
-        impl Future<Output = Result<Uploaded, Error>> + Send + use<'a>,
+        impl Future<Output = Result<Uploaded, Error>> + Send + 'static,
     ) {
         let queue = Arc::new(EventQueue::default());
         let sender = EventSender(Arc::clone(&queue));
@@ -229,7 +229,8 @@ impl<'a> UploadBuilder<'a> {
     /// Dropping the future cancels the upload like [`cancel_on`](Self::cancel_on) does.
     pub async fn send(mut self) -> Result<Uploaded, Error> {
         let clock = Arc::new(ProgressClock::new());
-        let redactor = &self.client.inner.redactor;
+        let client = self.client.clone();
+        let redactor = &client.inner.redactor;
         let Some(token) = self.cancel.take() else {
             return self.run(clock).await.map_err(|error| redactor.error(error));
         };
@@ -406,14 +407,10 @@ async fn attempt(
     ));
     let stall = std::pin::pin!(watchdog(&clock, inner.upload_timeout, inner.call_timeout));
     match futures_util::future::select(send, stall).await {
-        futures_util::future::Either::Left((response, _)) => {
-            response.map_err(|failure| Error::Transport {
-                may_have_been_sent: !failure.before_sending,
-                source: Box::new(failure),
-            })
-        }
+        futures_util::future::Either::Left((response, _)) => response.map_err(Error::from),
         futures_util::future::Either::Right((stalled, _)) => Err(Error::Transport {
             may_have_been_sent: true,
+            timed_out: true,
             source: stalled.into(),
         }),
     }
