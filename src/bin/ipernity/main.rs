@@ -8,15 +8,10 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-#[path = "cli/conformance.rs"]
 mod conformance;
-#[path = "cli/login.rs"]
 mod login;
-#[path = "cli/paths.rs"]
 mod paths;
-#[path = "cli/progress.rs"]
 mod progress;
-#[path = "cli/upload.rs"]
 mod upload;
 use ipernity::methods::{Level, Target};
 use ipernity::server::{Emulator, EmulatorHandle, Grants};
