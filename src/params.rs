@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// Parameter names whose values are secret: they never appear in `Debug` output or in
-/// [`Call::redacted`] copies.
+/// [`Call::redacted`](crate::Call::redacted) copies.
 pub const SECRET_PARAMS: &[&str] = &["auth_token"];
 
 /// What a redacted secret reads as.

@@ -23,40 +23,12 @@ use std::sync::LazyLock;
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 use serde::forward_to_deserialize_any;
 
-/// Text as values and member names hold it: strings of up to 24 bytes live inline, so decoding a
-/// response does not allocate once per name and short value.
-pub type Text = compact_str::CompactString;
+pub use crate::map::Text;
+pub(crate) use crate::map::{INLINE_TEXT, fill_text, push_entry};
 
-pub use crate::map::Map;
-
-/// Sets `target`, an empty text, to `text`. Short text is copied straight into `target`'s inline
-/// buffer where it stays: building it aside and moving it in makes the processor reload bytes it
-/// has just written one by one, which costs more than the copy.
-pub(crate) fn fill_text(target: &mut Text, text: &str) {
-    if text.len() <= INLINE_TEXT {
-        target.push_str(text);
-    } else {
-        *target = Text::from(text);
-    }
-}
-
-/// The longest text a [`Text`] holds without an allocation of its own.
-const INLINE_TEXT: usize = std::mem::size_of::<Text>();
-
-/// Appends an entry named `name` with a null value to `entries` and gives that value to fill; the
-/// entry is written in place, as [`fill_text`] explains. `None` only if the vector could not give
-/// back the entry it has just appended, which a `Vec` always does.
-pub(crate) fn push_entry<'e>(
-    entries: &'e mut Vec<(Text, Value)>,
-    name: &str,
-) -> Option<&'e mut Value> {
-    // `resize_with` writes the new entry straight into the vector; `push` builds it on the stack
-    // first and copies it over, in loads that stall on the stores just made.
-    entries.resize_with(entries.len() + 1, || (Text::default(), Value::Null));
-    let (key, value) = entries.last_mut()?;
-    fill_text(key, name);
-    Some(value)
-}
+/// The named members of a decoded map, in the order the wire sent them (see
+/// [`crate::map::Map`]).
+pub type Map = crate::map::Map<Value>;
 
 static EMPTY_MAP: LazyLock<Map> = LazyLock::new(Map::default);
 
@@ -653,7 +625,7 @@ impl<'de> de::SeqAccess<'de> for SeqAccess<'de> {
 }
 
 struct MapAccess<'de> {
-    entries: crate::map::Iter<'de>,
+    entries: crate::map::Iter<'de, Value>,
     pending: Option<&'de Value>,
 }
 
@@ -749,6 +721,12 @@ impl<'de> de::VariantAccess<'de> for VariantAccess<'de> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_entry_fits_in_64_bytes() {
+        assert!(std::mem::size_of::<Value>() <= 40);
+        assert!(std::mem::size_of::<(Text, Value)>() <= 64);
+    }
     use serde::Deserialize;
 
     fn json(text: &str) -> Value {
