@@ -4,7 +4,7 @@
 #
 # The tests talk to real third-party peers, never to fakes of them: PHP's serialize() and
 # SoapClient (php-cli, php-soap, php-xml), xmllint (libxml2-utils) and Python's zeep check the
-# formats, the WSDL and the SOAP toolkits. Installing needs root or sudo and a reachable Debian
+# formats, the WSDL and the SOAP toolkits; the openssl command makes the TLS tests' CA. Installing needs root or sudo and a reachable Debian
 # and PyPI registry; where everything is already there, nothing is installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 need_apt=()
 command -v php >/dev/null 2>&1 || need_apt+=(php-cli)
 command -v xmllint >/dev/null 2>&1 || need_apt+=(libxml2-utils)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 php -m 2>/dev/null | grep -x soap >/dev/null || need_apt+=(php-soap)
 php -m 2>/dev/null | grep -x SimpleXML >/dev/null || need_apt+=(php-xml)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)

@@ -79,7 +79,7 @@ pub mod value;
 
 pub use call::{Call, Credentials, ParamValue, Params, Secret};
 #[cfg(feature = "client")]
-pub use client::{Client, ClientBuilder, RetryPolicy};
+pub use client::{Client, ClientBuilder, RetryPolicy, TrustRoots};
 pub use error::{ApiError, Error, ErrorCategory, ErrorCode};
 pub use format::Format;
 pub use protocol::{DEFAULT_ENDPOINT, HttpMethod, HttpRequest, Protocol, Transport};

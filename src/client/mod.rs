@@ -182,6 +182,57 @@ impl Inner {
     }
 }
 
+/// Which certificates a client trusts, given [`ClientBuilder::root_certificates`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrustRoots {
+    /// The given certificates and the platform's roots.
+    AddToPlatform,
+    /// The given certificates only.
+    Only,
+}
+
+/// Adds the certificates of `pem` to `builder`'s trust roots, or makes them its only ones.
+#[cfg(any(
+    feature = "default-tls",
+    feature = "native-tls",
+    feature = "rustls-no-provider"
+))]
+fn trust_roots(
+    builder: reqwest::ClientBuilder,
+    pem: &[u8],
+    trust: TrustRoots,
+) -> Result<reqwest::ClientBuilder, Error> {
+    let certificates = reqwest::Certificate::from_pem_bundle(pem)
+        .map_err(|e| Error::invalid_param("root_certificates", e.to_string()))?;
+    if certificates.is_empty() {
+        return Err(Error::invalid_param(
+            "root_certificates",
+            "the PEM bundle holds no certificate",
+        ));
+    }
+    Ok(match trust {
+        TrustRoots::AddToPlatform => builder.tls_certs_merge(certificates),
+        TrustRoots::Only => builder.tls_certs_only(certificates),
+    })
+}
+
+/// Without a TLS backend there is nothing to trust certificates with.
+#[cfg(not(any(
+    feature = "default-tls",
+    feature = "native-tls",
+    feature = "rustls-no-provider"
+)))]
+fn trust_roots(
+    _builder: reqwest::ClientBuilder,
+    _pem: &[u8],
+    _trust: TrustRoots,
+) -> Result<reqwest::ClientBuilder, Error> {
+    Err(Error::invalid_param(
+        "root_certificates",
+        "this build has no TLS backend (enable default-tls, native-tls or rustls-no-provider)",
+    ))
+}
+
 /// Builds a [`Client`]; settings that fail are reported by [`ClientBuilder::build`].
 #[must_use]
 pub struct ClientBuilder {
@@ -197,6 +248,8 @@ pub struct ClientBuilder {
     uploads_over_rest: bool,
     proxy: Option<String>,
     user_agent: String,
+    /// PEM certificates to trust, and whether they replace the platform's roots.
+    roots: Option<(Vec<u8>, TrustRoots)>,
     retry: RetryPolicy,
     sender: Option<Arc<dyn HttpSender>>,
     site: Option<String>,
@@ -236,6 +289,7 @@ impl Default for ClientBuilder {
             uploads_over_rest: false,
             proxy: None,
             user_agent: concat!("ipernity-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
+            roots: None,
             retry: RetryPolicy::default(),
             sender: None,
             site: None,
@@ -353,6 +407,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Trusts the certificates of `pem` (one or more PEM blocks: a corporate proxy's CA, a
+    /// self-hosted endpoint's own CA), in addition to the platform's roots with
+    /// [`TrustRoots::AddToPlatform`], or instead of them with [`TrustRoots::Only`]. A bundle
+    /// that does not parse is refused by [`ClientBuilder::build`].
+    pub fn root_certificates(mut self, pem: impl Into<Vec<u8>>, trust: TrustRoots) -> Self {
+        self.roots = Some((pem.into(), trust));
+        self
+    }
+
     /// The `User-Agent` header.
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = user_agent.into();
@@ -416,6 +479,9 @@ impl ClientBuilder {
                     let proxy = reqwest::Proxy::all(proxy)
                         .map_err(|e| Error::invalid_param("proxy", e.to_string()))?;
                     builder = builder.proxy(proxy);
+                }
+                if let Some((pem, trust)) = &self.roots {
+                    builder = trust_roots(builder, pem, *trust)?;
                 }
                 let client = builder
                     .build()
