@@ -4,8 +4,9 @@
 #
 # The tests talk to real third-party peers, never to fakes of them: PHP's serialize() and
 # SoapClient (php-cli, php-soap, php-xml), xmllint (libxml2-utils) and Python's zeep check the
-# formats, the WSDL and the SOAP toolkits; the openssl command makes the TLS tests' CA. Installing needs root or sudo and a reachable Debian
-# and PyPI registry; where everything is already there, nothing is installed.
+# formats, the WSDL and the SOAP toolkits; the openssl command makes the TLS tests' CA.
+# Installing needs root or sudo and a reachable Debian and PyPI registry; where everything is
+# already there, nothing is installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
