@@ -564,6 +564,16 @@ mod tests {
         assert!(!Error::invalid_param("x", "y").is_retryable());
     }
 
+    /// Every `Result` a call returns carries an `Error`'s room: it stays a few words.
+    #[test]
+    fn error_stays_small() {
+        assert!(
+            std::mem::size_of::<Error>() <= 64,
+            "{}",
+            std::mem::size_of::<Error>()
+        );
+    }
+
     #[test]
     fn excerpt_is_short_and_escaped() {
         let long = vec![b'a'; 1000];
