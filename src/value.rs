@@ -268,6 +268,38 @@ impl From<bool> for Value {
     }
 }
 
+/// The null that indexing answers for what is not there.
+static NULL: Value = Value::Null;
+
+/// `value["doc"]["title"]`: the member named so, or null when there is none (or `value` is not
+/// a map), as `serde_json::Value` indexes; chains never panic.
+///
+/// ```
+/// let doc = ipernity::Format::Json
+///     .decode(br#"{"api":{"status":"ok"},"doc":{"title":"Lake","tags":["a","b"]}}"#)
+///     .unwrap();
+/// assert_eq!(doc["doc"]["title"].as_str(), Some("Lake"));
+/// assert_eq!(doc["doc"]["tags"][1].as_str(), Some("b"));
+/// assert!(doc["doc"]["missing"]["deeper"].is_null());
+/// ```
+impl std::ops::Index<&str> for Value {
+    type Output = Value;
+
+    fn index(&self, key: &str) -> &Value {
+        self.get(key).unwrap_or(&NULL)
+    }
+}
+
+/// `value[n]`: the `n`th item of [`Value::as_slice`] (a single value is a one-item list), or
+/// null past the end.
+impl std::ops::Index<usize> for Value {
+    type Output = Value;
+
+    fn index(&self, position: usize) -> &Value {
+        self.as_slice().get(position).unwrap_or(&NULL)
+    }
+}
+
 impl From<Map> for Value {
     fn from(map: Map) -> Self {
         Value::Map(map)
