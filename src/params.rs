@@ -16,6 +16,47 @@ pub const REDACTED: &str = "<redacted>";
 pub trait ParamValue {
     /// The text sent on the wire.
     fn to_param(&self) -> String;
+
+    /// The text sent, or `None` when the parameter is not sent at all (an `Option` that is
+    /// `None`).
+    fn to_sent_param(&self) -> Option<String> {
+        Some(self.to_param())
+    }
+}
+
+/// `Some(value)` is sent as `value`; `None` is not sent (and removes a value set before).
+impl<T: ParamValue> ParamValue for Option<T> {
+    fn to_param(&self) -> String {
+        self.as_ref().map(ParamValue::to_param).unwrap_or_default()
+    }
+
+    fn to_sent_param(&self) -> Option<String> {
+        self.as_ref().map(ParamValue::to_param)
+    }
+}
+
+/// A list is sent comma-separated, as the API's list parameters (`keywords`, `doc_id`s…) are.
+impl<T: ParamValue> ParamValue for [T] {
+    fn to_param(&self) -> String {
+        self.iter()
+            .map(ParamValue::to_param)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// A list is sent comma-separated.
+impl<T: ParamValue> ParamValue for Vec<T> {
+    fn to_param(&self) -> String {
+        self.as_slice().to_param()
+    }
+}
+
+/// A list is sent comma-separated.
+impl<T: ParamValue, const N: usize> ParamValue for [T; N] {
+    fn to_param(&self) -> String {
+        self.as_slice().to_param()
+    }
 }
 
 impl ParamValue for str {
@@ -57,6 +98,10 @@ impl<T: ParamValue + ?Sized> ParamValue for &T {
     fn to_param(&self) -> String {
         (**self).to_param()
     }
+
+    fn to_sent_param(&self) -> Option<String> {
+        (**self).to_sent_param()
+    }
 }
 
 /// A call's parameters: names in byte order (the order signing uses), values as raw UTF-8 text.
@@ -71,7 +116,15 @@ impl Params {
 
     /// Sets `name` to `value`, replacing an earlier value.
     pub fn insert(&mut self, name: impl Into<String>, value: impl ParamValue) {
-        self.0.insert(name.into(), value.to_param());
+        let name = name.into();
+        match value.to_sent_param() {
+            Some(text) => {
+                self.0.insert(name, text);
+            }
+            None => {
+                self.0.remove(&name);
+            }
+        }
     }
 
     /// The value of `name`.
@@ -169,5 +222,27 @@ impl From<&str> for Secret {
 impl From<String> for Secret {
     fn from(value: String) -> Self {
         Secret(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_lists_and_floats_become_parameters() {
+        let mut params = Params::new();
+        params.insert("a", Some(3u64));
+        params.insert("b", None::<u64>);
+        params.insert("keywords", ["red", "car"]);
+        params.insert("ids", vec![1u64, 2, 3]);
+        params.insert("lat", 48.5f64);
+        params.insert("gone", "x");
+        params.insert("gone", None::<&str>);
+        assert_eq!(params.get("a"), Some("3"));
+        assert!(!params.contains("b") && !params.contains("gone"));
+        assert_eq!(params.get("keywords"), Some("red,car"));
+        assert_eq!(params.get("ids"), Some("1,2,3"));
+        assert_eq!(params.get("lat"), Some("48.5"));
     }
 }
