@@ -179,6 +179,14 @@ async fn a_client_trusts_the_roots_it_is_given_and_says_why_it_refuses_others() 
     let error = untrusting.call("test.hello").send().await.unwrap_err();
     let text = error.to_string();
     assert!(text.to_lowercase().contains("certificate"), "{text}");
+    // Each cause once, however its error prints it.
+    let causes: Vec<&str> = text
+        .split(": ")
+        .map(|part| part.trim_end_matches(':'))
+        .filter(|part| part.len() > 20)
+        .collect();
+    let unique: std::collections::HashSet<&str> = causes.iter().copied().collect();
+    assert_eq!(causes.len(), unique.len(), "a cause repeated in {text}");
     // rustls says UnknownIssuer, OpenSSL (with native-tls) "unable to get local issuer".
     assert!(
         text.contains("UnknownIssuer") || text.contains("issuer"),

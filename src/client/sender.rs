@@ -57,14 +57,19 @@ pub struct SendError {
 
 impl fmt::Display for SendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.source)?;
-        // The causes too: "error sending request" alone does not say what went wrong.
+        // The causes too: "error sending request" alone does not say what went wrong. Each once:
+        // some errors (OpenSSL's) already print their cause's text in their own.
+        let mut shown = self.source.to_string();
         let mut cause = self.source.source();
         while let Some(error) = cause {
-            write!(f, ": {error}")?;
+            let text = error.to_string();
+            if !shown.contains(&text) {
+                shown.push_str(": ");
+                shown.push_str(&text);
+            }
             cause = error.source();
         }
-        Ok(())
+        f.write_str(&shown)
     }
 }
 
