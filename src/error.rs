@@ -238,13 +238,17 @@ impl From<u32> for ErrorCode {
     }
 }
 
-/// An error answered by the API: its code and message.
+/// An error answered by the API: its code and message, and the method it answers when the
+/// client knows it (the answer itself does not say: method codes below 100 mean different
+/// things for different methods).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     /// The error code.
     pub code: ErrorCode,
     /// The message the API sent (for global codes, usually the documented title).
     pub message: String,
+    /// The method the call asked for; `None` for an error decoded from a body alone.
+    pub method: Option<String>,
 }
 
 impl ApiError {
@@ -253,6 +257,7 @@ impl ApiError {
         ApiError {
             code: code.into(),
             message: message.into(),
+            method: None,
         }
     }
 
@@ -261,13 +266,26 @@ impl ApiError {
         ApiError {
             code,
             message: code.title().unwrap_or("Error").to_owned(),
+            method: None,
         }
+    }
+}
+
+impl ApiError {
+    /// This error, as the answer to `method`.
+    pub fn answering(mut self, method: impl Into<String>) -> ApiError {
+        self.method = Some(method.into());
+        self
     }
 }
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "error {}: {}", self.code, self.message)
+        write!(f, "error {}: {}", self.code, self.message)?;
+        if let Some(method) = &self.method {
+            write!(f, " (answering {method})")?;
+        }
+        Ok(())
     }
 }
 

@@ -874,3 +874,43 @@ async fn calls_and_uploads_can_be_spawned() {
     assert!(upload.await.unwrap().unwrap().doc_id.is_some());
     emulator.shutdown().await;
 }
+
+/// An API error names the method it answers (method codes mean different things per method).
+#[tokio::test]
+async fn an_api_error_names_the_method_it_answers() {
+    let emulator = emulator().await;
+    for protocol in Protocol::ALL {
+        let client = client_for(
+            &emulator,
+            protocol,
+            protocol.transport().default_format(),
+            true,
+        );
+        let error = client
+            .call("doc.get")
+            .param("doc_id", 999_999)
+            .send()
+            .await
+            .unwrap_err();
+        let api = error.api_error().unwrap();
+        assert_eq!(api.method.as_deref(), Some("doc.get"), "{protocol}");
+        assert!(
+            error.to_string().ends_with("(answering doc.get)"),
+            "{error}"
+        );
+        let upload = client
+            .upload(
+                ipernity::upload::UploadFile::from_bytes("r.jpg", b"\xff\xd8".to_vec())
+                    .replacing(999_999),
+            )
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            upload.api_error().unwrap().method.as_deref(),
+            Some("upload.replace"),
+            "{protocol}"
+        );
+    }
+    emulator.shutdown().await;
+}

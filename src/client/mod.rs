@@ -629,7 +629,7 @@ impl Client {
                     (error, retryable, None)
                 }
             };
-            let error = inner.redactor.error(error);
+            let error = answering(inner.redactor.error(error), &method);
             if !retryable || retry >= inner.retry.max_retries {
                 return Err(error);
             }
@@ -661,6 +661,14 @@ fn interpret(response: crate::client::HttpResponse, format: Format) -> Result<Va
             body_prefix: body_prefix(&response.body),
         }),
         Err(other) => Err(other),
+    }
+}
+
+/// `error`, naming `method` when it is the API's answer.
+fn answering(error: Error, method: &str) -> Error {
+    match error {
+        Error::Api(api) => Error::Api(api.answering(method)),
+        other => other,
     }
 }
 

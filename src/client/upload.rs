@@ -254,6 +254,7 @@ impl UploadBuilder {
     async fn run(self, clock: Arc<ProgressClock>) -> Result<Uploaded, Error> {
         let inner = &self.client.inner;
         let call = self.file.call()?;
+        let method = call.method().to_owned();
         if let Some(info) = crate::methods::lookup(call.method()) {
             inner.preflight(info)?;
         }
@@ -317,7 +318,7 @@ impl UploadBuilder {
                 outcome => break outcome?,
             }
         };
-        let payload = interpret(response, format)?;
+        let payload = interpret(response, format).map_err(|e| super::answering(e, &method))?;
         let ticket = payload
             .get("ticket")
             .and_then(Value::to_text)
