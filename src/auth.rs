@@ -213,14 +213,13 @@ impl Token {
     /// Reads the payload of `auth.getToken` or `auth.checkToken` (spec §5.3).
     pub fn from_payload(payload: &Value) -> Result<Token, Error> {
         let auth = payload.get("auth").unwrap_or(payload);
-        let missing =
-            |what: &str| Error::malformed(Format::Json, format!("the token answer has no {what}"));
+        let missing = |field: &'static str| Error::MissingField { field };
         let token = auth
             .get("token")
             .and_then(Value::to_text)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| missing("token"))?;
-        let user = auth.get("user").ok_or_else(|| missing("user"))?;
+            .ok_or_else(|| missing("auth.token"))?;
+        let user = auth.get("user").ok_or_else(|| missing("auth.user"))?;
         let text = |name: &str| {
             user.get(name)
                 .and_then(Value::to_text)
@@ -234,7 +233,7 @@ impl Token {
                 user_id: user
                     .get("user_id")
                     .and_then(Value::as_u64)
-                    .ok_or_else(|| missing("user_id"))?,
+                    .ok_or_else(|| missing("auth.user.user_id"))?,
                 username: text("username"),
                 realname: text("realname"),
             },
@@ -374,7 +373,9 @@ mod tests {
             .unwrap();
         assert!(matches!(
             Token::from_payload(&broken),
-            Err(Error::Malformed { .. })
+            Err(Error::MissingField {
+                field: "auth.token"
+            })
         ));
     }
 

@@ -376,6 +376,12 @@ pub enum Error {
     /// The payload did not fit the type asked for.
     #[error("the payload does not fit the requested type: {0}")]
     Deserialize(#[source] crate::value::DeError),
+    /// An answer decoded fine (in whatever format) but lacks a member the call needs.
+    #[error("the answer carries no `{field}`")]
+    MissingField {
+        /// The member that was absent or empty, as a path (`auth.user.user_id`).
+        field: &'static str,
+    },
     /// An OAuth request-token or access-token answer came back (HTTP 200) without the token or
     /// its secret.
     #[error("the OAuth token answer carries no {missing}")]

@@ -60,7 +60,7 @@ impl Auth<'_> {
             .and_then(|frob| frob.to_text())
             .filter(|frob| !frob.is_empty())
             .map(|frob| frob.into_owned())
-            .ok_or_else(|| Error::malformed(Format::Json, "the answer to auth.getFrob has no frob"))
+            .ok_or(Error::MissingField { field: "auth.frob" })
     }
 
     /// The desktop flow's link for `frob`, which the user opens to authorize the application.
