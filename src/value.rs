@@ -541,9 +541,12 @@ impl<'de> serde::Deserializer<'de> for &'de Value {
         self.deserialize_bytes(visitor)
     }
 
+    /// Null and the empty string are `None`: the service writes `""` for a member it has no
+    /// value for (an `Option<u64>` reads `doc_id=""` as `None`, not as an error).
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         match self {
             Value::Null => visitor.visit_none(),
+            Value::String(text) if text.is_empty() => visitor.visit_none(),
             other => visitor.visit_some(other),
         }
     }
@@ -860,6 +863,25 @@ mod tests {
             .deserialize_into()
             .unwrap();
         assert!(empty.doc.is_empty());
+    }
+
+    #[test]
+    fn an_empty_string_is_none() {
+        #[derive(Debug, Deserialize, PartialEq)]
+        struct Ticket {
+            doc_id: Option<u64>,
+            eta: Option<u64>,
+        }
+        let ticket: Ticket = json(r#"{"doc_id": "", "eta": "5"}"#)
+            .deserialize_into()
+            .unwrap();
+        assert_eq!(
+            ticket,
+            Ticket {
+                doc_id: None,
+                eta: Some(5)
+            }
+        );
     }
 
     #[test]
