@@ -431,13 +431,61 @@ impl Visitor<'_> for TextSeed {
     }
 }
 
-/// The error of [`Value::deserialize_into`].
+/// The error of [`Value::deserialize_into`]: what was wrong, and where (`doc.tags[2].tag`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeError(String);
+pub struct DeError {
+    message: String,
+    /// The path from the root, innermost segment first (errors bubble up from the inside).
+    path: Vec<Segment>,
+}
+
+/// One step of a [`DeError`]'s path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Member(String),
+    Item(usize),
+}
+
+impl DeError {
+    fn new(message: impl Into<String>) -> DeError {
+        DeError {
+            message: message.into(),
+            path: Vec::new(),
+        }
+    }
+
+    /// The error, one level further out.
+    fn within(mut self, segment: Segment) -> DeError {
+        self.path.push(segment);
+        self
+    }
+
+    /// Where the error is: member names joined by `.`, list positions as `[n]`; empty at the
+    /// root.
+    pub fn path(&self) -> String {
+        let mut path = String::new();
+        for segment in self.path.iter().rev() {
+            match segment {
+                Segment::Member(name) => {
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(name);
+                }
+                Segment::Item(position) => path.push_str(&format!("[{position}]")),
+            }
+        }
+        path
+    }
+}
 
 impl fmt::Display for DeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "at `{}`: {}", self.path(), self.message)
+        }
     }
 }
 
@@ -445,13 +493,13 @@ impl std::error::Error for DeError {}
 
 impl de::Error for DeError {
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        DeError(msg.to_string())
+        DeError::new(msg.to_string())
     }
 }
 
 impl DeError {
     fn expected(what: &str, found: &Value) -> DeError {
-        DeError(format!("expected {what}, found {}", found.kind()))
+        DeError::new(format!("expected {what}, found {}", found.kind()))
     }
 }
 
@@ -477,7 +525,7 @@ impl<'de> serde::Deserializer<'de> for &'de Value {
             Value::Int(number) => visitor.visit_i64(*number),
             Value::Float(number) => visitor.visit_f64(*number),
             Value::String(text) => visitor.visit_borrowed_str(text),
-            Value::List(items) => visitor.visit_seq(SeqAccess(items.iter())),
+            Value::List(items) => visitor.visit_seq(SeqAccess(items.iter().enumerate())),
             Value::Map(map) => visitor.visit_map(MapAccess {
                 entries: map.iter(),
                 pending: None,
@@ -576,7 +624,7 @@ impl<'de> serde::Deserializer<'de> for &'de Value {
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        visitor.visit_seq(SeqAccess(self.as_slice().iter()))
+        visitor.visit_seq(SeqAccess(self.as_slice().iter().enumerate()))
     }
 
     fn deserialize_tuple<V: Visitor<'de>>(
@@ -642,7 +690,7 @@ impl<'de> serde::Deserializer<'de> for &'de Value {
     }
 }
 
-struct SeqAccess<'de>(std::slice::Iter<'de, Value>);
+struct SeqAccess<'de>(std::iter::Enumerate<std::slice::Iter<'de, Value>>);
 
 impl<'de> de::SeqAccess<'de> for SeqAccess<'de> {
     type Error = DeError;
@@ -651,7 +699,13 @@ impl<'de> de::SeqAccess<'de> for SeqAccess<'de> {
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, DeError> {
-        self.0.next().map(|item| seed.deserialize(item)).transpose()
+        self.0
+            .next()
+            .map(|(position, item)| {
+                seed.deserialize(item)
+                    .map_err(|e| e.within(Segment::Item(position)))
+            })
+            .transpose()
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -661,7 +715,7 @@ impl<'de> de::SeqAccess<'de> for SeqAccess<'de> {
 
 struct MapAccess<'de> {
     entries: crate::map::Iter<'de, Value>,
-    pending: Option<&'de Value>,
+    pending: Option<(&'de Text, &'de Value)>,
 }
 
 impl<'de> de::MapAccess<'de> for MapAccess<'de> {
@@ -673,7 +727,7 @@ impl<'de> de::MapAccess<'de> for MapAccess<'de> {
     ) -> Result<Option<K::Value>, DeError> {
         match self.entries.next() {
             Some((key, value)) => {
-                self.pending = Some(value);
+                self.pending = Some((key, value));
                 seed.deserialize(BorrowedStr(key)).map(Some)
             }
             None => Ok(None),
@@ -682,8 +736,10 @@ impl<'de> de::MapAccess<'de> for MapAccess<'de> {
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
         match self.pending.take() {
-            Some(value) => seed.deserialize(value),
-            None => Err(DeError("value requested before its key".to_owned())),
+            Some((key, value)) => seed
+                .deserialize(value)
+                .map_err(|e| e.within(Segment::Member(key.to_string()))),
+            None => Err(DeError::new("value requested before its key")),
         }
     }
 
@@ -863,6 +919,29 @@ mod tests {
             .deserialize_into()
             .unwrap();
         assert!(empty.doc.is_empty());
+    }
+
+    #[test]
+    fn errors_name_the_path_to_the_field() {
+        let err = json(
+            r#"{"page": 1, "total": 2, "doc": [{"doc_id": 7, "title": "t"}, {"doc_id": "x", "title": "u"}]}"#,
+        )
+        .deserialize_into::<Docs>()
+        .unwrap_err();
+        assert_eq!(err.path(), "doc[1].doc_id");
+        assert!(
+            err.to_string()
+                .starts_with("at `doc[1].doc_id`: expected u64"),
+            "{err}"
+        );
+        let missing = json(r#"{"page": 1, "total": 2, "doc": {"doc_id": 7}}"#)
+            .deserialize_into::<Docs>()
+            .unwrap_err();
+        assert_eq!(missing.path(), "doc[0]", "{missing}");
+        assert!(
+            missing.to_string().contains("missing field `title`"),
+            "{missing}"
+        );
     }
 
     #[test]

@@ -45,14 +45,14 @@ mod tickets;
 mod upload;
 
 pub use auth::{Auth, OAuthFlow};
+/// What consuming [`TicketStream`] and [`ProgressEvents`] takes (`.next().await`), re-exported so
+/// that a user needs no `futures` dependency of their own.
+pub use futures_util::{Stream, StreamExt};
 pub use sender::{
     BodyStream, BoxFuture, HttpResponse, HttpSender, MAX_RESPONSE_BYTES, ReqwestSender, SendError,
 };
 pub use tickets::{MAX_TICKETS_PER_CALL, TicketOutcome, TicketStream};
 pub use upload::{CancellationToken, Progress, ProgressEvents, Quota, UploadBuilder, Uploaded};
-/// What consuming [`TicketStream`] and [`ProgressEvents`] takes (`.next().await`), re-exported so
-/// that a user needs no `futures` dependency of their own.
-pub use futures_util::{Stream, StreamExt};
 
 /// How often and how long a retryable call is repeated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
