@@ -648,10 +648,9 @@ fn hostile_clients_at_once_leave_nothing_behind_while_a_normal_client_is_served(
                 ]
                 .concat()
             });
-            assert!(
-                status.is_some_and(|s| s == 200 || s == 413) || status.is_none(),
-                "{status:?}"
-            );
+            // An API answer once the fields pass 1 MiB (no api_key survives), or a connection
+            // closed under a client still writing; never a body read to its end.
+            assert!(matches!(status, Some(200) | None), "{status:?}");
             assert!(
                 took < Duration::from_secs(15),
                 "1000 MiB fields took {took:?}"

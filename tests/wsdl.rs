@@ -210,15 +210,21 @@ async fn the_emulator_serves_the_wsdl_with_its_own_address() {
         WSDL
     );
     // A Host header that is not a host does not reach the document.
-    let forged = reqwest::Client::new()
-        .get(&url)
-        .header("host", "evil\"><x")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let with_host = |host: &'static str| {
+        let url = url.clone();
+        async move {
+            reqwest::Client::new()
+                .get(&url)
+                .header("host", host)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let forged = with_host("evil\"><x").await;
     assert!(!forged.contains("evil"), "{forged}");
     // Nor does any other host: the address is the one the client reached, whatever the Host
     // header claims, and with no Host header at all (HTTP/1.0) too.
@@ -226,15 +232,7 @@ async fn the_emulator_serves_the_wsdl_with_its_own_address() {
         "<soap12:address location=\"{}/soap\"/>",
         emulator.base_url()
     );
-    let elsewhere = reqwest::Client::new()
-        .get(&url)
-        .header("host", "attacker.example:8443")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let elsewhere = with_host("attacker.example:8443").await;
     assert!(!elsewhere.contains("attacker.example"), "{elsewhere}");
     assert!(elsewhere.contains(&own), "{elsewhere}");
     let bare = {
