@@ -89,6 +89,34 @@ impl Permissions {
             .map(|(target, level)| (format!("perm_{}", target.as_str()), level.as_str()))
     }
 
+    /// Reads the `perm_*` parameters of an authorization link, the inverse of
+    /// [`params`](Self::params); other parameters are skipped. A level that is not one of read,
+    /// write, delete, or `profile=delete`, is refused with the parameter's name.
+    ///
+    /// ```
+    /// use ipernity::auth::Permissions;
+    /// let link = [("api_key", "k"), ("perm_doc", "write"), ("perm_network", "read")];
+    /// let permissions = Permissions::from_link_params(link)?;
+    /// assert_eq!(permissions.to_string(), "doc=write,network=read");
+    /// assert!(Permissions::from_link_params([("perm_profile", "delete")]).is_err());
+    /// # Ok::<(), ipernity::Error>(())
+    /// ```
+    pub fn from_link_params<'a>(
+        params: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Permissions, Error> {
+        let mut permissions = Permissions::new();
+        for (name, level) in params {
+            let Some(target) = name.strip_prefix("perm_").and_then(parse_target) else {
+                continue;
+            };
+            let level = parse_level(level).ok_or_else(|| {
+                Error::invalid_param(name, format!("{level:?} is not one of read, write, delete"))
+            })?;
+            permissions = permissions.grant(target, level)?;
+        }
+        Ok(permissions)
+    }
+
     /// Reads the `permissions` (or `perms`) member of a token response: absent targets and
     /// `none` are not granted, names this crate does not know (`user`) are skipped.
     fn from_payload(auth: &Value) -> Result<Permissions, Error> {

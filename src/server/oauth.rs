@@ -13,7 +13,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
-use super::{Grant, Shared, StateData, USER_ID, unix_now};
+use super::Shared;
+use super::state::{Grant, ServiceState, USER_ID, unix_now};
 use crate::call::Secret;
 use crate::error::{ApiError, ErrorCode};
 use crate::format::Format;
@@ -102,11 +103,11 @@ pub(crate) fn is_oauth(context: &OAuthContext, params: &crate::call::Params) -> 
 /// Checks an OAuth-signed request in the service's order (130, 131, 135, 134, 132, key,
 /// signature, 133) and returns the consumer key and the token's grant, if any.
 fn check(
-    state: &mut StateData,
+    state: &mut ServiceState,
     http_method: &str,
     url: &str,
     signed: &Signed,
-    token_secret: impl Fn(&StateData, &str) -> Result<Option<String>, ApiError>,
+    token_secret: impl Fn(&ServiceState, &str) -> Result<Option<String>, ApiError>,
 ) -> Result<String, ApiError> {
     if let Some(version) = signed.get("oauth_version")
         && version != "1.0"
@@ -194,20 +195,14 @@ fn check(
     }
     // Nonces are remembered as long as their timestamps are inside the window, on disk too:
     // a request captured before a restart must not replay after it.
-    let StateData { nonces, dirty, .. } = &mut *state;
-    nonces.retain(|pair, seen| {
-        let keep = seen.abs_diff(now) <= CLOCK_WINDOW;
-        if !keep {
-            dirty.nonces.insert(pair.clone());
-        }
-        keep
-    });
+    state
+        .nonces
+        .retain(|_, seen| seen.abs_diff(now) <= CLOCK_WINDOW);
     let pair = (
         consumer.clone(),
         signed.get("oauth_nonce").unwrap_or_default().to_owned(),
     );
-    dirty.nonces.insert(pair.clone());
-    if nonces.insert(pair, timestamp).is_some() {
+    if state.nonces.insert(pair, timestamp).is_some() {
         return Err(ApiError::new(
             ErrorCode::OAuthNonceInvalid,
             "OAuth Nonce is invalid: it was used before",
@@ -219,7 +214,7 @@ fn check(
 /// Authenticates an OAuth-signed API call: the consumer, the signature over the URL, the query
 /// and (for REST) the form fields, and the access token's grant.
 pub(crate) fn authenticate(
-    state: &mut StateData,
+    state: &mut ServiceState,
     parsed: &crate::protocol::ParsedRequest,
     context: &OAuthContext,
 ) -> Result<(String, Option<(String, Grant)>), ApiError> {
@@ -403,8 +398,9 @@ pub(crate) async fn authorize(State(shared): State<Arc<Shared>>, uri: Uri) -> Re
         )
             .into_response()
     };
-    let grants = match super::requested_grants(params.iter().map(|(n, v)| (n.as_str(), v.as_str())))
-    {
+    let grants = match super::pages::requested_grants(
+        params.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+    ) {
         Ok(grants) => grants,
         Err(refused) => return page(StatusCode::BAD_REQUEST, refused),
     };
@@ -503,7 +499,6 @@ pub(crate) async fn access(
             oauth_secret: Some(secret.clone()),
         },
     );
-    state.dirty.tokens.insert(token.clone());
     let saved = shared.persist(&mut state);
     drop(state);
     if let Err(error) = saved {

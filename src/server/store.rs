@@ -3,13 +3,12 @@
 //! restarted on the same directory still has every document, album, ticket and token it
 //! confirmed.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use redb::{Database, ReadableTable, TableDefinition};
 
-use super::{Album, Doc, Grant, StateData, Ticket};
+use super::state::{Album, Doc, Grant, ServiceState, Ticket};
 use crate::call::Secret;
 
 const DOCS: TableDefinition<u64, &[u8]> = TableDefinition::new("docs");
@@ -35,32 +34,6 @@ fn split_nonce_key(key: &str) -> Option<(String, String)> {
     let consumer = rest.get(..length)?;
     let nonce = rest.get(length..)?;
     Some((consumer.to_owned(), nonce.to_owned()))
-}
-
-/// What changed since the last save.
-#[derive(Debug, Default)]
-pub(crate) struct Dirty {
-    pub(crate) docs: BTreeSet<u64>,
-    pub(crate) albums: BTreeSet<u64>,
-    pub(crate) tickets: BTreeSet<String>,
-    pub(crate) tokens: BTreeSet<String>,
-    pub(crate) apps: bool,
-    pub(crate) next_id: bool,
-    /// OAuth nonces seen or forgotten (consumer, nonce).
-    pub(crate) nonces: BTreeSet<(String, String)>,
-}
-
-impl Dirty {
-    /// Whether nothing changed (a read): there is nothing to write or sync.
-    fn is_empty(&self) -> bool {
-        self.docs.is_empty()
-            && self.albums.is_empty()
-            && self.tickets.is_empty()
-            && self.tokens.is_empty()
-            && !self.apps
-            && !self.next_id
-            && self.nonces.is_empty()
-    }
 }
 
 /// A ticket as stored: its deadline in wall-clock milliseconds.
@@ -167,8 +140,10 @@ impl Store {
         Ok(Store { db })
     }
 
-    /// Adds what the database holds to `state`.
-    pub(crate) fn load_into(&self, state: &mut StateData) -> std::io::Result<()> {
+    /// Adds what the database holds to `state`. An application or token of this start is
+    /// kept as it is (the provisioned token's rights are what this start says, not what an
+    /// earlier start with other flags kept) and written back, with everything else unchanged.
+    pub(crate) fn load_into(&self, state: &mut ServiceState) -> std::io::Result<()> {
         let read = self.db.begin_read().map_err(io_error)?;
         let now = Instant::now();
         let now_ms = unix_ms(SystemTime::now());
@@ -176,31 +151,34 @@ impl Store {
         if let Ok(table) = read.open_table(APPS) {
             for entry in table.iter().map_err(io_error)? {
                 let (key, secret) = entry.map_err(io_error)?;
-                state
-                    .apps
-                    .entry(key.value().to_owned())
-                    .or_insert_with(|| Secret::new(secret.value()));
+                if !state.apps.contains_key(key.value()) {
+                    state
+                        .apps
+                        .load(key.value().to_owned(), Secret::new(secret.value()));
+                }
             }
         }
         if let Ok(table) = read.open_table(TOKENS) {
             for entry in table.iter().map_err(io_error)? {
                 let (token, grant) = entry.map_err(io_error)?;
-                let grant: Grant = serde_json::from_slice(grant.value()).map_err(io_error)?;
-                state.tokens.insert(token.value().to_owned(), grant);
+                if !state.tokens.contains_key(token.value()) {
+                    let grant: Grant = serde_json::from_slice(grant.value()).map_err(io_error)?;
+                    state.tokens.load(token.value().to_owned(), grant);
+                }
             }
         }
         if let Ok(table) = read.open_table(DOCS) {
             for entry in table.iter().map_err(io_error)? {
                 let (_, doc) = entry.map_err(io_error)?;
                 let doc: Doc = serde_json::from_slice(doc.value()).map_err(io_error)?;
-                state.docs.insert(doc.id, doc);
+                state.docs.load(doc.id, doc);
             }
         }
         if let Ok(table) = read.open_table(ALBUMS) {
             for entry in table.iter().map_err(io_error)? {
                 let (_, album) = entry.map_err(io_error)?;
                 let album: Album = serde_json::from_slice(album.value()).map_err(io_error)?;
-                state.albums.insert(album.id, album);
+                state.albums.load(album.id, album);
             }
         }
         if let Ok(table) = read.open_table(TICKETS) {
@@ -209,7 +187,7 @@ impl Store {
                 let stored: StoredTicket =
                     serde_json::from_slice(stored.value()).map_err(io_error)?;
                 let remaining = Duration::from_millis(stored.ready_at_ms.saturating_sub(now_ms));
-                state.tickets.insert(
+                state.tickets.load(
                     id.value().to_owned(),
                     Ticket {
                         ready_at: now + remaining,
@@ -226,23 +204,24 @@ impl Store {
                 let (key, timestamp) = entry.map_err(io_error)?;
                 let pair = split_nonce_key(key.value())
                     .ok_or_else(|| io_error(format!("a damaged nonce entry: {:?}", key.value())))?;
-                state.nonces.insert(pair, timestamp.value());
+                state.nonces.load(pair, timestamp.value());
             }
         }
         if let Ok(table) = read.open_table(META)
             && let Some(next_id) = table.get("next_id").map_err(io_error)?
         {
-            state.next_id = state.next_id.max(next_id.value());
+            state.ids.load(next_id.value());
         }
-        state.dirty.apps = true;
-        state.dirty.tokens.extend(state.tokens.keys().cloned());
+        state.apps.touch_all();
+        state.tokens.touch_all();
         Ok(())
     }
 
-    /// Writes what changed, in one committed transaction, and forgets the changes.
-    pub(crate) fn save(&self, state: &mut StateData) -> std::io::Result<()> {
-        let dirty = std::mem::take(&mut state.dirty);
-        if dirty.is_empty() {
+    /// Writes what changed, in one committed transaction, then forgets the changes. When it
+    /// fails the changes stay recorded and the next save writes them.
+    pub(crate) fn save(&self, state: &mut ServiceState) -> std::io::Result<()> {
+        let nothing_changed = state.unchanged();
+        if nothing_changed {
             return Ok(());
         }
         let write = self.db.begin_write().map_err(io_error)?;
@@ -250,7 +229,7 @@ impl Store {
             let now = Instant::now();
             let now_ms = unix_ms(SystemTime::now());
             let mut docs = write.open_table(DOCS).map_err(io_error)?;
-            for id in &dirty.docs {
+            for id in state.docs.changes() {
                 match state.docs.get(id) {
                     Some(doc) => {
                         docs.insert(*id, serde_json::to_vec(doc).map_err(io_error)?.as_slice())
@@ -262,7 +241,7 @@ impl Store {
                 }
             }
             let mut albums = write.open_table(ALBUMS).map_err(io_error)?;
-            for id in &dirty.albums {
+            for id in state.albums.changes() {
                 match state.albums.get(id) {
                     Some(album) => {
                         albums
@@ -275,46 +254,61 @@ impl Store {
                 }
             }
             let mut tickets = write.open_table(TICKETS).map_err(io_error)?;
-            for id in &dirty.tickets {
-                if let Some(ticket) = state.tickets.get(id) {
-                    let remaining = ticket.ready_at.saturating_duration_since(now);
-                    let stored = StoredTicket {
-                        ready_at_ms: now_ms.saturating_add(
-                            u64::try_from(remaining.as_millis()).unwrap_or(u64::MAX),
-                        ),
-                        doc: ticket.doc.clone(),
-                        done: ticket.done,
-                        invalid: ticket.invalid,
-                        replaces: ticket.replaces,
-                    };
-                    tickets
-                        .insert(
-                            id.as_str(),
-                            serde_json::to_vec(&stored).map_err(io_error)?.as_slice(),
-                        )
-                        .map_err(io_error)?;
+            for id in state.tickets.changes() {
+                match state.tickets.get(id) {
+                    Some(ticket) => {
+                        let remaining = ticket.ready_at.saturating_duration_since(now);
+                        let stored = StoredTicket {
+                            ready_at_ms: now_ms.saturating_add(
+                                u64::try_from(remaining.as_millis()).unwrap_or(u64::MAX),
+                            ),
+                            doc: ticket.doc.clone(),
+                            done: ticket.done,
+                            invalid: ticket.invalid,
+                            replaces: ticket.replaces,
+                        };
+                        tickets
+                            .insert(
+                                id.as_str(),
+                                serde_json::to_vec(&stored).map_err(io_error)?.as_slice(),
+                            )
+                            .map_err(io_error)?;
+                    }
+                    None => {
+                        tickets.remove(id.as_str()).map_err(io_error)?;
+                    }
                 }
             }
             let mut tokens = write.open_table(TOKENS).map_err(io_error)?;
-            for token in &dirty.tokens {
-                if let Some(grant) = state.tokens.get(token) {
-                    tokens
-                        .insert(
-                            token.as_str(),
-                            serde_json::to_vec(grant).map_err(io_error)?.as_slice(),
-                        )
-                        .map_err(io_error)?;
+            for token in state.tokens.changes() {
+                match state.tokens.get(token) {
+                    Some(grant) => {
+                        tokens
+                            .insert(
+                                token.as_str(),
+                                serde_json::to_vec(grant).map_err(io_error)?.as_slice(),
+                            )
+                            .map_err(io_error)?;
+                    }
+                    None => {
+                        tokens.remove(token.as_str()).map_err(io_error)?;
+                    }
                 }
             }
             let mut apps = write.open_table(APPS).map_err(io_error)?;
-            if dirty.apps {
-                for (key, secret) in &state.apps {
-                    apps.insert(key.as_str(), secret.expose())
-                        .map_err(io_error)?;
+            for key in state.apps.changes() {
+                match state.apps.get(key) {
+                    Some(secret) => {
+                        apps.insert(key.as_str(), secret.expose())
+                            .map_err(io_error)?;
+                    }
+                    None => {
+                        apps.remove(key.as_str()).map_err(io_error)?;
+                    }
                 }
             }
             let mut nonces = write.open_table(NONCES).map_err(io_error)?;
-            for pair in &dirty.nonces {
+            for pair in state.nonces.changes() {
                 let key = nonce_key(&pair.0, &pair.1);
                 match state.nonces.get(pair) {
                     Some(timestamp) => {
@@ -326,8 +320,10 @@ impl Store {
                 }
             }
             let mut meta = write.open_table(META).map_err(io_error)?;
-            meta.insert("next_id", state.next_id).map_err(io_error)?;
+            meta.insert("next_id", state.ids.last()).map_err(io_error)?;
         }
-        write.commit().map_err(io_error)
+        write.commit().map_err(io_error)?;
+        state.mark_saved();
+        Ok(())
     }
 }

@@ -1,0 +1,318 @@
+//! `doc.*`: a document, its tags, lists and searches of documents, MD5 lookups.
+
+use serde::Serialize;
+
+use super::{Page, answer, comma_list, id_param, method_error, owned, visible};
+use crate::server::checks::{Outcome, Request};
+use crate::server::state::{Doc, ServiceState, doc_file};
+
+/// The most tags one document holds (the service documents a limit, error 3 of
+/// `doc.tags.add`, without its figure; this is the emulator's). Bounded, a call's work under the
+/// state lock is too: at most this many tags are compared, each once, through a hash set.
+pub(crate) const MAX_TAGS_PER_DOC: usize = 200;
+
+#[derive(Serialize)]
+struct Owner<'a> {
+    user_id: u64,
+    username: &'a str,
+}
+
+#[derive(Serialize)]
+struct Dates {
+    posted_at: u64,
+}
+
+#[derive(Serialize)]
+struct Visibility {
+    share: u8,
+    is_public: bool,
+}
+
+#[derive(Serialize)]
+struct Tag<'a> {
+    tag_id: u64,
+    tag: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
+struct Tags<'a> {
+    total: usize,
+    tag: Vec<Tag<'a>>,
+}
+
+impl<'a> Tags<'a> {
+    fn of(doc: &'a Doc) -> Tags<'a> {
+        Tags {
+            total: doc.tags.len(),
+            tag: doc
+                .tags
+                .iter()
+                .map(|(tag_id, tag)| Tag {
+                    tag_id: *tag_id,
+                    tag,
+                    kind: "keyword",
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A document as lists show it, and with the `full` members as `doc.get` does.
+#[derive(Serialize)]
+struct DocAnswer<'a> {
+    doc_id: u64,
+    media: &'static str,
+    title: &'a str,
+    owner: Owner<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dates: Option<Dates>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    visibility: Option<Visibility>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tags: Option<Tags<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    md5: Option<&'a str>,
+}
+
+impl<'a> DocAnswer<'a> {
+    fn of(state: &'a ServiceState, doc: &'a Doc, full: bool) -> DocAnswer<'a> {
+        let owner = state.users.get(&doc.owner);
+        DocAnswer {
+            doc_id: doc.id,
+            media: "photo",
+            title: &doc.title,
+            owner: Owner {
+                user_id: doc.owner,
+                username: owner.map_or("", |u| u.username.as_str()),
+            },
+            description: full.then_some(doc.description.as_str()),
+            dates: full.then_some(Dates {
+                posted_at: doc.posted_at,
+            }),
+            visibility: full.then_some(Visibility {
+                share: if doc.is_public { 4 } else { 0 },
+                is_public: doc.is_public,
+            }),
+            tags: full.then(|| Tags::of(doc)),
+            md5: None,
+        }
+    }
+}
+
+/// A page of documents.
+#[derive(Serialize)]
+pub(super) struct DocPage<'a> {
+    page: usize,
+    pages: usize,
+    perpage: usize,
+    total: usize,
+    doc: Vec<DocAnswer<'a>>,
+}
+
+impl<'a> DocPage<'a> {
+    /// The page the request asks for of `docs`.
+    pub(super) fn of(state: &'a ServiceState, request: &Request<'_>, docs: &[&'a Doc]) -> Self {
+        let page = Page::of(request, docs.len());
+        DocPage {
+            page: page.page,
+            pages: page.pages,
+            perpage: page.per_page,
+            total: docs.len(),
+            doc: page
+                .slice(docs)
+                .iter()
+                .map(|doc| DocAnswer::of(state, doc, false))
+                .collect(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct DocId {
+    doc_id: u64,
+}
+
+#[derive(Serialize)]
+struct DocTags<'a> {
+    doc_id: u64,
+    tags: Tags<'a>,
+}
+
+fn doc_id(request: &Request<'_>) -> Result<u64, crate::error::ApiError> {
+    id_param(request, "doc_id", "Document")
+}
+
+/// `doc.get`, with `md5` among the extras when asked.
+pub(super) fn get(state: &ServiceState, request: &Request<'_>) -> Outcome {
+    let doc = visible(state, request, doc_id(request)?)?;
+    let mut value = DocAnswer::of(state, doc, true);
+    if comma_list(request, "extra").any(|extra| extra == "md5") {
+        value.md5 = Some(&doc.md5);
+    }
+    answer("doc", &value)
+}
+
+#[derive(Serialize)]
+struct Md5Match<'a> {
+    doc_id: u64,
+    md5: &'a str,
+}
+
+#[derive(Serialize)]
+struct Md5Matches<'a> {
+    total: usize,
+    doc: Vec<Md5Match<'a>>,
+}
+
+/// `doc.checkMD5`: the caller's documents whose file has one of the given MD5s (comma-separated),
+/// uploads still being processed included — their documents already have their ids.
+pub(super) fn check_md5(state: &ServiceState, request: &Request<'_>) -> Outcome {
+    if request.param("md5").is_none() {
+        return Err(method_error(1, "MD5 missing"));
+    }
+    let wanted: Vec<String> = comma_list(request, "md5")
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let user = request.user_id();
+    let pending = state.tickets.values().filter(|t| !t.done).map(|t| &t.doc);
+    let doc: Vec<Md5Match<'_>> = state
+        .docs
+        .values()
+        .chain(pending)
+        .filter(|doc| Some(doc.owner) == user && wanted.contains(&doc.md5))
+        .map(|doc| Md5Match {
+            doc_id: doc.id,
+            md5: &doc.md5,
+        })
+        .collect();
+    answer(
+        "docs",
+        &Md5Matches {
+            total: doc.len(),
+            doc,
+        },
+    )
+}
+
+/// `doc.set`: title and description.
+pub(super) fn set(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
+    let id = doc_id(request)?;
+    let doc = owned(state, request, id)?;
+    if let Some(title) = request.params.get("title") {
+        doc.title = title.to_owned();
+    }
+    if let Some(description) = request.params.get("description") {
+        doc.description = description.to_owned();
+    }
+    answer("doc", &DocId { doc_id: id })
+}
+
+/// `doc.delete`: the document, its file, and its place in every album.
+pub(super) fn delete(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
+    let id = doc_id(request)?;
+    owned(state, request, id)?;
+    state.docs.remove(&id);
+    std::fs::remove_file(doc_file(request.data_dir, id)).ok();
+    state.albums.update_each(|_, album| {
+        let held = album.docs.contains(&id);
+        album.docs.retain(|d| *d != id);
+        held
+    });
+    answer("doc", &DocId { doc_id: id })
+}
+
+/// `doc.getList` (a user's documents) and `doc.search` (a text in titles, descriptions, tags).
+pub(super) fn list(
+    state: &ServiceState,
+    request: &Request<'_>,
+    text_filter: Option<&str>,
+) -> Outcome {
+    let owner = match request.param("user_id") {
+        Some(id) => Some(
+            id.parse::<u64>()
+                .map_err(|_| method_error(1, "User not found"))?,
+        ),
+        None if text_filter.is_none() => request.user_id(),
+        None => None,
+    };
+    if let Some(owner) = owner
+        && !state.users.contains_key(&owner)
+    {
+        return Err(method_error(1, "User not found"));
+    }
+    let needle = text_filter.map(str::to_lowercase);
+    let docs: Vec<&Doc> = state
+        .docs
+        .values()
+        .filter(|doc| doc.is_public || Some(doc.owner) == request.user_id())
+        .filter(|doc| owner.is_none_or(|o| doc.owner == o))
+        .filter(|doc| {
+            needle.as_deref().is_none_or(|needle| {
+                doc.title.to_lowercase().contains(needle)
+                    || doc.description.to_lowercase().contains(needle)
+                    || doc
+                        .tags
+                        .iter()
+                        .any(|(_, tag)| tag.to_lowercase().contains(needle))
+            })
+        })
+        .collect();
+    answer("docs", &DocPage::of(state, request, &docs))
+}
+
+/// `doc.tags.add`: keywords, each once; beyond [`MAX_TAGS_PER_DOC`] nothing is added.
+pub(super) fn tags_add(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
+    let id = doc_id(request)?;
+    if request.param("keywords").is_none() {
+        return Err(method_error(2, "Keywords missing"));
+    }
+    let keywords: Vec<&str> = comma_list(request, "keywords").collect();
+    let doc = owned(state, request, id)?;
+    let mut present: std::collections::HashSet<&str> = doc
+        .tags
+        .iter()
+        .map(|(_, keyword)| keyword.as_str())
+        .collect();
+    let mut new = Vec::new();
+    for keyword in keywords {
+        if present.insert(keyword) {
+            new.push(keyword.to_owned());
+            if present.len() > MAX_TAGS_PER_DOC {
+                return Err(method_error(
+                    3,
+                    "Tag limit would be exceeded: nothing was added",
+                ));
+            }
+        }
+    }
+    drop(present);
+    let added: Vec<(u64, String)> = new
+        .into_iter()
+        .map(|keyword| (state.ids.next(), keyword))
+        .collect();
+    let doc = owned(state, request, id)?;
+    doc.tags.extend(added);
+    answer(
+        "doc",
+        &DocTags {
+            doc_id: id,
+            tags: Tags::of(doc),
+        },
+    )
+}
+
+/// `doc.tags.getList`.
+pub(super) fn tags_list(state: &ServiceState, request: &Request<'_>) -> Outcome {
+    let doc = visible(state, request, doc_id(request)?)?;
+    answer(
+        "doc",
+        &DocTags {
+            doc_id: doc.id,
+            tags: Tags::of(doc),
+        },
+    )
+}

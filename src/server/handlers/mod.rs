@@ -1,0 +1,164 @@
+//! The emulated methods, one file per family of the API. Each takes the checked request and
+//! the state, and returns the payload (the members beside `api`) or the method's documented
+//! error. Answers are `#[derive(Serialize)]` structs turned into a [`Value`] tree with every
+//! scalar as text, as the service writes them; a struct's field order is the order the answer
+//! lists its members in.
+
+use serde::Serialize;
+
+use super::checks::{Outcome, Request};
+use super::state::{Doc, ServiceState};
+use crate::error::{ApiError, ErrorCode};
+use crate::methods::MethodInfo;
+use crate::value::{Map, Text, to_text_value};
+
+mod album;
+mod api;
+mod auth;
+mod doc;
+mod upload;
+
+pub(super) use auth::{fresh_credential, new_frob};
+
+pub(super) fn dispatch(
+    state: &mut ServiceState,
+    info: &MethodInfo,
+    request: &Request<'_>,
+) -> Outcome {
+    match info.name {
+        "test.echo" => api::test_echo(request),
+        "test.hello" => answer("hello", "hello world!"),
+        "api.methods.getList" => api::methods_list(),
+        "api.methods.get" => api::method_get(request),
+        "auth.getFrob" => auth::get_frob(state, request),
+        "auth.getToken" => auth::get_token(state, request),
+        "auth.checkToken" => auth::check_token(state, request),
+        "account.getQuota" => upload::quota(state, request),
+        "upload.file" => upload::upload(state, request, false),
+        "upload.replace" => upload::upload(state, request, true),
+        "upload.checkTickets" => upload::check_tickets(state, request),
+        "doc.get" => doc::get(state, request),
+        "doc.set" => doc::set(state, request),
+        "doc.delete" => doc::delete(state, request),
+        "doc.getList" => doc::list(state, request, None),
+        "doc.search" => doc::list(state, request, request.param("text")),
+        "doc.tags.add" => doc::tags_add(state, request),
+        "doc.checkMD5" => doc::check_md5(state, request),
+        "doc.tags.getList" => doc::tags_list(state, request),
+        "album.create" => album::create(state, request),
+        "album.get" => album::get(state, request),
+        "album.getList" => album::list(state, request),
+        "album.docs.add" => album::docs_add(state, request),
+        "album.docs.getList" => album::docs_list(state, request),
+        other => Err(ApiError::new(
+            ErrorCode::MethodNotFound,
+            format!("Method not found: {other} is not emulated"),
+        )),
+    }
+}
+
+/// The payload `{root: answer}`.
+fn answer<T: Serialize + ?Sized>(root: &str, answer: &T) -> Outcome {
+    let value = to_text_value(answer).map_err(|error| {
+        ApiError::new(
+            ErrorCode::ServiceError,
+            format!("Service error: the answer could not be built: {error}"),
+        )
+    })?;
+    Ok(Map::from_iter([(Text::from(root), value)]))
+}
+
+/// The method-specific error `code`.
+fn method_error(code: u32, message: &str) -> ApiError {
+    ApiError::new(ErrorCode::Method(code), message)
+}
+
+/// An id parameter, or the method's "not found" error 1 (`what` names it).
+fn id_param(request: &Request<'_>, name: &str, what: &str) -> Result<u64, ApiError> {
+    request
+        .param(name)
+        .and_then(|id| id.trim().parse().ok())
+        .ok_or_else(|| method_error(1, &format!("{what} not found")))
+}
+
+/// The values of a comma-separated parameter, trimmed, empty ones left out.
+fn comma_list<'a>(request: &'a Request<'_>, name: &str) -> impl Iterator<Item = &'a str> {
+    request
+        .param(name)
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+}
+
+/// A document the caller may see: public ones, and any of the caller's own.
+fn visible<'a>(
+    state: &'a ServiceState,
+    request: &Request<'_>,
+    id: u64,
+) -> Result<&'a Doc, ApiError> {
+    state
+        .docs
+        .get(&id)
+        .filter(|doc| doc.is_public || Some(doc.owner) == request.user_id())
+        .ok_or_else(|| method_error(1, "Document not found"))
+}
+
+/// A document the caller owns, to change (recorded as changed).
+fn owned<'a>(
+    state: &'a mut ServiceState,
+    request: &Request<'_>,
+    id: u64,
+) -> Result<&'a mut Doc, ApiError> {
+    let user = request.user_id();
+    if state
+        .docs
+        .get(&id)
+        .is_none_or(|doc| Some(doc.owner) != user)
+    {
+        return Err(method_error(1, "Document not found"));
+    }
+    state
+        .docs
+        .get_mut(&id)
+        .ok_or_else(|| method_error(1, "Document not found"))
+}
+
+/// A page of a list: `page` (1-based, clamped to the pages there are), `pages`, `per_page`
+/// (1 to 100, default 100).
+#[derive(Debug, Clone, Copy)]
+struct Page {
+    page: usize,
+    pages: usize,
+    per_page: usize,
+}
+
+impl Page {
+    fn of(request: &Request<'_>, total: usize) -> Page {
+        let per_page = request
+            .param("per_page")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(100usize)
+            .clamp(1, 100);
+        let pages = total.div_ceil(per_page).max(1);
+        let page = request
+            .param("page")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(1usize)
+            .clamp(1, pages);
+        Page {
+            page,
+            pages,
+            per_page,
+        }
+    }
+
+    /// The items of this page.
+    fn slice<'a, T>(&self, items: &'a [T]) -> &'a [T] {
+        let start = (self.page - 1)
+            .saturating_mul(self.per_page)
+            .min(items.len());
+        let end = start.saturating_add(self.per_page).min(items.len());
+        items.get(start..end).unwrap_or_default()
+    }
+}

@@ -1,0 +1,457 @@
+//! What the emulator knows: applications, users, tokens, documents, albums, tickets, OAuth
+//! nonces.
+//!
+//! Everything that outlives a restart is held in a [`Tracked`] table, whose every mutating method
+//! records the key it touched; the store writes exactly those keys before the call is answered.
+//! A handler cannot change a document and forget to have it saved: there is no way to reach a
+//! stored value mutably without the change being recorded. What lives only in memory (frobs and
+//! OAuth request tokens, which expire within minutes, and the last upload seen) is plain.
+
+use std::borrow::Borrow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::call::{Params, Secret};
+use crate::methods::{Level, Target};
+
+use super::oauth::RequestToken;
+
+/// The permissions a token holds, by target.
+pub type Grants = BTreeMap<Target, Level>;
+
+/// The provisioned user's id.
+pub(crate) const USER_ID: u64 = 1;
+
+/// A table of stored values that records which keys changed since the store last wrote it.
+#[derive(Debug, Clone)]
+pub(crate) struct Tracked<K, V> {
+    items: BTreeMap<K, V>,
+    changed: BTreeSet<K>,
+}
+
+impl<K: Ord + Clone, V> Default for Tracked<K, V> {
+    fn default() -> Self {
+        Tracked {
+            items: BTreeMap::new(),
+            changed: BTreeSet::new(),
+        }
+    }
+}
+
+impl<K: Ord + Clone, V> Tracked<K, V> {
+    /// The value under `key`.
+    pub(crate) fn get<Q: Ord + ?Sized>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+    {
+        self.items.get(key)
+    }
+
+    /// Whether `key` has a value.
+    pub(crate) fn contains_key<Q: Ord + ?Sized>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+    {
+        self.items.contains_key(key)
+    }
+
+    /// The values, in key order.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
+        self.items.values()
+    }
+
+    /// The keys and values, in key order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.items.iter()
+    }
+
+    /// The value under `key`, to change: the key is recorded as changed.
+    pub(crate) fn get_mut<Q: Ord + ?Sized + ToOwned<Owned = K>>(
+        &mut self,
+        key: &Q,
+    ) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+    {
+        let value = self.items.get_mut(key)?;
+        self.changed.insert(key.to_owned());
+        Some(value)
+    }
+
+    /// Stores `value` under `key`.
+    pub(crate) fn insert(&mut self, key: K, value: V) -> Option<V> {
+        self.changed.insert(key.clone());
+        self.items.insert(key, value)
+    }
+
+    /// Removes the value under `key` (the store deletes it).
+    pub(crate) fn remove<Q: Ord + ?Sized + ToOwned<Owned = K>>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+    {
+        let removed = self.items.remove(key)?;
+        self.changed.insert(key.to_owned());
+        Some(removed)
+    }
+
+    /// Calls `change` on every value; the keys of those for which it returns `true` (it changed
+    /// them) are recorded.
+    pub(crate) fn update_each(&mut self, mut change: impl FnMut(&K, &mut V) -> bool) {
+        for (key, value) in &mut self.items {
+            if change(key, value) {
+                self.changed.insert(key.clone());
+            }
+        }
+    }
+
+    /// Keeps only the values `keep` accepts; the others are removed and recorded.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K, &V) -> bool) {
+        let changed = &mut self.changed;
+        self.items.retain(|key, value| {
+            let kept = keep(key, value);
+            if !kept {
+                changed.insert(key.clone());
+            }
+            kept
+        });
+    }
+
+    /// Puts a value read from the store: nothing to write back.
+    pub(super) fn load(&mut self, key: K, value: V) {
+        self.items.insert(key, value);
+    }
+
+    /// Records every key as changed, so the next save writes the whole table.
+    pub(super) fn touch_all(&mut self) {
+        self.changed.extend(self.items.keys().cloned());
+    }
+
+    /// The keys changed since the last [`Tracked::saved`].
+    pub(super) fn changes(&self) -> &BTreeSet<K> {
+        &self.changed
+    }
+
+    /// Forgets the recorded changes: they are on disk.
+    pub(super) fn saved(&mut self) {
+        self.changed.clear();
+    }
+}
+
+/// The counter every new id comes from, recording when it moved.
+#[derive(Debug, Clone)]
+pub(crate) struct IdCounter {
+    last: u64,
+    changed: bool,
+}
+
+impl IdCounter {
+    /// The next id.
+    pub(crate) fn next(&mut self) -> u64 {
+        self.last += 1;
+        self.changed = true;
+        self.last
+    }
+
+    /// The last id handed out.
+    pub(super) fn last(&self) -> u64 {
+        self.last
+    }
+
+    /// Moves on to at least `stored`, the last id a previous run handed out.
+    pub(super) fn load(&mut self, stored: u64) {
+        self.last = self.last.max(stored);
+    }
+
+    /// Whether the counter moved since the last save.
+    pub(super) fn changed(&self) -> bool {
+        self.changed
+    }
+
+    /// Forgets that it moved: it is on disk.
+    pub(super) fn saved(&mut self) {
+        self.changed = false;
+    }
+}
+
+/// A user of the emulator.
+#[derive(Debug, Clone)]
+pub(crate) struct User {
+    pub(crate) id: u64,
+    pub(crate) username: String,
+    pub(crate) realname: String,
+}
+
+/// What a token allows.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Grant {
+    pub(crate) api_key: String,
+    pub(crate) user_id: u64,
+    pub(crate) grants: Grants,
+    /// The token secret of an OAuth access token (such a token signs with OAuth only).
+    #[serde(default)]
+    pub(crate) oauth_secret: Option<String>,
+}
+
+impl std::fmt::Debug for Grant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Grant")
+            .field("api_key", &self.api_key)
+            .field("user_id", &self.user_id)
+            .field("grants", &self.grants)
+            .field("oauth", &self.oauth_secret.is_some())
+            .finish()
+    }
+}
+
+/// A frob of the desktop or web flow, waiting for its user or for `auth.getToken`.
+#[derive(Debug)]
+pub(crate) struct Frob {
+    pub(crate) api_key: String,
+    pub(crate) created: Instant,
+    pub(crate) approved: Option<Grants>,
+    pub(crate) used: bool,
+}
+
+/// A document.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Doc {
+    pub(crate) id: u64,
+    pub(crate) owner: u64,
+    pub(crate) title: String,
+    pub(crate) description: String,
+    pub(crate) tags: Vec<(u64, String)>,
+    pub(crate) is_public: bool,
+    pub(crate) posted_at: u64,
+    pub(crate) size: u64,
+    /// The lowercase hex MD5 of the file.
+    #[serde(default)]
+    pub(crate) md5: String,
+}
+
+/// An album and its documents, in order.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Album {
+    pub(crate) id: u64,
+    pub(crate) owner: u64,
+    pub(crate) title: String,
+    pub(crate) description: String,
+    pub(crate) docs: Vec<u64>,
+}
+
+/// An upload being processed.
+#[derive(Debug, Clone)]
+pub(crate) struct Ticket {
+    pub(crate) ready_at: Instant,
+    pub(crate) doc: Doc,
+    pub(crate) done: bool,
+    /// The ticket failed: the document it replaces was deleted while it waited.
+    pub(crate) invalid: bool,
+    /// A replacement waits in its own file ([`pending_replacement`]) until it completes; the
+    /// document keeps its current file until then.
+    pub(crate) replaces: bool,
+}
+
+/// What the emulator received with the last `upload.file` or `upload.replace` call, for tests
+/// that check each parameter travels intact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedUpload {
+    /// Every parameter, `api_key`, `auth_token` and `api_sig` included; never the file.
+    pub params: Params,
+    /// The file name the client sent, if any.
+    pub filename: Option<String>,
+    /// How many bytes the file had.
+    pub length: u64,
+}
+
+/// Where the file of a document lives in the data directory.
+pub(crate) fn doc_file(data_dir: &Path, doc_id: u64) -> PathBuf {
+    data_dir.join(format!("doc-{doc_id}.bin"))
+}
+
+/// Where the file of a pending `upload.replace` waits for its ticket.
+pub(crate) fn pending_replacement(data_dir: &Path, ticket: &str) -> PathBuf {
+    data_dir.join(format!("replace-{ticket}.bin"))
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Everything the emulator knows.
+#[derive(Debug)]
+pub(crate) struct ServiceState {
+    pub(crate) apps: Tracked<String, Secret>,
+    pub(crate) tokens: Tracked<String, Grant>,
+    pub(crate) docs: Tracked<u64, Doc>,
+    pub(crate) albums: Tracked<u64, Album>,
+    pub(crate) tickets: Tracked<String, Ticket>,
+    /// OAuth nonces inside the clock window, by consumer, with their timestamps.
+    pub(crate) nonces: Tracked<(String, String), u64>,
+    pub(crate) ids: IdCounter,
+    pub(crate) users: HashMap<u64, User>,
+    pub(crate) frobs: HashMap<String, Frob>,
+    pub(crate) oauth_requests: HashMap<String, RequestToken>,
+    /// How long frobs and request tokens stay usable.
+    pub(crate) auth_lifetime: Duration,
+    pub(crate) last_upload: Option<ReceivedUpload>,
+}
+
+impl ServiceState {
+    /// The state of a new emulator: one application, one user and its token.
+    pub(crate) fn provisioned(
+        api_key: &str,
+        secret: &Secret,
+        token: &Secret,
+        grants: &Grants,
+        auth_lifetime: Duration,
+    ) -> ServiceState {
+        let user = User {
+            id: USER_ID,
+            username: "emulated".to_owned(),
+            realname: "Emulated User".to_owned(),
+        };
+        let mut state = ServiceState {
+            apps: Tracked::default(),
+            tokens: Tracked::default(),
+            docs: Tracked::default(),
+            albums: Tracked::default(),
+            tickets: Tracked::default(),
+            nonces: Tracked::default(),
+            ids: IdCounter {
+                last: 1000,
+                changed: false,
+            },
+            users: [(user.id, user)].into_iter().collect(),
+            frobs: HashMap::new(),
+            oauth_requests: HashMap::new(),
+            auth_lifetime,
+            last_upload: None,
+        };
+        state.apps.insert(api_key.to_owned(), secret.clone());
+        state.tokens.insert(
+            token.expose().to_owned(),
+            Grant {
+                api_key: api_key.to_owned(),
+                user_id: USER_ID,
+                grants: grants.clone(),
+                oauth_secret: None,
+            },
+        );
+        state
+    }
+
+    /// Forgets every recorded change: an emulator without a data directory keeps nothing.
+    pub(crate) fn discard_changes(&mut self) {
+        self.mark_saved();
+    }
+
+    /// Forgets every recorded change: the store wrote them.
+    pub(super) fn mark_saved(&mut self) {
+        self.docs.saved();
+        self.albums.saved();
+        self.tickets.saved();
+        self.tokens.saved();
+        self.apps.saved();
+        self.nonces.saved();
+        self.ids.saved();
+    }
+
+    /// Whether nothing changed since the last save (a read: nothing to write or sync).
+    pub(super) fn unchanged(&self) -> bool {
+        self.docs.changes().is_empty()
+            && self.albums.changes().is_empty()
+            && self.tickets.changes().is_empty()
+            && self.tokens.changes().is_empty()
+            && self.apps.changes().is_empty()
+            && self.nonces.changes().is_empty()
+            && !self.ids.changed()
+    }
+
+    /// Completes the tickets whose time has come. A replacement takes the place of its
+    /// document's file only now, and only if the document still exists: one deleted meanwhile
+    /// stays deleted, and its ticket becomes invalid.
+    pub(crate) fn process_tickets(&mut self, now: Instant, data_dir: &Path) {
+        let ready: Vec<String> = self
+            .tickets
+            .iter()
+            .filter(|(_, ticket)| !ticket.done && !ticket.invalid && ticket.ready_at <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in ready {
+            let Some(ticket) = self.tickets.get_mut(id.as_str()) else {
+                continue;
+            };
+            let doc = ticket.doc.clone();
+            if ticket.replaces {
+                let pending = pending_replacement(data_dir, &id);
+                if !self.docs.contains_key(&doc.id)
+                    || std::fs::rename(&pending, doc_file(data_dir, doc.id)).is_err()
+                {
+                    std::fs::remove_file(&pending).ok();
+                    ticket.invalid = true;
+                    continue;
+                }
+            }
+            ticket.done = true;
+            match self.docs.get_mut(&doc.id) {
+                // A replacement changes the file, not what was set on the document meanwhile.
+                Some(current) if ticket.replaces => {
+                    current.size = doc.size;
+                    current.md5 = doc.md5;
+                }
+                _ => {
+                    self.docs.insert(doc.id, doc);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_way_to_change_a_table_is_recorded() {
+        let mut table: Tracked<u64, &str> = Tracked::default();
+        table.load(1, "loaded");
+        table.load(2, "loaded");
+        table.load(3, "loaded");
+        assert!(table.changes().is_empty(), "loading is not a change");
+        table.insert(4, "new");
+        if let Some(value) = table.get_mut(&1) {
+            *value = "changed";
+        }
+        table.remove(&2);
+        assert_eq!(table.get_mut(&9), None);
+        assert_eq!(table.changes(), &BTreeSet::from([1, 2, 4]));
+        table.saved();
+        table.update_each(|key, value| {
+            *value = "updated";
+            *key == 3
+        });
+        table.retain(|key, _| *key != 4);
+        assert_eq!(table.changes(), &BTreeSet::from([3, 4]));
+        assert_eq!(table.get(&4), None);
+        assert_eq!(table.values().count(), 2);
+    }
+
+    #[test]
+    fn the_id_counter_records_that_it_moved_and_never_goes_back() {
+        let mut ids = IdCounter {
+            last: 1000,
+            changed: false,
+        };
+        ids.load(1500);
+        ids.load(1200);
+        assert!(!ids.changed());
+        assert_eq!(ids.next(), 1501);
+        assert!(ids.changed());
+        ids.saved();
+        assert_eq!(ids.last(), 1501);
+    }
+}
