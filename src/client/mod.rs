@@ -37,6 +37,7 @@ use crate::protocol::{DEFAULT_ENDPOINT, HttpRequest, Protocol};
 use crate::value::Value;
 
 mod auth;
+pub mod bulk;
 mod redact;
 mod sender;
 #[cfg(feature = "test-util")]

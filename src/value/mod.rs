@@ -26,9 +26,11 @@ pub use crate::map::Text;
 pub(crate) use crate::map::{INLINE_TEXT, fill_text, push_entry};
 
 mod deserializer;
+#[cfg(any(feature = "server", test))]
 mod serializer;
 
 pub use deserializer::DeError;
+#[cfg(feature = "server")]
 pub(crate) use serializer::to_text_value;
 
 /// The named members of a decoded map, in the order the wire sent them (see

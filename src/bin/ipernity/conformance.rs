@@ -6,6 +6,7 @@
 //! re-signed with the given credentials and must come back as anything but those errors: a
 //! payload, or an error of a later check (an unknown document, say).
 
+use crate::error::CliError;
 use std::path::Path;
 use std::time::Duration;
 
@@ -36,8 +37,8 @@ pub(crate) async fn run(
     credentials: &Credentials,
     case_timeout: Duration,
     report: &mut dyn FnMut(&Outcome),
-) -> Result<Vec<Outcome>, String> {
-    let sender = ReqwestSender::for_api().map_err(|e| e.to_string())?;
+) -> Result<Vec<Outcome>, CliError> {
+    let sender = ReqwestSender::for_api()?;
     let root = suite.parent().unwrap_or(suite);
     let mut outcomes = Vec::new();
     for protocol in Protocol::ALL {

@@ -5,6 +5,7 @@
 //! find it. Against the embedded emulator nobody needs to open anything: the link is followed
 //! by the command itself.
 
+use crate::error::CliError;
 use std::process::ExitCode;
 
 use ipernity::auth::{Permissions, Token};
@@ -33,39 +34,30 @@ pub(crate) struct LoginArgs {
 }
 
 /// Runs the flow and keeps the token.
-pub(crate) async fn login(args: &LoginArgs, connection: &Connection) -> Result<ExitCode, String> {
-    let client = connection
-        .app_builder()
-        .build()
-        .map_err(|e| e.to_string())?;
+pub(crate) async fn login(args: &LoginArgs, connection: &Connection) -> Result<ExitCode, CliError> {
+    let client = connection.app_builder().build()?;
     let api_key = connection.credentials.api_key.clone();
     // Where the token will be kept is checked before one is asked for: a token issued and then
     // not kept would be lost.
-    let store = FileTokenStore::at_default_location().map_err(|e| e.to_string())?;
-    store.check(&api_key).map_err(|e| e.to_string())?;
+    let store = FileTokenStore::at_default_location()?;
+    store.check(&api_key)?;
     let (token, oauth_secret) = if args.oauth {
         let flow = client.oauth();
-        let request = flow.request_token(None).await.map_err(|e| e.to_string())?;
+        let request = flow.request_token(None).await?;
         authorize(&flow.authorize_url(&request, &args.perms), args, connection).await?;
-        let access = flow
-            .access_token(&request)
-            .await
-            .map_err(|e| e.to_string())?;
+        let access = flow.access_token(&request).await?;
         let token = whoami_with_oauth(connection, &access).await?;
         (token, Some(access.secret))
     } else {
         let auth = client.auth();
-        let frob = auth.get_frob().await.map_err(|e| e.to_string())?;
+        let frob = auth.get_frob().await?;
         authorize(
             &auth.desktop_authorize_url(&frob, &args.perms),
             args,
             connection,
         )
         .await?;
-        (
-            auth.get_token(&frob).await.map_err(|e| e.to_string())?,
-            None,
-        )
+        (auth.get_token(&frob).await?, None)
     };
     let stored = StoredToken {
         account: args
@@ -75,7 +67,7 @@ pub(crate) async fn login(args: &LoginArgs, connection: &Connection) -> Result<E
         token,
         oauth_secret,
     };
-    store.save(&api_key, &stored).map_err(|e| e.to_string())?;
+    store.save(&api_key, &stored)?;
     println!(
         "logged in as {} (user {}) with {}",
         stored.token.user.username, stored.token.user.user_id, stored.token.permissions
@@ -90,7 +82,7 @@ pub(crate) async fn login(args: &LoginArgs, connection: &Connection) -> Result<E
 
 /// Has the user open `url`: followed at once on the embedded emulator; otherwise printed (and
 /// opened in a browser when one is available), then confirmed with Enter.
-async fn authorize(url: &str, args: &LoginArgs, connection: &Connection) -> Result<(), String> {
+async fn authorize(url: &str, args: &LoginArgs, connection: &Connection) -> Result<(), CliError> {
     println!("{url}");
     if connection.embedded.is_some() {
         eprintln!("embedded emulator: authorizing without a browser");
@@ -100,7 +92,7 @@ async fn authorize(url: &str, args: &LoginArgs, connection: &Connection) -> Resu
         let status = response.status();
         if !status.is_success() {
             let page = response.text().await.unwrap_or_default();
-            return Err(format!("the authorization page answered {status}: {page}"));
+            return Err(format!("the authorization page answered {status}: {page}").into());
         }
         return Ok(());
     }
@@ -115,8 +107,8 @@ async fn authorize(url: &str, args: &LoginArgs, connection: &Connection) -> Resu
         std::io::stdin().read_line(&mut line).map(|_| ())
     })
     .await
-    .map_err(|e| e.to_string())?
-    .map_err(|e| format!("reading standard input: {e}"))
+    .unwrap_or_else(|joined| Err(std::io::Error::other(joined.to_string())))
+    .map_err(CliError::io("reading standard input"))
 }
 
 /// Starts a browser on `url` when the session has one: `$BROWSER`, `open` on macOS, or
@@ -143,29 +135,23 @@ fn open_browser(url: &str) -> bool {
 }
 
 /// Who an OAuth access token belongs to and what it allows (`auth.checkToken`, signed with it).
-async fn whoami_with_oauth(connection: &Connection, access: &OAuthToken) -> Result<Token, String> {
+async fn whoami_with_oauth(
+    connection: &Connection,
+    access: &OAuthToken,
+) -> Result<Token, CliError> {
     let client: Client = connection
         .app_builder()
         .oauth_token(access.clone())
-        .build()
-        .map_err(|e| e.to_string())?;
-    let mut token = client
-        .auth()
-        .check_token()
-        .await
-        .map_err(|e| e.to_string())?;
+        .build()?;
+    let mut token = client.auth().check_token().await?;
     token.token = Secret::new(access.token.clone());
     Ok(token)
 }
 
 /// `ipernity whoami`: the token's user and permissions.
-pub(crate) async fn whoami(connection: &Connection) -> Result<ExitCode, String> {
-    let client = connection.builder().build().map_err(|e| e.to_string())?;
-    let token = client
-        .auth()
-        .check_token()
-        .await
-        .map_err(|e| e.to_string())?;
+pub(crate) async fn whoami(connection: &Connection) -> Result<ExitCode, CliError> {
+    let client = connection.builder().build()?;
+    let token = client.auth().check_token().await?;
     println!(
         "{} ({}), user {}",
         token.user.username, token.user.realname, token.user.user_id

@@ -8,17 +8,18 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use error::CliError;
+
 mod conformance;
+mod error;
 mod login;
 mod paths;
 mod progress;
 mod upload;
-use ipernity::methods::{Level, Target};
+use ipernity::auth::Permissions;
 use ipernity::server::{Emulator, EmulatorHandle, Grants};
 use ipernity::tokens::{FileTokenStore, StoredToken, TokenStore};
-use ipernity::{
-    Call, Client, ClientBuilder, Credentials, Error, Format, Params, Protocol, Secret, sign,
-};
+use ipernity::{Call, Client, ClientBuilder, Credentials, Format, Params, Protocol, Secret, sign};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -147,14 +148,14 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli.command).await {
         Ok(code) => code,
-        Err(message) => {
-            eprintln!("{message}");
-            ExitCode::from(1)
+        Err(error) => {
+            eprintln!("{error}");
+            error.exit_code()
         }
     }
 }
 
-async fn run(command: Command) -> Result<ExitCode, String> {
+async fn run(command: Command) -> Result<ExitCode, CliError> {
     match command {
         Command::Call(args) => call(args).await,
         Command::Tickets {
@@ -245,20 +246,19 @@ fn print_request(
     endpoint: &str,
     signed: &Call,
     format: Option<Format>,
-) -> Result<ExitCode, String> {
+) -> Result<ExitCode, CliError> {
     let request = protocol
         .transport()
-        .encode(endpoint, &signed.redacted(), format)
-        .map_err(|e| e.to_string())?;
+        .encode(endpoint, &signed.redacted(), format)?;
     let mut stdout = std::io::stdout();
     stdout
         .write_all(&request.to_http_text())
         .and_then(|()| stdout.write_all(b"\n"))
-        .map_err(|e| e.to_string())?;
+        .map_err(CliError::io("writing standard output"))?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn decode(format: Format, file: Option<&str>) -> Result<ExitCode, String> {
+fn decode(format: Format, file: Option<&str>) -> Result<ExitCode, CliError> {
     let body = match file {
         None | Some("-") => {
             let mut body = Vec::new();
@@ -271,15 +271,11 @@ fn decode(format: Format, file: Option<&str>) -> Result<ExitCode, String> {
     };
     match format.decode(&body) {
         Ok(payload) => {
-            let text = serde_json::to_string_pretty(&payload).map_err(|e| e.to_string())?;
+            let text = serde_json::to_string_pretty(&payload)?;
             println!("{text}");
             Ok(ExitCode::SUCCESS)
         }
-        Err(Error::Api(error)) => {
-            eprintln!("error {}: {}", error.code, error.message);
-            Ok(ExitCode::from(2))
-        }
-        Err(other) => Err(other.to_string()),
+        Err(error) => Err(error.into()),
     }
 }
 
@@ -363,15 +359,16 @@ struct Remote {
 
 /// Where the embedded emulator keeps its state between runs: `$IPERNITY_DATA_DIR`, else
 /// `$XDG_DATA_HOME/ipernity/emulator`, else `$HOME/.local/share/ipernity/emulator`.
-fn embedded_data_dir() -> Result<PathBuf, String> {
+fn embedded_data_dir() -> Result<PathBuf, CliError> {
     let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
     var("IPERNITY_DATA_DIR")
         .map(PathBuf::from)
         .or_else(|| var("XDG_DATA_HOME").map(|d| PathBuf::from(d).join("ipernity/emulator")))
         .or_else(|| var("HOME").map(|d| PathBuf::from(d).join(".local/share/ipernity/emulator")))
         .ok_or_else(|| {
-            "no IPERNITY_DATA_DIR, XDG_DATA_HOME or HOME to keep the embedded emulator's data in"
-                .to_owned()
+            CliError::usage(
+                "no IPERNITY_DATA_DIR, XDG_DATA_HOME or HOME to keep the embedded emulator's data in",
+            )
         })
 }
 
@@ -398,23 +395,23 @@ struct Connection {
 }
 
 /// The token kept for `api_key`: `account`'s, or the only one kept.
-fn stored_token(api_key: &str, account: Option<&str>) -> Result<Option<StoredToken>, String> {
+fn stored_token(api_key: &str, account: Option<&str>) -> Result<Option<StoredToken>, CliError> {
     let Ok(store) = FileTokenStore::at_default_location() else {
         return Ok(None);
     };
     match account {
-        Some(account) => match store.load(api_key, account).map_err(|e| e.to_string())? {
+        Some(account) => match store.load(api_key, account)? {
             Some(stored) => Ok(Some(stored)),
-            None => Err(format!(
+            None => Err(CliError::usage(format!(
                 "no token kept for account {account:?} in {}: run `ipernity login`",
                 store.dir().display()
-            )),
+            ))),
         },
         None => {
-            let accounts = store.accounts(api_key).map_err(|e| e.to_string())?;
+            let accounts = store.accounts(api_key)?;
             match accounts.as_slice() {
                 [] => Ok(None),
-                [only] => store.load(api_key, only).map_err(|e| e.to_string()),
+                [only] => Ok(store.load(api_key, only)?),
                 several => {
                     eprintln!(
                         "tokens are kept for several accounts ({}); choose one with --account",
@@ -429,7 +426,7 @@ fn stored_token(api_key: &str, account: Option<&str>) -> Result<Option<StoredTok
 
 impl Remote {
     /// Connects: to the given endpoint with the given credentials, or to an embedded emulator.
-    async fn connect(self) -> Result<Connection, String> {
+    async fn connect(self) -> Result<Connection, CliError> {
         match self.endpoint {
             Some(endpoint) => {
                 let api_key = self
@@ -522,8 +519,8 @@ impl Connection {
     }
 
     /// A client of the endpoint with the connection's credentials.
-    fn client(&self) -> Result<Client, String> {
-        self.builder().build().map_err(|e| e.to_string())
+    fn client(&self) -> Result<Client, CliError> {
+        Ok(self.builder().build()?)
     }
 
     async fn close(self) {
@@ -533,7 +530,7 @@ impl Connection {
     }
 }
 
-async fn call(args: CallArgs) -> Result<ExitCode, String> {
+async fn call(args: CallArgs) -> Result<ExitCode, CliError> {
     let params = parse_params(&args.params)?;
     if args.dry_run {
         // Nothing is sent: no emulator is needed, and placeholders stand in for missing credentials.
@@ -555,22 +552,15 @@ async fn call(args: CallArgs) -> Result<ExitCode, String> {
     if let Some(format) = args.format {
         builder = builder.format(format);
     }
-    let client = builder.build().map_err(|e| e.to_string())?;
+    let client = builder.build()?;
     let outcome = client.send(call).await;
     connection.close().await;
     match outcome {
         Ok(payload) => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&payload).map_err(|e| e.to_string())?
-            );
+            println!("{}", serde_json::to_string_pretty(&payload)?);
             Ok(ExitCode::SUCCESS)
         }
-        Err(Error::Api(error)) => {
-            eprintln!("error {}: {}", error.code, error.message);
-            Ok(ExitCode::from(2))
-        }
-        Err(other) => Err(other.to_string()),
+        Err(error) => Err(error.into()),
     }
 }
 
@@ -579,7 +569,7 @@ async fn check_tickets(
     tickets: Vec<String>,
     wait: bool,
     wait_timeout: u64,
-) -> Result<ExitCode, String> {
+) -> Result<ExitCode, CliError> {
     use futures_util::StreamExt;
     use ipernity::client::TicketOutcome;
     if wait {
@@ -587,7 +577,7 @@ async fn check_tickets(
         let mut outcomes =
             client.poll_tickets(tickets, std::time::Duration::from_secs(wait_timeout));
         while let Some(outcome) = outcomes.next().await {
-            match outcome.map_err(|e| e.to_string())? {
+            match outcome? {
                 TicketOutcome::Done { ticket, doc_id } => println!("{ticket} doc_id={doc_id}"),
                 TicketOutcome::Invalid { ticket } => {
                     failed = true;
@@ -614,11 +604,7 @@ async fn check_tickets(
             .await
         {
             Ok(payload) => payloads.push(payload),
-            Err(Error::Api(error)) => {
-                eprintln!("error {}: {}", error.code, error.message);
-                return Ok(ExitCode::from(2));
-            }
-            Err(other) => return Err(other.to_string()),
+            Err(error) => return Err(error.into()),
         }
     }
     for payload in &payloads {
@@ -651,7 +637,7 @@ async fn run_conformance(
     target: Remote,
     suite: &std::path::Path,
     case_timeout: std::time::Duration,
-) -> Result<ExitCode, String> {
+) -> Result<ExitCode, CliError> {
     let connection = target.connect().await?;
     // A line per case as it ends: a slow or silent endpoint shows where the run is.
     let mut report = |outcome: &conformance::Outcome| match &outcome.failure {
@@ -677,7 +663,7 @@ async fn run_conformance(
     })
 }
 
-async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
+async fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
     let ServeArgs {
         addr,
         data,
@@ -736,55 +722,38 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
 }
 
 /// Waits for Ctrl-C (SIGINT) or, on Unix, SIGTERM (what `kill` and service managers send).
-async fn until_interrupted_or_terminated() -> Result<(), String> {
+async fn until_interrupted_or_terminated() -> Result<(), CliError> {
     #[cfg(unix)]
     {
         let mut terminate =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .map_err(|e| e.to_string())?;
+                .map_err(CliError::io("listening for SIGTERM"))?;
         tokio::select! {
-            interrupted = tokio::signal::ctrl_c() => interrupted.map_err(|e| e.to_string()),
+            interrupted = tokio::signal::ctrl_c() => interrupted.map_err(CliError::io("listening for Ctrl-C")),
             _ = terminate.recv() => Ok(()),
         }
     }
     #[cfg(not(unix))]
     {
-        tokio::signal::ctrl_c().await.map_err(|e| e.to_string())
+        tokio::signal::ctrl_c()
+            .await
+            .map_err(CliError::io("listening for Ctrl-C"))
     }
 }
 
-fn parse_perms(text: &str) -> Result<Grants, String> {
-    let mut grants = Grants::new();
-    for item in text.split(',').filter(|i| !i.is_empty()) {
-        let (target, level) = item
-            .split_once('=')
-            .ok_or_else(|| format!("{item:?} is not TARGET=LEVEL"))?;
-        let target = match target {
-            "doc" => Target::Doc,
-            "blog" => Target::Blog,
-            "post" => Target::Post,
-            "network" => Target::Network,
-            "profile" => Target::Profile,
-            other => return Err(format!("unknown permission target {other:?}")),
-        };
-        let level = match level {
-            "read" => Level::Read,
-            "write" => Level::Write,
-            "delete" if target != Target::Profile => Level::Delete,
-            other => return Err(format!("{other:?} is not a level for {}", target.as_str())),
-        };
-        grants.insert(target, level);
-    }
-    Ok(grants)
+/// `--perms doc=write,network=read` as the emulator's grants.
+fn parse_perms(text: &str) -> Result<Grants, CliError> {
+    let permissions: Permissions = text.parse()?;
+    Ok(permissions.iter().collect())
 }
 
-fn parse_params(pairs: &[String]) -> Result<Params, String> {
+fn parse_params(pairs: &[String]) -> Result<Params, CliError> {
     pairs
         .iter()
         .map(|pair| {
             pair.split_once('=')
                 .map(|(name, value)| (name.to_owned(), value.to_owned()))
-                .ok_or_else(|| format!("parameter {pair:?} is not NAME=VALUE"))
+                .ok_or_else(|| CliError::usage(format!("parameter {pair:?} is not NAME=VALUE")))
         })
         .collect()
 }

@@ -1,4 +1,4 @@
-//! File names as the upload command shows and records them. A name may hold any byte but `/`
+//! File names as the upload command shows them. A name may hold any byte but `/`
 //! and NUL: a newline or an escape code printed as is would forge a `PATH doc_id=ID` line or
 //! repaint the terminal, and bytes that are not UTF-8 would print alike for different files.
 
@@ -28,22 +28,6 @@ pub(crate) fn shown(path: &Path) -> String {
     out
 }
 
-/// The journal's key for `path`: the name itself when it is UTF-8, otherwise its bytes in hex
-/// behind a NUL (which no UTF-8 name can hold), so that distinct files never share a key.
-pub(crate) fn journal_key(path: &Path) -> String {
-    match path.to_str() {
-        Some(text) => text.to_owned(),
-        None => {
-            let bytes = path.as_os_str().as_encoded_bytes();
-            let mut key = String::from("\0hex:");
-            for byte in bytes {
-                key.push_str(&format!("{byte:02x}"));
-            }
-            key
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,8 +48,6 @@ mod tests {
             let two = Path::new(std::ffi::OsStr::from_bytes(b"p\xfe.jpg"));
             assert_eq!(shown(one), "p\\xff.jpg");
             assert_ne!(shown(one), shown(two));
-            assert_ne!(journal_key(one), journal_key(two));
-            assert_ne!(journal_key(one), journal_key(Path::new("p\u{fffd}.jpg")));
         }
     }
 }
