@@ -49,7 +49,10 @@ struct Seen {
     documents: Vec<(PathBuf, u64)>,
 }
 
-fn recorder() -> (Arc<Mutex<Seen>>, impl Fn(&BulkEvent<'_>) + Send + Sync + 'static) {
+fn recorder() -> (
+    Arc<Mutex<Seen>>,
+    impl Fn(&BulkEvent<'_>) + Send + Sync + 'static,
+) {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let writer = Arc::clone(&seen);
     (seen, move |event: &BulkEvent<'_>| {
@@ -106,7 +109,12 @@ async fn a_spawned_run_uploads_a_walked_directory_once_and_a_second_run_sends_no
     let report = tokio::spawn(run).await.unwrap().unwrap();
 
     assert_eq!(report.outcomes.len(), 3, "{report:?}");
-    assert!(report.outcomes.iter().all(|(_, o)| matches!(o, FileOutcome::Document { .. })));
+    assert!(
+        report
+            .outcomes
+            .iter()
+            .all(|(_, o)| matches!(o, FileOutcome::Document { .. }))
+    );
     assert_eq!(
         report.skipped,
         vec![(dir.join("empty.jpg"), SkipReason::Empty)]
@@ -202,7 +210,10 @@ async fn an_upload_interrupted_before_its_answer_is_found_by_its_md5_and_not_sen
         "one doc.checkMD5, and nothing uploaded again"
     );
     let written = std::fs::read_to_string(&journal).unwrap();
-    assert!(written.lines().last().unwrap().contains("\"done\""), "{written}");
+    assert!(
+        written.lines().last().unwrap().contains("\"done\""),
+        "{written}"
+    );
     emulator.shutdown().await;
 }
 

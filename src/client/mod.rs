@@ -52,7 +52,7 @@ pub use futures_util::{Stream, StreamExt};
 pub use sender::{
     BodyStream, BoxFuture, HttpResponse, HttpSender, MAX_RESPONSE_BYTES, ReqwestSender, SendError,
 };
-pub use tickets::{MAX_TICKETS_PER_CALL, TicketOutcome, TicketStream};
+pub use tickets::{MAX_TICKETS_PER_CALL, TicketOutcome, TicketState, TicketStream};
 pub use upload::{CancellationToken, Progress, ProgressEvents, Quota, UploadBuilder, Uploaded};
 
 /// How often and how long a retryable call is repeated.

@@ -595,40 +595,8 @@ async fn check_tickets(
             ExitCode::SUCCESS
         });
     }
-    let mut payloads = Vec::new();
-    for batch in tickets.chunks(ipernity::client::MAX_TICKETS_PER_CALL) {
-        match client
-            .call("upload.checkTickets")
-            .param("tickets", batch.join(","))
-            .send()
-            .await
-        {
-            Ok(payload) => payloads.push(payload),
-            Err(error) => return Err(error.into()),
-        }
-    }
-    for payload in &payloads {
-        for ticket in payload
-            .get("tickets")
-            .map(|t| t.list("ticket"))
-            .unwrap_or_default()
-        {
-            let text = |key: &str| {
-                ticket
-                    .get(key)
-                    .and_then(ipernity::Value::to_text)
-                    .unwrap_or_default()
-                    .into_owned()
-            };
-            let line = if ticket.get("done").and_then(ipernity::Value::as_bool) == Some(true) {
-                format!("doc_id={}", text("doc_id"))
-            } else if ticket.get("invalid").and_then(ipernity::Value::as_bool) == Some(true) {
-                "invalid".to_owned()
-            } else {
-                format!("pending eta={}", text("eta"))
-            };
-            println!("{} {line}", text("id"));
-        }
+    for state in client.check_tickets(tickets).await? {
+        println!("{state}");
     }
     Ok(ExitCode::SUCCESS)
 }
