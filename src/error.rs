@@ -303,9 +303,11 @@ pub enum Error {
         /// Why it was refused.
         reason: String,
     },
-    /// The HTTP exchange failed.
-    #[error("transport error{}: {source}", if *.may_have_been_sent { " (the request may have been sent)" } else { "" })]
-    Transport {
+    /// The HTTP exchange failed: no connection, TLS refused, a timeout, a connection dropped
+    /// or a body cut short. (The [`Transport`](crate::Transport) trait is something else: how a
+    /// protocol encodes a call.)
+    #[error("connection failed{}: {source}", if *.may_have_been_sent { " (the request may have been sent)" } else { "" })]
+    Connection {
         /// The underlying failure.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
@@ -431,7 +433,7 @@ impl Error {
     pub fn is_timeout(&self) -> bool {
         matches!(
             self,
-            Error::Transport {
+            Error::Connection {
                 timed_out: true,
                 ..
             }
@@ -440,12 +442,12 @@ impl Error {
 
     /// Whether sending the same request again may succeed: a retryable API code (500, 501,
     /// 503, 112, 113), HTTP 502, 503 or 504, or a transport failure. Whether it is *safe* to
-    /// repeat a write is another question: see `may_have_been_sent` on [`Error::Transport`].
+    /// repeat a write is another question: see `may_have_been_sent` on [`Error::Connection`].
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Api(error) => error.code.is_retryable(),
             Error::Http { status, .. } => matches!(status, 502..=504),
-            Error::Transport { .. } => true,
+            Error::Connection { .. } => true,
             _ => false,
         }
     }
@@ -579,7 +581,7 @@ mod tests {
             body_prefix: String::new(),
         };
         assert!(gateway.is_retryable() && !gateway.is_api() && gateway.code().is_none());
-        let timeout = Error::Transport {
+        let timeout = Error::Connection {
             source: "slow".into(),
             may_have_been_sent: true,
             timed_out: true,

@@ -212,7 +212,7 @@ async fn a_write_facing_a_dropped_connection_is_not_repeated() {
     assert!(
         matches!(
             error,
-            Error::Transport {
+            Error::Connection {
                 may_have_been_sent: true,
                 ..
             }
@@ -564,7 +564,7 @@ async fn reqwest_reports_proxies_error_pages_and_refused_connections() {
     assert!(
         matches!(
             error,
-            Error::Transport {
+            Error::Connection {
                 may_have_been_sent: false,
                 ..
             }

@@ -107,7 +107,7 @@ async fn errors_say_what_went_wrong() {
     let text = error.to_string();
     assert!(text.contains("could not build the request"), "{text}");
     assert!(
-        text.len() > "transport error: could not build the request: builder error".len(),
+        text.len() > "connection failed: could not build the request: builder error".len(),
         "{text}"
     );
 

@@ -709,7 +709,7 @@ async fn a_write_facing_a_dropped_connection_is_not_repeated() {
     assert!(
         matches!(
             error,
-            Error::Transport {
+            Error::Connection {
                 may_have_been_sent: true,
                 ..
             }

@@ -251,7 +251,7 @@ async fn a_reader_shorter_than_announced_fails_and_says_the_request_may_have_bee
     assert!(
         matches!(
             error,
-            Error::Transport {
+            Error::Connection {
                 may_have_been_sent: true,
                 ..
             }
@@ -534,7 +534,7 @@ async fn the_upload_timeout_bounds_stalls_not_slow_transfers_and_cancelled_uploa
     assert!(
         matches!(
             &error,
-            Error::Transport {
+            Error::Connection {
                 may_have_been_sent: true,
                 ..
             }
@@ -609,7 +609,7 @@ async fn an_upload_that_never_left_is_sent_again_when_its_file_can_be_read_again
     assert!(
         matches!(
             error,
-            Error::Transport {
+            Error::Connection {
                 may_have_been_sent: false,
                 ..
             }
@@ -627,7 +627,7 @@ async fn an_upload_that_never_left_is_sent_again_when_its_file_can_be_read_again
     assert!(
         matches!(
             error,
-            Error::Transport {
+            Error::Connection {
                 may_have_been_sent: true,
                 ..
             }
@@ -738,7 +738,7 @@ async fn an_emulator_that_drops_the_connection_gets_no_second_upload() {
         assert!(
             matches!(
                 error,
-                Error::Transport {
+                Error::Connection {
                     may_have_been_sent: true,
                     ..
                 }

@@ -41,6 +41,7 @@ pub mod bulk;
 mod redact;
 mod sender;
 #[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod test_util;
 mod tickets;
 mod upload;

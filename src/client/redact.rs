@@ -67,7 +67,7 @@ impl Redactor {
     /// returned as it was (its causes kept for downcasting).
     pub(crate) fn error(&self, error: Error) -> Error {
         match error {
-            Error::Transport {
+            Error::Connection {
                 source,
                 may_have_been_sent,
                 timed_out,
@@ -75,13 +75,13 @@ impl Redactor {
                 let full = chain(source.as_ref());
                 let clean = self.text(&full);
                 if clean == full {
-                    Error::Transport {
+                    Error::Connection {
                         source,
                         may_have_been_sent,
                         timed_out,
                     }
                 } else {
-                    Error::Transport {
+                    Error::Connection {
                         source: clean.into(),
                         may_have_been_sent,
                         timed_out,
@@ -240,13 +240,13 @@ mod tests {
     fn an_error_without_secrets_keeps_its_source() {
         let redactor = Redactor::new(["s3cr3t"]);
         let io = std::io::Error::other("refused");
-        let kept = redactor.error(Error::Transport {
+        let kept = redactor.error(Error::Connection {
             source: Box::new(io),
             may_have_been_sent: false,
             timed_out: false,
         });
-        let Error::Transport { source, .. } = kept else {
-            panic!("not a transport error");
+        let Error::Connection { source, .. } = kept else {
+            panic!("not a connection error");
         };
         assert!(source.downcast_ref::<std::io::Error>().is_some());
     }

@@ -77,7 +77,7 @@ impl std::error::Error for SendError {}
 
 impl From<SendError> for crate::Error {
     fn from(failure: SendError) -> crate::Error {
-        crate::Error::Transport {
+        crate::Error::Connection {
             may_have_been_sent: !failure.before_sending,
             timed_out: failure.timed_out,
             source: Box::new(failure),

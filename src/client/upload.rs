@@ -304,7 +304,7 @@ impl UploadBuilder {
             {
                 // Nothing left: the file can be sent again if it can be read again.
                 Err(
-                    error @ Error::Transport {
+                    error @ Error::Connection {
                         may_have_been_sent: false,
                         ..
                     },
@@ -409,7 +409,7 @@ async fn attempt(
     let stall = std::pin::pin!(watchdog(&clock, inner.upload_timeout, inner.call_timeout));
     match futures_util::future::select(send, stall).await {
         futures_util::future::Either::Left((response, _)) => response.map_err(Error::from),
-        futures_util::future::Either::Right((stalled, _)) => Err(Error::Transport {
+        futures_util::future::Either::Right((stalled, _)) => Err(Error::Connection {
             may_have_been_sent: true,
             timed_out: true,
             source: stalled.into(),

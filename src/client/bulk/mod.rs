@@ -96,7 +96,7 @@ pub enum BulkError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FileFailure {
-    /// The upload failed (sent or not: see [`Error::Transport`]'s `may_have_been_sent`).
+    /// The upload failed (sent or not: see [`Error::Connection`]'s `may_have_been_sent`).
     #[error(transparent)]
     Upload(Error),
     /// The answer carried neither a ticket nor a document.
