@@ -30,6 +30,7 @@ mod random;
 #[cfg_attr(docsrs, doc(cfg(feature = "server")))]
 pub mod server;
 pub mod sign;
+mod text;
 pub mod tokens;
 pub mod upload;
 pub mod value;

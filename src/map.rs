@@ -9,23 +9,8 @@ use std::fmt;
 
 use hashbrown::HashTable;
 
-/// Text as values and member names hold it: strings of up to 24 bytes live inline, so decoding a
-/// response does not allocate once per name and short value.
-pub type Text = compact_str::CompactString;
-
-/// Sets `target`, an empty text, to `text`. Short text is copied straight into `target`'s inline
-/// buffer where it stays: building it aside and moving it in makes the processor reload bytes it
-/// has just written one by one, which costs more than the copy.
-pub(crate) fn fill_text(target: &mut Text, text: &str) {
-    if text.len() <= INLINE_TEXT {
-        target.push_str(text);
-    } else {
-        *target = Text::from(text);
-    }
-}
-
-/// The longest text a [`Text`] holds without an allocation of its own.
-pub(crate) const INLINE_TEXT: usize = std::mem::size_of::<Text>();
+pub use crate::text::Text;
+pub(crate) use crate::text::{INLINE_TEXT, fill_text};
 
 /// Appends an entry named `name` with a default (null) value to `entries` and gives that value
 /// to fill; the entry is written in place, as [`fill_text`] explains. `None` only if the vector

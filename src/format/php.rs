@@ -21,7 +21,7 @@ use phpserz::{PhpBstr, PhpParser, PhpToken};
 use super::{Format, MAX_DEPTH, interpret_document};
 use crate::error::{ApiError, Error, excerpt};
 use crate::map::NewNames;
-use crate::value::{Map, Value};
+use crate::value::{Map, Text, Value};
 
 /// Decodes a `/php` response body.
 pub fn decode(body: &[u8]) -> Result<Value, Error> {
@@ -290,7 +290,7 @@ impl<'a> Reader<'a> {
         let mut map = Map::with_capacity(capacity);
         let mut names = NewNames::default();
         for (index, item) in items.into_iter().enumerate() {
-            names.insert(&mut map, index.to_compact_string(), item);
+            names.insert(&mut map, Text::from_display(index), item);
         }
         let mut token = first_other_key;
         loop {
