@@ -302,9 +302,9 @@ pub fn authorize_url(
     let signature = crate::sign::auth_link_sig(&params, &credentials.secret);
     let mut url = format!("{}/apps/authorize?", site.trim_end_matches('/'));
     for (name, value) in params.iter() {
-        crate::protocol::percent_encode_into(&mut url, name);
+        crate::form::percent_encode_into(&mut url, name);
         url.push('=');
-        crate::protocol::percent_encode_into(&mut url, value);
+        crate::form::percent_encode_into(&mut url, value);
         url.push('&');
     }
     url.push_str("api_sig=");

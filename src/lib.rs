@@ -19,6 +19,7 @@ pub mod call;
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod client;
 pub mod error;
+mod form;
 pub mod format;
 pub mod map;
 pub mod methods;

@@ -29,7 +29,8 @@ use hmac::{Hmac, KeyInit, Mac};
 
 use crate::call::Secret;
 use crate::error::Error;
-use crate::protocol::{HttpMethod, HttpRequest, form_decode, percent_encode_into};
+use crate::form::{form_decode, percent_encode_into};
+use crate::protocol::{HttpMethod, HttpRequest};
 
 /// How a request is signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

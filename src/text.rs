@@ -9,7 +9,17 @@ use std::ops::Deref;
 
 use compact_str::CompactString;
 
-/// A decoded name or value; see the [module](self) documentation.
+/// A decoded name or value: up to 24 bytes live inline (no allocation), longer text is one heap
+/// allocation. It reads as a `&str` (it derefs to one) and is built from `&str`, `String` or
+/// `Cow<str>`.
+///
+/// ```
+/// use ipernity::Text;
+/// let name = Text::from("doc_id");
+/// assert_eq!(name, "doc_id");
+/// assert!(name.starts_with("doc"));
+/// assert_eq!(String::from(name), "doc_id");
+/// ```
 #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(transparent)]
 pub struct Text(CompactString);

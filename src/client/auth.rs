@@ -15,9 +15,10 @@
 use super::{Client, HttpResponse, interpret};
 use crate::auth::{Permissions, Token, authorize_url};
 use crate::error::Error;
+use crate::form::percent_encode_into;
 use crate::format::Format;
 use crate::oauth::{OAuthSigner, OAuthToken};
-use crate::protocol::{FORM_CONTENT_TYPE, HttpMethod, HttpRequest, percent_encode_into};
+use crate::protocol::{FORM_CONTENT_TYPE, HttpMethod, HttpRequest};
 
 /// The frob flows and `auth.checkToken`, from [`Client::auth`].
 #[derive(Debug, Clone, Copy)]

@@ -35,7 +35,7 @@ impl Redactor {
         for secret in secrets.into_iter().filter(|s| !s.is_empty()) {
             // As a query or form carries it, and as OAuth encodes it.
             let mut form = String::new();
-            crate::protocol::percent_encode_into(&mut form, secret);
+            crate::form::percent_encode_into(&mut form, secret);
             values.push(form);
             values.push(crate::oauth::percent_encode(secret));
             values.push(secret.to_owned());

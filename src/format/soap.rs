@@ -190,7 +190,8 @@ pub fn render(outcome: Result<&Map, &ApiError>) -> Vec<u8> {
 /// The one element inside a SOAP `Body`.
 #[derive(Debug)]
 pub(crate) struct BodyChild<'a> {
-    /// The element's namespace, if it has one.
+    /// The element's namespace, if it has one (the request parser checks it).
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(crate) namespace: Option<String>,
     /// The element's local name.
     pub(crate) local_name: String,

@@ -164,7 +164,9 @@ pub(crate) struct Shape<'a> {
     pub(crate) first_child: String,
     /// The raw content of that element.
     pub(crate) first_child_content: &'a str,
-    /// Where that content sits in the document (an empty range after `/>` for an empty element).
+    /// Where that content sits in the document (an empty range after `/>` for an empty element;
+    /// the request parser reads the parameters from there).
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(crate) first_child_span: std::ops::Range<usize>,
 }
 

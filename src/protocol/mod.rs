@@ -18,22 +18,32 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::call::Call;
-use crate::error::{ApiError, Error, ErrorCode};
+use crate::error::Error;
 use crate::format::{Format, UnknownName};
 
+#[cfg(feature = "server")]
 mod extract;
 mod rest;
 mod soap;
 mod xmlrpc;
 
+#[cfg(feature = "server")]
+mod request;
+
+#[cfg(feature = "server")]
 pub use extract::{ExtractError, Extracted, FileExtractor};
+#[cfg(feature = "server")]
+pub use request::{FileContent, FilePart, IncomingRequest, ParsedRequest, RequestError};
+#[cfg(feature = "server")]
+pub(crate) use request::{check_method, suffix_format, xml_text};
 #[cfg(any(feature = "server", feature = "client"))]
 pub(crate) use rest::FORM_CONTENT_TYPE;
+pub use rest::Rest;
 #[cfg(feature = "server")]
 pub(crate) use rest::multipart_boundary;
+#[cfg(feature = "server")]
 pub use rest::{
-    MAX_MULTIPART_FIELD_BYTES, MAX_MULTIPART_PARTS, MultipartError, MultipartEvent,
-    MultipartReader, Rest,
+    MAX_MULTIPART_FIELD_BYTES, MAX_MULTIPART_PARTS, MultipartError, MultipartEvent, MultipartReader,
 };
 pub use soap::Soap;
 pub use xmlrpc::XmlRpc;
@@ -258,132 +268,6 @@ fn split_url(url: &str) -> (&str, &str) {
     }
 }
 
-/// A request as the emulator receives it.
-#[derive(Debug, Clone, Copy)]
-pub struct IncomingRequest<'a> {
-    /// GET or POST.
-    pub method: HttpMethod,
-    /// The path below the API base, without leading slash: `test.echo/json`, `soap`, `xmlrpc/php`.
-    pub path: &'a str,
-    /// The raw query string, without `?`.
-    pub query: &'a str,
-    /// The `Content-Type` header.
-    pub content_type: Option<&'a str>,
-    /// The body.
-    pub body: &'a [u8],
-}
-
-impl<'a> IncomingRequest<'a> {
-    /// The incoming form of an encoded request, with `base_path` (such as `/api`) stripped from
-    /// its path.
-    pub fn from_http(request: &'a HttpRequest, base_path: &str) -> IncomingRequest<'a> {
-        let (_, target) = split_url(&request.url);
-        let (path, query) = target.split_once('?').unwrap_or((target, ""));
-        let path = path
-            .strip_prefix(base_path.trim_end_matches('/'))
-            .unwrap_or(path)
-            .trim_start_matches('/');
-        IncomingRequest {
-            method: request.method,
-            path,
-            query,
-            content_type: request.header("content-type"),
-            body: &request.body,
-        }
-    }
-}
-
-/// A request the emulator understood: the call and the format to answer in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParsedRequest {
-    /// The call, with every parameter that was sent (`api_sig` included).
-    pub call: Call,
-    /// The response format the request asked for.
-    pub format: Format,
-    /// The HTTP method the request came with.
-    pub http_method: HttpMethod,
-    /// The uploaded file (`upload.file`, `upload.replace`): never part of the call's parameters,
-    /// so never signed.
-    pub file: Option<FilePart>,
-}
-
-/// A file received with a request: a multipart part named `file`, a SOAP `<file>` element or an
-/// XML-RPC `file` member of type base64.
-#[derive(Clone, PartialEq, Eq)]
-pub struct FilePart {
-    /// The file name the client gave, if any (never used as a path).
-    pub filename: Option<String>,
-    /// Where the bytes are.
-    pub content: FileContent,
-}
-
-/// Where a received file's bytes are.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FileContent {
-    /// In memory.
-    Memory(Vec<u8>),
-    /// Written to a file while it arrived (large uploads).
-    Spooled {
-        /// The file holding the bytes.
-        path: std::path::PathBuf,
-        /// How many bytes arrived.
-        length: u64,
-        /// The lowercase hex MD5 of the bytes, computed as they arrived.
-        md5: String,
-    },
-}
-
-impl FilePart {
-    /// A file held in memory.
-    pub fn in_memory(filename: Option<String>, data: Vec<u8>) -> FilePart {
-        FilePart {
-            filename,
-            content: FileContent::Memory(data),
-        }
-    }
-
-    /// How many bytes the file has.
-    pub fn len(&self) -> u64 {
-        match &self.content {
-            FileContent::Memory(data) => u64::try_from(data.len()).unwrap_or(u64::MAX),
-            FileContent::Spooled { length, .. } => *length,
-        }
-    }
-
-    /// Whether the file is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-impl fmt::Debug for FilePart {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FilePart")
-            .field("filename", &self.filename)
-            .field("len", &self.len())
-            .finish()
-    }
-}
-
-/// A request the emulator refuses: the API error and the format to answer it in.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{error} (answered in {format})")]
-pub struct RequestError {
-    /// The error to answer.
-    pub error: ApiError,
-    /// The format of the answer.
-    pub format: Format,
-}
-
-impl RequestError {
-    pub(crate) fn new(code: ErrorCode, format: Format) -> RequestError {
-        RequestError {
-            error: ApiError::global(code),
-            format,
-        }
-    }
-}
-
 /// One request protocol: encodes calls and parses requests. Object-safe, so a protocol chosen at
 /// run time is a `&'static dyn Transport`.
 pub trait Transport: Send + Sync + fmt::Debug {
@@ -406,7 +290,10 @@ pub trait Transport: Send + Sync + fmt::Debug {
     ) -> Result<HttpRequest, Error>;
 
     /// Parses a request sent to this protocol's endpoint into a call, or into the error the API
-    /// answers: 102 (format), 121/122 (envelope), 103 (method), in that order.
+    /// answers: 102 (format), 121/122 (envelope), 103 (method), in that order. With the feature
+    /// `server` only.
+    #[cfg(feature = "server")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "server")))]
     fn parse(&self, request: &IncomingRequest<'_>) -> Result<ParsedRequest, RequestError>;
 
     /// Encodes a (signed) upload call around a file that is not read here: the request's head and
@@ -492,21 +379,6 @@ impl UploadEnvelope {
     }
 }
 
-/// Picks the response format from an endpoint's suffix: `None` means no suffix.
-pub(crate) fn suffix_format(
-    suffix: Option<&str>,
-    transport: &dyn Transport,
-) -> Result<Format, RequestError> {
-    match suffix {
-        None | Some("") => Ok(transport.default_format()),
-        Some(name) => name
-            .parse::<Format>()
-            .ok()
-            .filter(|format| transport.formats().contains(format))
-            .ok_or_else(|| RequestError::new(ErrorCode::InvalidFormat, transport.default_format())),
-    }
-}
-
 /// Checks that `format` can be asked of `transport`'s endpoint.
 pub(crate) fn check_format(
     format: Option<Format>,
@@ -541,15 +413,6 @@ pub(crate) fn endpoint_url(
     }
 }
 
-/// Checks that the method exists: 103 otherwise.
-pub(crate) fn check_method(method: &str, format: Format) -> Result<(), RequestError> {
-    if crate::methods::lookup(method).is_some() {
-        Ok(())
-    } else {
-        Err(RequestError::new(ErrorCode::MethodNotFound, format))
-    }
-}
-
 /// Checks that XML can carry every parameter name and value of `call`; `names_are_elements` also
 /// requires names to be valid element names (SOAP).
 pub(crate) fn check_xml_text(call: &Call, names_are_elements: bool) -> Result<(), Error> {
@@ -572,87 +435,6 @@ pub(crate) fn check_xml_text(call: &Call, names_are_elements: bool) -> Result<()
     Ok(())
 }
 
-/// An XML request body as text: UTF-8 holding no control character XML forbids; `None`
-/// otherwise (the envelope is invalid).
-pub(crate) fn xml_text(body: &[u8]) -> Option<&str> {
-    // A byte order mark may open the document (XML 1.0 §4.3.3); it is not content.
-    let body = body
-        .strip_prefix(crate::format::xml::UTF8_BOM)
-        .unwrap_or(body);
-    let text = std::str::from_utf8(body).ok()?;
-    crate::format::xml::forbidden_control(body)
-        .is_none()
-        .then_some(text)
-}
-
-/// Percent-encodes `text` for a query string or form body: everything but `A-Z a-z 0-9 - . _ ~`.
-pub(crate) fn percent_encode_into(out: &mut String, text: &str) {
-    let hex = |nibble: u8| {
-        char::from_digit(u32::from(nibble), 16).map_or('0', |c| c.to_ascii_uppercase())
-    };
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push('%');
-            out.push(hex(byte >> 4));
-            out.push(hex(byte & 0x0f));
-        }
-    }
-}
-
-/// `name=value&…` for every parameter, in byte order of the names.
-pub(crate) fn form_encode(call: &Call) -> String {
-    let mut out = String::new();
-    for (index, (name, value)) in call.params().iter().enumerate() {
-        if index > 0 {
-            out.push('&');
-        }
-        percent_encode_into(&mut out, name);
-        out.push('=');
-        percent_encode_into(&mut out, value);
-    }
-    out
-}
-
-/// Decodes `application/x-www-form-urlencoded` text (`+` is a space); invalid UTF-8 is replaced.
-pub(crate) fn form_decode(text: &[u8]) -> Vec<(String, String)> {
-    text.split(|b| *b == b'&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let mut halves = pair.splitn(2, |b| *b == b'=');
-            let name = halves.next().unwrap_or_default();
-            let value = halves.next().unwrap_or_default();
-            (percent_decode(name), percent_decode(value))
-        })
-        .collect()
-}
-
-fn percent_decode(text: &[u8]) -> String {
-    let mut bytes = Vec::with_capacity(text.len());
-    let mut index = 0;
-    while let Some(&byte) = text.get(index) {
-        match byte {
-            b'+' => bytes.push(b' '),
-            b'%' => {
-                let hex = text
-                    .get(index + 1..index + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                if let Some(decoded) = hex {
-                    bytes.push(decoded);
-                    index += 2;
-                } else {
-                    bytes.push(b'%');
-                }
-            }
-            other => bytes.push(other),
-        }
-        index += 1;
-    }
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -670,29 +452,7 @@ mod tests {
     }
 
     #[test]
-    fn form_encoding_round_trips() {
-        let call = Call::new("x").param("a b", "Zoë & 100%+").param("e", "");
-        let encoded = form_encode(&call);
-        assert_eq!(encoded, "a%20b=Zo%C3%AB%20%26%20100%25%2B&e=");
-        let decoded = form_decode(encoded.as_bytes());
-        assert_eq!(
-            decoded,
-            vec![
-                ("a b".to_owned(), "Zoë & 100%+".to_owned()),
-                ("e".to_owned(), String::new())
-            ]
-        );
-        assert_eq!(
-            form_decode(b"a=1+2&b=%zz&c"),
-            vec![
-                ("a".into(), "1 2".into()),
-                ("b".into(), "%zz".into()),
-                ("c".into(), String::new())
-            ]
-        );
-    }
-
-    #[test]
+    #[cfg(feature = "server")]
     fn uploads_round_trip_on_every_transport_with_exact_lengths() {
         let call = Call::new("upload.file")
             .param("title", "Zoë <&> \"x\"")
@@ -729,6 +489,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "server")]
     fn http_text_round_trips() {
         let request = HttpRequest {
             method: HttpMethod::Post,

@@ -9,12 +9,20 @@
 //! - Names and values are percent-encoded as UTF-8; everything but `A-Z a-z 0-9 - . _ ~` is escaped.
 
 use super::{
-    FileEncoding, FilePart, HttpMethod, HttpRequest, IncomingRequest, ParsedRequest, Protocol,
-    RequestError, Transport, UploadEnvelope, check_format, check_method, endpoint_url, form_decode,
-    form_encode, suffix_format,
+    FileEncoding, HttpMethod, HttpRequest, Protocol, Transport, UploadEnvelope, check_format,
+    endpoint_url,
 };
-use crate::call::{Call, Params};
-use crate::error::{Error, ErrorCode};
+#[cfg(feature = "server")]
+use super::{FilePart, IncomingRequest, ParsedRequest, RequestError, check_method, suffix_format};
+use crate::call::Call;
+#[cfg(feature = "server")]
+use crate::call::Params;
+use crate::error::Error;
+#[cfg(feature = "server")]
+use crate::error::ErrorCode;
+#[cfg(feature = "server")]
+use crate::form::form_decode;
+use crate::form::form_encode;
 use crate::format::Format;
 
 /// The form content type of POST bodies.
@@ -46,7 +54,7 @@ impl Transport for Rest {
         call.validate()?;
         let format = check_format(format, self)?;
         let url = endpoint_url(base_url, call.method(), format, self);
-        let query = form_encode(call);
+        let query = form_encode(call.params().iter());
         if call.info().is_some_and(|info| info.post) {
             Ok(HttpRequest {
                 method: HttpMethod::Post,
@@ -119,6 +127,7 @@ impl Transport for Rest {
         })
     }
 
+    #[cfg(feature = "server")]
     fn parse(&self, request: &IncomingRequest<'_>) -> Result<ParsedRequest, RequestError> {
         let (method, suffix) = match request.path.split_once('/') {
             Some((method, suffix)) => (method, Some(suffix)),
@@ -164,6 +173,7 @@ impl Transport for Rest {
 }
 
 /// The boundary of a `multipart/form-data` content type.
+#[cfg(feature = "server")]
 pub(crate) fn multipart_boundary(content_type: &str) -> Option<&str> {
     let (kind, parameters) = content_type.split_once(';')?;
     if !kind.trim().eq_ignore_ascii_case("multipart/form-data") {
@@ -179,9 +189,11 @@ pub(crate) fn multipart_boundary(content_type: &str) -> Option<&str> {
 }
 
 /// The text fields of a multipart body, and its part named `file`.
+#[cfg(feature = "server")]
 type Multipart = (Vec<(String, String)>, Option<FilePart>);
 
 /// Reads a whole `multipart/form-data` body: text fields, and the part named `file`.
+#[cfg(feature = "server")]
 fn parse_multipart(body: &[u8], boundary: &str) -> Option<Multipart> {
     let mut reader = MultipartReader::new(boundary);
     let mut fields = Vec::new();
@@ -203,14 +215,18 @@ fn parse_multipart(body: &[u8], boundary: &str) -> Option<Multipart> {
 }
 
 /// The longest part head (its headers) the reader accepts.
+#[cfg(feature = "server")]
 const MAX_PART_HEAD: usize = 16 * 1024;
+#[cfg(feature = "server")]
 /// The most bytes all text fields of one body take together (a call's parameters are short; a
 /// body of a thousand 1 MiB fields is an attack on memory, not an upload).
 pub const MAX_MULTIPART_FIELD_BYTES: usize = 1024 * 1024;
+#[cfg(feature = "server")]
 /// The most parts one body may have (the file included): no method has that many parameters.
 pub const MAX_MULTIPART_PARTS: usize = 256;
 
 /// What a [`MultipartReader`] found.
+#[cfg(feature = "server")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MultipartEvent {
     /// A text field, whole.
@@ -232,10 +248,12 @@ pub enum MultipartEvent {
 }
 
 /// Why a multipart body cannot be read.
+#[cfg(feature = "server")]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("malformed multipart body: {0}")]
 pub struct MultipartError(&'static str);
 
+#[cfg(feature = "server")]
 #[derive(Debug)]
 enum PartState {
     Preamble,
@@ -252,6 +270,7 @@ enum PartState {
 /// [`MAX_MULTIPART_PARTS`] parts, text fields above [`MAX_MULTIPART_FIELD_BYTES`] in all, and a
 /// second part named `file`; its work is linear in the body (consumed bytes are skipped, and the
 /// buffer is compacted once per chunk).
+#[cfg(feature = "server")]
 #[derive(Debug)]
 pub struct MultipartReader {
     delimiter: Vec<u8>,
@@ -264,6 +283,7 @@ pub struct MultipartReader {
     seen_file: bool,
 }
 
+#[cfg(feature = "server")]
 impl MultipartReader {
     /// A reader for parts separated by `--boundary`.
     pub fn new(boundary: &str) -> MultipartReader {
@@ -447,6 +467,7 @@ impl MultipartReader {
 }
 
 /// A parameter of a `Content-Disposition` value (`name="…"`, `filename="…"`).
+#[cfg(feature = "server")]
 fn disposition_parameter(disposition: &str, wanted: &str) -> Option<String> {
     disposition.split(';').find_map(|parameter| {
         let (name, value) = parameter.split_once('=')?;
@@ -454,7 +475,7 @@ fn disposition_parameter(disposition: &str, wanted: &str) -> Option<String> {
     })
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "server"))]
 mod tests {
     use super::*;
     use crate::call::Credentials;

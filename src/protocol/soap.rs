@@ -11,22 +11,27 @@
 //! - 121 when the body is not well-formed XML, not a SOAP 1.2 Envelope with a Body, or the Body
 //!   does not hold `ipernityRequest` in `urn:ipernity`; 103 for a missing or unknown method.
 
-use quick_xml::Reader;
-use quick_xml::events::Event;
-
-use base64::Engine;
-
 use super::{
-    FilePart, HttpMethod, HttpRequest, IncomingRequest, ParsedRequest, Protocol, RequestError,
-    Transport, UploadEnvelope, check_format, check_method, check_xml_text, endpoint_url,
-    suffix_format,
+    HttpMethod, HttpRequest, Protocol, Transport, UploadEnvelope, check_format, check_xml_text,
+    endpoint_url,
 };
-use crate::call::{Call, Params};
-use crate::error::{Error, ErrorCode};
+use crate::call::Call;
+use crate::error::Error;
 use crate::format::Format;
-use crate::format::soap::{ENVELOPE_OPEN, IPERNITY_NS, read_envelope};
-use crate::format::xml::{
-    escape_attr_into, escape_text_into, first_non_xml_char, resolve_reference,
+use crate::format::soap::ENVELOPE_OPEN;
+use crate::format::xml::{escape_attr_into, escape_text_into, first_non_xml_char};
+
+/// What only the emulator's side, parsing requests, needs.
+#[cfg(feature = "server")]
+use {
+    super::{FilePart, IncomingRequest, ParsedRequest, RequestError, check_method, suffix_format},
+    crate::call::Params,
+    crate::error::ErrorCode,
+    crate::format::soap::{IPERNITY_NS, read_envelope},
+    crate::format::xml::resolve_reference,
+    base64::Engine,
+    quick_xml::Reader,
+    quick_xml::events::Event,
 };
 
 /// The content type of SOAP 1.2 requests.
@@ -71,6 +76,7 @@ impl Transport for Soap {
         Ok(UploadEnvelope::base64_between(head, after))
     }
 
+    #[cfg(feature = "server")]
     fn parse(&self, request: &IncomingRequest<'_>) -> Result<ParsedRequest, RequestError> {
         let suffix = request
             .path
@@ -154,6 +160,7 @@ impl Soap {
 }
 
 /// What `ipernityRequest` holds: the method, the parameters, and the uploaded file.
+#[cfg(feature = "server")]
 #[derive(Default)]
 struct Parameters {
     method: Option<String>,
@@ -161,6 +168,7 @@ struct Parameters {
     file: Option<FilePart>,
 }
 
+#[cfg(feature = "server")]
 impl Parameters {
     /// Files an element: the first `<method>` names the method, a `<file>` is the upload
     /// (base64, spec §14.12), anything else is a parameter. `None` for a file that is not base64.
@@ -182,6 +190,7 @@ impl Parameters {
 
 /// Reads the children of `ipernityRequest`: each a text-only element. `None` when the content is
 /// not a flat list of such elements.
+#[cfg(feature = "server")]
 fn read_parameters(content: &str) -> Option<Parameters> {
     let mut reader = Reader::from_str(content);
     let mut parameters = Parameters::default();
@@ -245,7 +254,7 @@ fn read_parameters(content: &str) -> Option<Parameters> {
     Some(parameters)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "server"))]
 mod tests {
     use super::*;
 

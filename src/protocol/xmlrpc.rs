@@ -11,16 +11,23 @@
 //!   missing, or `params` is not exactly one struct; 103 for an empty or unknown method.
 
 use super::{
-    FilePart, HttpMethod, HttpRequest, IncomingRequest, ParsedRequest, Protocol, RequestError,
-    Transport, UploadEnvelope, check_format, check_method, check_xml_text, endpoint_url,
-    suffix_format,
+    HttpMethod, HttpRequest, Protocol, Transport, UploadEnvelope, check_format, check_xml_text,
+    endpoint_url,
 };
-use crate::call::{Call, Params};
-use crate::error::{Error, ErrorCode};
+use crate::call::Call;
+use crate::error::Error;
 use crate::format::Format;
 use crate::format::xml::escape_text_into;
-use crate::format::xmlrpc::{from_dxr, scan};
-use crate::value::Value;
+
+/// What only the emulator's side, parsing requests, needs.
+#[cfg(feature = "server")]
+use {
+    super::{FilePart, IncomingRequest, ParsedRequest, RequestError, check_method, suffix_format},
+    crate::call::Params,
+    crate::error::ErrorCode,
+    crate::format::xmlrpc::{from_dxr, scan},
+    crate::value::Value,
+};
 
 /// The XML-RPC transport.
 #[derive(Debug, Clone, Copy, Default)]
@@ -62,6 +69,7 @@ impl Transport for XmlRpc {
         Ok(UploadEnvelope::base64_between(head, after))
     }
 
+    #[cfg(feature = "server")]
     fn parse(&self, request: &IncomingRequest<'_>) -> Result<ParsedRequest, RequestError> {
         let suffix = request
             .path
@@ -162,7 +170,7 @@ impl XmlRpc {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "server"))]
 mod tests {
     use super::*;
 

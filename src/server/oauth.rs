@@ -17,9 +17,9 @@ use super::Shared;
 use super::state::{Grant, ServiceState, USER_ID, unix_now};
 use crate::call::Secret;
 use crate::error::{ApiError, ErrorCode};
+use crate::form::form_decode;
 use crate::format::Format;
 use crate::oauth::{SignatureMethod, base_string, parse_authorization_header, verify};
-use crate::protocol::form_decode;
 
 /// How far a timestamp may be from the emulator's clock, in seconds.
 pub(crate) const CLOCK_WINDOW: u64 = 300;
@@ -302,9 +302,9 @@ fn form_answer(pairs: &[(&str, &str)]) -> Response {
         if !body.is_empty() {
             body.push('&');
         }
-        crate::protocol::percent_encode_into(&mut body, name);
+        crate::form::percent_encode_into(&mut body, name);
         body.push('=');
-        crate::protocol::percent_encode_into(&mut body, value);
+        crate::form::percent_encode_into(&mut body, value);
     }
     (
         StatusCode::OK,

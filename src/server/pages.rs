@@ -16,7 +16,7 @@ use crate::sign;
 /// `/apps/authorize?api_key=…&frob=…&perm_doc=…&api_sig=…`: approves the frob for the provisioned
 /// user at once (no browser needed), after checking the link's signature.
 pub(super) async fn authorize(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
-    let params: Params = crate::protocol::form_decode(uri.query().unwrap_or_default().as_bytes())
+    let params: Params = crate::form::form_decode(uri.query().unwrap_or_default().as_bytes())
         .into_iter()
         .collect();
     let mut state = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
@@ -54,7 +54,7 @@ pub(super) async fn authorize(State(shared): State<Arc<Shared>>, uri: Uri) -> Re
             .unwrap_or_else(|| "/apps/callback".to_owned());
         let separator = if callback.contains('?') { '&' } else { '?' };
         let mut location = format!("{callback}{separator}frob=");
-        crate::protocol::percent_encode_into(&mut location, &frob);
+        crate::form::percent_encode_into(&mut location, &frob);
         return (StatusCode::FOUND, [(header::LOCATION, location)]).into_response();
     };
     let lifetime = state.auth_lifetime;
@@ -104,7 +104,7 @@ pub(super) fn requested_grants<'a>(
 
 /// Where the web flow lands when no callback is configured: a page showing the frob.
 pub(super) async fn callback_page(uri: Uri) -> Response {
-    let params = crate::protocol::form_decode(uri.query().unwrap_or_default().as_bytes());
+    let params = crate::form::form_decode(uri.query().unwrap_or_default().as_bytes());
     let frob = params
         .iter()
         .find(|(name, _)| name == "frob")

@@ -82,10 +82,11 @@ pub(super) async fn api(
             match receiver.multipart(body, &boundary).await {
                 Ok((fields, file)) => {
                     content_type = Some(crate::protocol::FORM_CONTENT_TYPE.to_owned());
-                    let form = crate::protocol::form_encode(&crate::call::Call::with_params(
-                        "upload",
-                        fields.into_iter().collect(),
-                    ));
+                    let form = crate::form::form_encode(
+                        fields
+                            .iter()
+                            .map(|(name, value)| (name.as_str(), value.as_str())),
+                    );
                     Ok((Bytes::from(form), file))
                 }
                 Err(refused) => Err(refused),
