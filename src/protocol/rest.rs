@@ -84,47 +84,13 @@ impl Transport for Rest {
         filename: &str,
         format: Option<Format>,
     ) -> Result<UploadEnvelope, Error> {
-        call.validate()?;
-        let format = check_format(format, self)?;
+        // A boundary no file can hold by chance: 128 random bits.
         let boundary = format!(
             "ipernity-{}",
             crate::random::token()
                 .map_err(|e| Error::invalid_param("boundary", format!("no randomness: {e}")))?
         );
-        let mut before = String::new();
-        for (name, value) in call.params().iter() {
-            if name.contains(['"', '\r', '\n']) {
-                return Err(Error::invalid_param(
-                    name,
-                    "a multipart field name cannot hold quotes or line breaks",
-                ));
-            }
-            before.push_str(&format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-            ));
-        }
-        // Quotes and line breaks in the file name are percent-encoded, as browsers do.
-        let filename = filename
-            .replace('"', "%22")
-            .replace('\r', "%0D")
-            .replace('\n', "%0A");
-        before.push_str(&format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-        ));
-        Ok(UploadEnvelope {
-            head: HttpRequest {
-                method: HttpMethod::Post,
-                url: endpoint_url(base_url, call.method(), format, self),
-                headers: vec![(
-                    "Content-Type".to_owned(),
-                    format!("multipart/form-data; boundary={boundary}"),
-                )],
-                body: Vec::new(),
-            },
-            before: before.into_bytes(),
-            after: format!("\r\n--{boundary}--\r\n").into_bytes(),
-            encoding: FileEncoding::Raw,
-        })
+        self.encode_upload_with_boundary(base_url, call, filename, format, &boundary)
     }
 
     #[cfg(feature = "server")]
@@ -168,6 +134,71 @@ impl Transport for Rest {
             format,
             http_method: request.method,
             file,
+        })
+    }
+}
+
+impl Rest {
+    /// [`Transport::encode_upload`] with a boundary of the caller's choosing, so an upload's
+    /// bytes can be pinned (the conformance fixtures do). The boundary must not occur in the
+    /// file; [`Transport::encode_upload`] picks 128 random bits for that reason.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidParam`] for a call that does not validate, a format REST cannot answer
+    /// in, a field name holding quotes or line breaks, or a boundary that is empty, longer than
+    /// 70 characters or holds other than letters, digits and `'()+_,-./:=?`.
+    pub fn encode_upload_with_boundary(
+        &self,
+        base_url: &str,
+        call: &Call,
+        filename: &str,
+        format: Option<Format>,
+        boundary: &str,
+    ) -> Result<UploadEnvelope, Error> {
+        call.validate()?;
+        let format = check_format(format, self)?;
+        // RFC 2046 §5.1.1: 1 to 70 characters from this set (a space only inside, left out here).
+        let allowed = |c: char| c.is_ascii_alphanumeric() || "'()+_,-./:=?".contains(c);
+        if boundary.is_empty() || boundary.len() > 70 || !boundary.chars().all(allowed) {
+            return Err(Error::invalid_param(
+                "boundary",
+                "1 to 70 letters, digits or '()+_,-./:=?",
+            ));
+        }
+        let mut before = String::new();
+        for (name, value) in call.params().iter() {
+            if name.contains(['"', '\r', '\n']) {
+                return Err(Error::invalid_param(
+                    name,
+                    "a multipart field name cannot hold quotes or line breaks",
+                ));
+            }
+            before.push_str(&format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            ));
+        }
+        // Quotes and line breaks in the file name are percent-encoded, as browsers do.
+        let filename = filename
+            .replace('"', "%22")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A");
+        before.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        ));
+        Ok(UploadEnvelope {
+            head: HttpRequest {
+                method: HttpMethod::Post,
+                url: endpoint_url(base_url, call.method(), format, self),
+                headers: vec![(
+                    "Content-Type".to_owned(),
+                    format!("multipart/form-data; boundary={boundary}"),
+                )],
+                body: Vec::new(),
+            },
+            before: before.into_bytes(),
+            after: format!("\r\n--{boundary}--\r\n").into_bytes(),
+            encoding: FileEncoding::Raw,
         })
     }
 }

@@ -10,13 +10,13 @@ use clap::{Parser, Subcommand};
 
 use error::CliError;
 
-mod conformance;
 mod error;
 mod login;
 mod paths;
 mod progress;
 mod upload;
 use ipernity::auth::Permissions;
+use ipernity::conformance::{EndpointOutcome, Suite, run_against};
 use ipernity::server::{Emulator, EmulatorHandle, Grants};
 use ipernity::tokens::{FileTokenStore, StoredToken, TokenStore};
 use ipernity::{Call, Client, ClientBuilder, Credentials, Format, Params, Protocol, Secret, sign};
@@ -95,9 +95,10 @@ enum Command {
     Conformance {
         #[command(flatten)]
         target: Remote,
-        /// The suite's directory (the manifests; fixture paths are relative to its parent).
-        #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/protocols"))]
-        suite: PathBuf,
+        /// A checkout's `protocols/` directory to read the cases from (fixture paths are relative
+        /// to its parent); by default the suite compiled into this binary.
+        #[arg(long)]
+        suite: Option<PathBuf>,
         /// Seconds each case may take before it fails.
         #[arg(long, default_value_t = 10.0)]
         case_timeout: f64,
@@ -202,7 +203,7 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
                 .ok()
                 .filter(|d| !d.is_zero())
                 .ok_or("--case-timeout takes a positive number of seconds")?;
-            run_conformance(target, &suite, case_timeout).await
+            run_conformance(target, suite.as_deref(), case_timeout).await
         }
         Command::Serve(args) => serve(args).await,
         Command::Decode { format, file } => decode(format, file.as_deref()),
@@ -603,17 +604,22 @@ async fn check_tickets(
 
 async fn run_conformance(
     target: Remote,
-    suite: &std::path::Path,
+    suite: Option<&std::path::Path>,
     case_timeout: std::time::Duration,
 ) -> Result<ExitCode, CliError> {
+    let suite = match suite {
+        Some(dir) => Suite::from_dir(dir.parent().unwrap_or(dir)),
+        None => Suite::embedded(),
+    }
+    .map_err(|error| CliError::usage(error.to_string()))?;
     let connection = target.connect().await?;
     // A line per case as it ends: a slow or silent endpoint shows where the run is.
-    let mut report = |outcome: &conformance::Outcome| match &outcome.failure {
+    let mut report = |outcome: &EndpointOutcome| match &outcome.failure {
         None => println!("ok    {}", outcome.name),
-        Some(reason) => println!("FAIL  {}: {reason}", outcome.name),
+        Some(failure) => println!("FAIL  {}: {failure}", outcome.name),
     };
-    let outcomes = conformance::run(
-        suite,
+    let outcomes = run_against(
+        &suite,
         &connection.endpoint,
         &connection.credentials,
         case_timeout,
