@@ -12,7 +12,9 @@
     clippy::panic
 )]
 
-mod common;
+mod support;
+
+use support as common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -23,19 +25,9 @@ use ipernity::{Error, Format, HttpMethod, Protocol};
 
 /// The bound on the emulator's peak resident memory through every attack below.
 const EMULATOR_PEAK_RSS_MIB: u64 = 64;
-/// Decoders run on a thread this small (a quarter of a default thread's stack, in an
-/// unoptimized build): one that recursed per level of its input would overflow it.
-const SMALL_STACK: usize = 512 * 1024;
 const MILLION: usize = 1_000_000;
 
-fn on_small_stack<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
-    std::thread::Builder::new()
-        .stack_size(SMALL_STACK)
-        .spawn(work)
-        .unwrap()
-        .join()
-        .unwrap()
-}
+use support::on_small_stack;
 
 /// The classic entity bomb: ten levels of ten references, a billion `lol`s if expanded.
 fn billion_laughs(root: &str) -> String {

@@ -14,19 +14,12 @@ use ipernity::protocol::{HttpMethod, IncomingRequest};
 use ipernity::{Error, Format, Map, Protocol, Value};
 use proptest::prelude::*;
 
-/// Decoders and parsers run on a thread with this much stack (a quarter of a test thread's
-/// default), so recursion that follows the input's depth shows up as a crash here. 128 levels of
-/// JSON take about 300 KiB in a debug build.
-const SMALL_STACK: usize = 512 * 1024;
+// Decoders and parsers run on a small stack (`support::SMALL_STACK`, a quarter of a test
+// thread's default), so recursion that follows the input's depth shows up as a crash here. 128
+// levels of JSON take about 300 KiB in a debug build.
+mod support;
 
-fn on_small_stack(work: impl FnOnce() + Send + 'static) {
-    std::thread::Builder::new()
-        .stack_size(SMALL_STACK)
-        .spawn(work)
-        .unwrap()
-        .join()
-        .unwrap();
-}
+use support::on_small_stack;
 
 fn fixtures() -> Vec<(PathBuf, Vec<u8>)> {
     fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {

@@ -10,7 +10,7 @@
     clippy::panic
 )]
 
-mod common;
+use crate::support as common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -9,17 +9,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ipernity::client::bulk::{BulkEvent, FileOutcome, SkipReason};
-use ipernity::server::{Emulator, EmulatorHandle, Fault, Schedule};
+use ipernity::server::{EmulatorHandle, Fault, Schedule};
 use ipernity::upload::{Geo, UploadFile};
 use ipernity::{Client, Protocol};
 
-async fn emulator() -> EmulatorHandle {
-    Emulator::builder()
-        .ticket_delay(Duration::from_millis(200))
-        .start()
-        .await
-        .unwrap()
-}
+use crate::support::emulator;
 
 fn client(emulator: &EmulatorHandle) -> Client {
     let credentials = emulator.credentials();

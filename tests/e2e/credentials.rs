@@ -11,7 +11,7 @@
 
 use ipernity::methods::{Level, Target};
 use ipernity::server::{Emulator, EmulatorHandle, Grants};
-use ipernity::{Client, Error, Format, RetryPolicy, Value};
+use ipernity::{Client, Format, RetryPolicy, Value};
 
 fn client(emulator: &EmulatorHandle, token: Option<&str>) -> Client {
     let credentials = emulator.credentials();
@@ -25,12 +25,7 @@ fn client(emulator: &EmulatorHandle, token: Option<&str>) -> Client {
     builder.build().unwrap()
 }
 
-fn api_code<T: std::fmt::Debug>(result: Result<T, Error>) -> u32 {
-    match result {
-        Err(Error::Api(error)) => error.code.as_u32(),
-        other => panic!("expected an API error, got {other:?}"),
-    }
-}
+use crate::support::api_code;
 
 fn text(value: &Value, path: &[&str]) -> String {
     let mut current = value;

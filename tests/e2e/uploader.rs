@@ -11,7 +11,7 @@
     clippy::panic
 )]
 
-mod common;
+use crate::support as common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -19,32 +19,7 @@ use ipernity::{
     RetryPolicy, Value,
 };
 
-async fn emulator() -> EmulatorHandle {
-    Emulator::builder()
-        .ticket_delay(Duration::from_millis(300))
-        .start()
-        .await
-        .unwrap()
-}
-
-fn client_for(
-    emulator: &EmulatorHandle,
-    protocol: Protocol,
-    format: Format,
-    token: bool,
-) -> Client {
-    let credentials = emulator.credentials();
-    let mut builder = Client::builder()
-        .endpoint(emulator.base_url())
-        .credentials(credentials.api_key.clone(), credentials.secret.clone())
-        .protocol(protocol)
-        .format(format)
-        .retry(RetryPolicy::none());
-    if token {
-        builder = builder.token(credentials.token.clone().unwrap());
-    }
-    builder.build().unwrap()
-}
+use crate::support::{api_code, client_for, emulator};
 
 fn text<'a>(value: &'a Value, path: &[&str]) -> &'a str {
     let mut current = value;
@@ -67,13 +42,6 @@ async fn send_raw(request: HttpRequest, format: Format) -> Result<Value, Error> 
         "API errors are answered with HTTP 200"
     );
     format.decode(&response.body)
-}
-
-fn api_code(result: Result<Value, Error>) -> u32 {
-    match result {
-        Err(Error::Api(error)) => error.code.as_u32(),
-        other => panic!("expected an API error, got {other:?}"),
-    }
 }
 
 /// Every combination of protocol and response format the endpoints offer.

@@ -55,13 +55,7 @@ async fn open(url: &str) -> (u16, Option<String>, String) {
     (status, location, response.text().await.unwrap())
 }
 
-fn api_code(error: &Error) -> u32 {
-    error
-        .api_error()
-        .unwrap_or_else(|| panic!("not an API error: {error:?}"))
-        .code
-        .as_u32()
-}
+use crate::support::error_code as api_code;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_desktop_flow_on_every_transport() {

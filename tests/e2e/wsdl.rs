@@ -16,8 +16,8 @@ use ipernity::server::{Emulator, EmulatorHandle};
 use ipernity::upload::UploadFile;
 use ipernity::{ApiError, Call, Credentials, ErrorCode, Format, Protocol};
 
-const WSDL: &str = include_str!("../protocols/soap/ipernity.wsdl");
-const ENVELOPE_XSD: &str = include_str!("../protocols/soap/envelope.xsd");
+const WSDL: &str = include_str!("../../protocols/soap/ipernity.wsdl");
+const ENVELOPE_XSD: &str = include_str!("../../protocols/soap/envelope.xsd");
 
 /// A scratch directory holding the envelope schema and, beside it, the WSDL's own schema as
 /// `ipernity.xsd` (which the envelope schema imports).
