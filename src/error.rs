@@ -292,6 +292,28 @@ impl fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 /// Why a call failed, and where.
+///
+/// Small (a size test holds it under 64 bytes), with predicates in the manner of reqwest's:
+/// [`code`](Error::code), [`is_api`](Error::is_api), [`is_retryable`](Error::is_retryable),
+/// [`is_timeout`](Error::is_timeout). The source chain names each cause once.
+///
+/// ```
+/// use ipernity::{Error, ErrorCode, Format};
+///
+/// let body = br#"{"api":{"status":"error","code":"113","message":"Client IP quota exceeded"}}"#;
+/// let error = Format::Json.decode(body).unwrap_err();
+/// assert!(error.is_api());
+/// assert_eq!(error.code(), Some(ErrorCode::ClientIpQuota));
+/// assert!(error.is_retryable(), "113 says: slow down and try again");
+/// match &error {
+///     Error::Api(api) => assert_eq!(api.message, "Client IP quota exceeded"),
+///     other => panic!("{other}"),
+/// }
+///
+/// // A protocol name from configuration that does not parse is a parameter error.
+/// let refused: Result<ipernity::Protocol, Error> = "grpc".parse().map_err(Error::from);
+/// assert!(matches!(refused, Err(Error::InvalidParam { .. })));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

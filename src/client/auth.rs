@@ -20,31 +20,37 @@ use crate::format::Format;
 use crate::oauth::{OAuthSigner, OAuthToken};
 use crate::protocol::{FORM_CONTENT_TYPE, HttpMethod, HttpRequest};
 
-/// The frob flows and `auth.checkToken`, from [`Client::auth`].
-#[derive(Debug, Clone, Copy)]
-pub struct Auth<'a> {
-    client: &'a Client,
+/// The frob flows and `auth.checkToken`, from [`Client::auth`]. It holds a clone of the client:
+/// its futures are `'static + Send`, so they can be spawned.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    client: Client,
 }
 
-/// The OAuth 1.0a flow, from [`Client::oauth`].
-#[derive(Debug, Clone, Copy)]
-pub struct OAuthFlow<'a> {
-    client: &'a Client,
+/// The OAuth 1.0a flow, from [`Client::oauth`]. It holds a clone of the client: its futures are
+/// `'static + Send`.
+#[derive(Debug, Clone)]
+pub struct OAuthFlow {
+    client: Client,
 }
 
 impl Client {
     /// The frob flows and token checks.
-    pub fn auth(&self) -> Auth<'_> {
-        Auth { client: self }
+    pub fn auth(&self) -> Auth {
+        Auth {
+            client: self.clone(),
+        }
     }
 
     /// The OAuth 1.0a flow (request token, authorization, access token).
-    pub fn oauth(&self) -> OAuthFlow<'_> {
-        OAuthFlow { client: self }
+    pub fn oauth(&self) -> OAuthFlow {
+        OAuthFlow {
+            client: self.clone(),
+        }
     }
 }
 
-impl Auth<'_> {
+impl Auth {
     /// The web flow's link: the user authorizes the application, and the service sends the
     /// browser to the application's callback with a frob for [`get_token`](Self::get_token).
     pub fn authorize_url(&self, permissions: &Permissions) -> String {
@@ -53,15 +59,23 @@ impl Auth<'_> {
     }
 
     /// The desktop flow's first step: a frob (`auth.getFrob`).
-    pub async fn get_frob(&self) -> Result<String, Error> {
-        let payload = self.client.call("auth.getFrob").send().await?;
-        payload
-            .get("auth")
-            .and_then(|auth| auth.get("frob"))
-            .and_then(|frob| frob.to_text())
-            .filter(|frob| !frob.is_empty())
-            .map(|frob| frob.into_owned())
-            .ok_or(Error::MissingField { field: "auth.frob" })
+    ///
+    /// # Errors
+    ///
+    /// As [`CallBuilder::send`](super::CallBuilder::send), and [`Error::MissingField`] for an
+    /// answer without a frob.
+    pub fn get_frob(&self) -> impl Future<Output = Result<String, Error>> + Send + 'static {
+        let call = self.client.call("auth.getFrob");
+        async move {
+            let payload = call.send().await?;
+            payload
+                .get("auth")
+                .and_then(|auth| auth.get("frob"))
+                .and_then(|frob| frob.to_text())
+                .filter(|frob| !frob.is_empty())
+                .map(|frob| frob.into_owned())
+                .ok_or(Error::MissingField { field: "auth.frob" })
+        }
     }
 
     /// The desktop flow's link for `frob`, which the user opens to authorize the application.
@@ -72,24 +86,31 @@ impl Auth<'_> {
 
     /// The token for an authorized `frob` (`auth.getToken`; error 1: no frob, 2: invalid or
     /// already used).
-    pub async fn get_token(&self, frob: &str) -> Result<Token, Error> {
-        let payload = self
-            .client
-            .call("auth.getToken")
-            .param("frob", frob)
-            .send()
-            .await?;
-        Token::from_payload(&payload)
+    ///
+    /// # Errors
+    ///
+    /// As [`CallBuilder::send`](super::CallBuilder::send), and [`Error::MissingField`] for an
+    /// answer without a token or its user.
+    pub fn get_token(
+        &self,
+        frob: &str,
+    ) -> impl Future<Output = Result<Token, Error>> + Send + 'static {
+        let call = self.client.call("auth.getToken").param("frob", frob);
+        async move { Token::from_payload(&call.send().await?) }
     }
 
     /// What the client's token is and allows (`auth.checkToken`).
-    pub async fn check_token(&self) -> Result<Token, Error> {
-        let payload = self.client.call("auth.checkToken").send().await?;
-        Token::from_payload(&payload)
+    ///
+    /// # Errors
+    ///
+    /// As [`get_token`](Self::get_token).
+    pub fn check_token(&self) -> impl Future<Output = Result<Token, Error>> + Send + 'static {
+        let call = self.client.call("auth.checkToken");
+        async move { Token::from_payload(&call.send().await?) }
     }
 }
 
-impl OAuthFlow<'_> {
+impl OAuthFlow {
     fn signer(&self, token: Option<&OAuthToken>) -> OAuthSigner {
         let inner = &self.client.inner;
         let configured = inner.oauth.as_ref();
@@ -104,11 +125,13 @@ impl OAuthFlow<'_> {
 
     /// Sends a signed POST to `/apps/oauth/{step}` and reads the token it answers.
     async fn exchange(
-        &self,
-        step: &str,
-        token: Option<&OAuthToken>,
-        extra: &[(String, String)],
+        self,
+        step: &'static str,
+        token: Option<OAuthToken>,
+        extra: Vec<(String, String)>,
     ) -> Result<OAuthToken, Error> {
+        let token = token.as_ref();
+        let extra = extra.as_slice();
         let inner = &self.client.inner;
         let mut request = HttpRequest {
             method: HttpMethod::Post,
@@ -136,10 +159,22 @@ impl OAuthFlow<'_> {
 
     /// A request token (`/apps/oauth/request`); `callback` is where the service sends the
     /// browser afterwards (`oob` when there is none).
-    pub async fn request_token(&self, callback: Option<&str>) -> Result<OAuthToken, Error> {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] for the service's refusal (a bad consumer key or signature),
+    /// [`Error::OAuthAnswerIncomplete`] for an answer without the token or its secret, and the
+    /// exchange errors of [`CallBuilder::send`](super::CallBuilder::send).
+    pub fn request_token(
+        &self,
+        callback: Option<&str>,
+    ) -> impl Future<Output = Result<OAuthToken, Error>> + Send + 'static {
         let callback = callback.unwrap_or("oob").to_owned();
-        self.exchange("request", None, &[("oauth_callback".to_owned(), callback)])
-            .await
+        self.clone().exchange(
+            "request",
+            None,
+            vec![("oauth_callback".to_owned(), callback)],
+        )
     }
 
     /// The link the user opens to authorize `request_token`, with the `perm_*` parameters
@@ -162,8 +197,17 @@ impl OAuthFlow<'_> {
     /// The access token for an authorized request token (`/apps/oauth/access`; Ipernity uses
     /// no verifier). Build a client with [`ClientBuilder::oauth_token`](super::ClientBuilder::oauth_token)
     /// to sign calls with it.
-    pub async fn access_token(&self, request_token: &OAuthToken) -> Result<OAuthToken, Error> {
-        self.exchange("access", Some(request_token), &[]).await
+    ///
+    /// # Errors
+    ///
+    /// As [`request_token`](Self::request_token); [`Error::Api`] 107 for a request token that
+    /// is unknown, used, expired or not authorized yet.
+    pub fn access_token(
+        &self,
+        request_token: &OAuthToken,
+    ) -> impl Future<Output = Result<OAuthToken, Error>> + Send + 'static {
+        self.clone()
+            .exchange("access", Some(request_token.clone()), Vec::new())
     }
 }
 

@@ -21,22 +21,22 @@
 //! codes 500, 501, 503, 112 and 113, with exponential backoff and jitter, honouring
 //! `Retry-After`; a write is only repeated when it provably never left (the connection failed).
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
-use crate::auth::{Permissions, Token};
-use crate::call::{Call, Credentials, ParamValue, Secret};
+use crate::auth::Permissions;
+use crate::call::{Call, Credentials, ParamValue};
 use crate::error::{Error, body_prefix};
 use crate::format::Format;
 use crate::methods;
-use crate::oauth::{OAuthSigner, OAuthToken, Placement, SignatureMethod};
-use crate::protocol::{DEFAULT_ENDPOINT, HttpRequest, Protocol};
+use crate::oauth::OAuthSigner;
+use crate::protocol::{HttpRequest, Protocol};
 use crate::value::Value;
 
 mod auth;
+mod builder;
 pub mod bulk;
 mod redact;
 mod sender;
@@ -47,6 +47,7 @@ mod tickets;
 mod upload;
 
 pub use auth::{Auth, OAuthFlow};
+pub use builder::{ClientBuilder, TrustRoots};
 /// What consuming [`TicketStream`] and [`ProgressEvents`] takes (`.next().await`), re-exported so
 /// that a user needs no `futures` dependency of their own.
 pub use futures_util::{Stream, StreamExt};
@@ -112,7 +113,31 @@ fn random_fraction() -> f64 {
     (bits >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// A client of the Ipernity API. Cheap to clone (one `Arc`), `Send + Sync`.
+/// A client of the Ipernity API. Cheap to clone (one `Arc`), `Send + Sync`; every builder it
+/// hands out holds a clone, so their futures are `'static + Send` and can be spawned.
+///
+/// ```
+/// use std::sync::Arc;
+/// use ipernity::client::HttpResponse;
+/// use ipernity::client::test_util::ReplaySender;
+/// use ipernity::{Client, Protocol};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), ipernity::Error> {
+/// let sender = Arc::new(ReplaySender::new([HttpResponse::new(
+///     200,
+///     r#"<?xml version="1.0"?><api status="ok"><hello>hello world!</hello></api>"#,
+/// )]));
+/// let client = Client::builder()
+///     .credentials("my-api-key", "my-secret")
+///     .protocol(Protocol::Rest)
+///     .format("xml".parse()?)
+///     .sender(sender) // tests only; the default sends over HTTPS
+///     .build()?;
+/// let hello = tokio::spawn(client.call("test.hello").send()).await.unwrap()?;
+/// assert_eq!(hello["hello"].as_str(), Some("hello world!"));
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -187,356 +212,6 @@ impl Inner {
     }
 }
 
-/// Which certificates a client trusts, given [`ClientBuilder::root_certificates`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TrustRoots {
-    /// The given certificates and the platform's roots.
-    AddToPlatform,
-    /// The given certificates only.
-    Only,
-}
-
-/// Adds the certificates of `pem` to `builder`'s trust roots, or makes them its only ones.
-#[cfg(any(
-    feature = "default-tls",
-    feature = "native-tls",
-    feature = "rustls-no-provider"
-))]
-fn trust_roots(
-    builder: reqwest::ClientBuilder,
-    pem: &[u8],
-    trust: TrustRoots,
-) -> Result<reqwest::ClientBuilder, Error> {
-    let certificates = reqwest::Certificate::from_pem_bundle(pem)
-        .map_err(|e| Error::invalid_param("root_certificates", e.to_string()))?;
-    if certificates.is_empty() {
-        return Err(Error::invalid_param(
-            "root_certificates",
-            "the PEM bundle holds no certificate",
-        ));
-    }
-    Ok(match trust {
-        TrustRoots::AddToPlatform => builder.tls_certs_merge(certificates),
-        TrustRoots::Only => builder.tls_certs_only(certificates),
-    })
-}
-
-/// Without a TLS backend there is nothing to trust certificates with.
-#[cfg(not(any(
-    feature = "default-tls",
-    feature = "native-tls",
-    feature = "rustls-no-provider"
-)))]
-fn trust_roots(
-    _builder: reqwest::ClientBuilder,
-    _pem: &[u8],
-    _trust: TrustRoots,
-) -> Result<reqwest::ClientBuilder, Error> {
-    Err(Error::invalid_param(
-        "root_certificates",
-        "this build has no TLS backend (enable default-tls, native-tls or rustls-no-provider)",
-    ))
-}
-
-/// Builds a [`Client`]; settings that fail are reported by [`ClientBuilder::build`].
-#[must_use]
-pub struct ClientBuilder {
-    endpoint: String,
-    api_key: Option<String>,
-    secret: Option<Secret>,
-    token: Option<Secret>,
-    protocol: Protocol,
-    format: Option<Format>,
-    connect_timeout: Duration,
-    call_timeout: Duration,
-    upload_timeout: Duration,
-    uploads_over_rest: bool,
-    proxy: Option<String>,
-    user_agent: String,
-    /// PEM certificates to trust, and whether they replace the platform's roots.
-    roots: Option<(Vec<u8>, TrustRoots)>,
-    retry: RetryPolicy,
-    sender: Option<Arc<dyn HttpSender>>,
-    site: Option<String>,
-    permissions: Option<Permissions>,
-    oauth_token: Option<OAuthToken>,
-    oauth_method: SignatureMethod,
-    oauth_placement: Placement,
-}
-
-impl fmt::Debug for ClientBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientBuilder")
-            .field("endpoint", &self.endpoint)
-            .field("api_key", &self.api_key)
-            .field("secret", &self.secret)
-            .field("token", &self.token)
-            .field("oauth_token", &self.oauth_token)
-            .field("protocol", &self.protocol)
-            .field("format", &self.format)
-            .field("retry", &self.retry)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Default for ClientBuilder {
-    fn default() -> Self {
-        ClientBuilder {
-            endpoint: DEFAULT_ENDPOINT.to_owned(),
-            api_key: None,
-            secret: None,
-            token: None,
-            protocol: Protocol::Rest,
-            format: None,
-            connect_timeout: Duration::from_secs(10),
-            call_timeout: Duration::from_secs(60),
-            upload_timeout: Duration::from_secs(60),
-            uploads_over_rest: false,
-            proxy: None,
-            user_agent: concat!("ipernity-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
-            roots: None,
-            retry: RetryPolicy::default(),
-            sender: None,
-            site: None,
-            permissions: None,
-            oauth_token: None,
-            oauth_method: SignatureMethod::HmacSha1,
-            oauth_placement: Placement::Header,
-        }
-    }
-}
-
-impl ClientBuilder {
-    /// The API base URL (default `https://api.ipernity.com/api`).
-    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
-        self.endpoint = endpoint.into();
-        self
-    }
-
-    /// The application's API key and secret.
-    pub fn credentials(mut self, api_key: impl Into<String>, secret: impl Into<Secret>) -> Self {
-        self.api_key = Some(api_key.into());
-        self.secret = Some(secret.into());
-        self
-    }
-
-    /// A user's `auth_token`, sent (and signed) with every call.
-    pub fn token(mut self, token: impl Into<Secret>) -> Self {
-        self.token = Some(token.into());
-        self
-    }
-
-    /// A user's token with what it allows ([`Auth::get_token`], a token store): calls needing a
-    /// permission it lacks fail with [`Error::PermissionMissing`] before anything is sent.
-    pub fn user_token(mut self, token: &Token) -> Self {
-        self.token = Some(token.token.clone());
-        self.permissions = Some(token.permissions.clone());
-        self
-    }
-
-    /// What the token allows, for the pre-flight check (unknown by default: nothing is checked
-    /// and the service answers 110 when a permission is missing).
-    pub fn permissions(mut self, permissions: Permissions) -> Self {
-        self.permissions = Some(permissions);
-        self
-    }
-
-    /// Signs every call with OAuth 1.0a and this access token instead of `api_sig` (the API
-    /// key and secret act as consumer key and secret).
-    pub fn oauth_token(mut self, token: OAuthToken) -> Self {
-        self.oauth_token = Some(token);
-        self
-    }
-
-    /// The OAuth signature method (default HMAC-SHA1; PLAINTEXT only over HTTPS or loopback).
-    pub fn oauth_signature_method(mut self, method: SignatureMethod) -> Self {
-        self.oauth_method = method;
-        self
-    }
-
-    /// Where OAuth parameters travel (default: the `Authorization` header).
-    pub fn oauth_placement(mut self, placement: Placement) -> Self {
-        self.oauth_placement = placement;
-        self
-    }
-
-    /// The site serving the authorization pages (default: derived from the endpoint,
-    /// `https://www.ipernity.com` for the service).
-    pub fn site(mut self, site: impl Into<String>) -> Self {
-        self.site = Some(site.into());
-        self
-    }
-
-    /// The request protocol (default REST).
-    pub fn protocol(mut self, protocol: Protocol) -> Self {
-        self.protocol = protocol;
-        self
-    }
-
-    /// The response format (default: the protocol's own).
-    pub fn format(mut self, format: Format) -> Self {
-        self.format = Some(format);
-        self
-    }
-
-    /// How long to wait for a connection (default 10 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// How long one attempt of a call may take, connection included (default 60 s).
-    pub fn call_timeout(mut self, timeout: Duration) -> Self {
-        self.call_timeout = timeout;
-        self
-    }
-
-    /// How long an upload may go without a byte of its body getting out (default 60 s). It
-    /// bounds stalls, not the whole transfer: a large file on a slow link is not cut off. Once the
-    /// body is sent, the answer may take up to the call timeout.
-    pub fn upload_timeout(mut self, timeout: Duration) -> Self {
-        self.upload_timeout = timeout;
-        self
-    }
-
-    /// Sends uploads as REST multipart even when the client speaks SOAP or XML-RPC (the answer
-    /// keeps the chosen format when REST can give it, JSON otherwise).
-    pub fn uploads_over_rest(mut self, enabled: bool) -> Self {
-        self.uploads_over_rest = enabled;
-        self
-    }
-
-    /// A proxy for every request (`http://host:port`, `socks5://…` is not supported).
-    pub fn proxy(mut self, url: impl Into<String>) -> Self {
-        self.proxy = Some(url.into());
-        self
-    }
-
-    /// Trusts the certificates of `pem` (one or more PEM blocks: a corporate proxy's CA, a
-    /// self-hosted endpoint's own CA), in addition to the platform's roots with
-    /// [`TrustRoots::AddToPlatform`], or instead of them with [`TrustRoots::Only`]. A bundle
-    /// that does not parse is refused by [`ClientBuilder::build`].
-    pub fn root_certificates(mut self, pem: impl Into<Vec<u8>>, trust: TrustRoots) -> Self {
-        self.roots = Some((pem.into(), trust));
-        self
-    }
-
-    /// The `User-Agent` header.
-    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
-        self.user_agent = user_agent.into();
-        self
-    }
-
-    /// The retry policy (default: 3 retries, 250 ms doubling up to 8 s, at most 60 s in all).
-    pub fn retry(mut self, policy: RetryPolicy) -> Self {
-        self.retry = policy;
-        self
-    }
-
-    /// Sends through `sender` instead of reqwest (tests, custom stacks); the connect timeout,
-    /// proxy and user agent are then the sender's business.
-    pub fn sender(mut self, sender: Arc<dyn HttpSender>) -> Self {
-        self.sender = Some(sender);
-        self
-    }
-
-    /// The client, or the first setting that cannot work.
-    pub fn build(self) -> Result<Client, Error> {
-        let api_key = self
-            .api_key
-            .filter(|key| !key.is_empty())
-            .ok_or_else(|| Error::invalid_param("api_key", "an API key is required"))?;
-        let secret = self
-            .secret
-            .ok_or_else(|| Error::invalid_param("secret", "an API secret is required"))?;
-        if let Some(format) = self.format
-            && !self.protocol.transport().formats().contains(&format)
-        {
-            return Err(Error::invalid_param(
-                "format",
-                format!("the {} endpoint cannot answer in {format}", self.protocol),
-            ));
-        }
-        if !(self.endpoint.starts_with("http://") || self.endpoint.starts_with("https://")) {
-            return Err(Error::invalid_param(
-                "endpoint",
-                "the endpoint must be an http:// or https:// URL",
-            ));
-        }
-        // Paths and queries are appended to the endpoint: one that has its own would make every
-        // request's URL wrong (`…/api?x=1/doc.get?api_key=…`).
-        if let Some(extra) = self.endpoint.find(['?', '#']) {
-            return Err(Error::invalid_param(
-                "endpoint",
-                format!(
-                    "the endpoint must not carry a query or fragment (found {:?}): give the API's base URL, such as {DEFAULT_ENDPOINT}",
-                    self.endpoint.get(extra..extra + 1).unwrap_or_default()
-                ),
-            ));
-        }
-        let sender = match self.sender {
-            Some(sender) => sender,
-            None => {
-                let mut builder = ReqwestSender::api_client_builder()
-                    .connect_timeout(self.connect_timeout)
-                    .user_agent(self.user_agent);
-                if let Some(proxy) = &self.proxy {
-                    let proxy = reqwest::Proxy::all(proxy)
-                        .map_err(|e| Error::invalid_param("proxy", e.to_string()))?;
-                    builder = builder.proxy(proxy);
-                }
-                if let Some((pem, trust)) = &self.roots {
-                    builder = trust_roots(builder, pem, *trust)?;
-                }
-                let client = builder
-                    .build()
-                    .map_err(|e| Error::invalid_param("client", e.to_string()))?;
-                Arc::new(ReqwestSender::new(client))
-            }
-        };
-        let mut credentials = Credentials::new(api_key, secret);
-        credentials.token = self.token;
-        let oauth = self.oauth_token.map(|token| OAuthSigner {
-            consumer_key: credentials.api_key.clone(),
-            consumer_secret: credentials.secret.clone(),
-            token: Some(token),
-            method: self.oauth_method,
-            placement: self.oauth_placement,
-        });
-        let site = self
-            .site
-            .unwrap_or_else(|| crate::auth::site_of(&self.endpoint));
-        let oauth_token = oauth.as_ref().and_then(|o| o.token.as_ref());
-        let redactor = redact::Redactor::new(
-            [
-                Some(credentials.secret.expose()),
-                credentials.token.as_ref().map(Secret::expose),
-                oauth_token.map(|t| t.token.as_str()),
-                oauth_token.map(|t| t.secret.expose()),
-            ]
-            .into_iter()
-            .flatten(),
-        );
-        Ok(Client {
-            inner: Arc::new(Inner {
-                endpoint: self.endpoint,
-                credentials,
-                protocol: self.protocol,
-                format: self.format,
-                call_timeout: self.call_timeout,
-                upload_timeout: self.upload_timeout,
-                uploads_over_rest: self.uploads_over_rest,
-                retry: self.retry,
-                sender,
-                site,
-                permissions: self.permissions,
-                oauth,
-                redactor,
-            }),
-        })
-    }
-}
-
 impl Client {
     /// A builder with the defaults.
     pub fn builder() -> ClientBuilder {
@@ -545,11 +220,32 @@ impl Client {
 
     /// A client configured from `IPERNITY_ENDPOINT`, `IPERNITY_API_KEY`, `IPERNITY_SECRET`,
     /// `IPERNITY_TOKEN`, `IPERNITY_PROTOCOL` and `IPERNITY_FORMAT` (key and secret required).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidParam`] naming the variable that is missing or does not parse, or what
+    /// [`ClientBuilder::build`] refuses.
     pub fn from_env() -> Result<Client, Error> {
         Client::builder_from(|name| std::env::var(name).ok())?.build()
     }
 
     /// A builder configured from the `IPERNITY_*` variables that `lookup` returns.
+    ///
+    /// ```
+    /// let builder = ipernity::Client::builder_from(|name| match name {
+    ///     "IPERNITY_API_KEY" => Some("key".to_owned()),
+    ///     "IPERNITY_SECRET" => Some("secret".to_owned()),
+    ///     "IPERNITY_PROTOCOL" => Some("xmlrpc".to_owned()),
+    ///     _ => None,
+    /// })?;
+    /// let client = builder.build()?;
+    /// # Ok::<(), ipernity::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidParam`] naming `IPERNITY_PROTOCOL` or `IPERNITY_FORMAT` when its value
+    /// is not a protocol or format name.
     pub fn builder_from(lookup: impl Fn(&str) -> Option<String>) -> Result<ClientBuilder, Error> {
         let mut builder = Client::builder();
         if let Some(endpoint) = lookup("IPERNITY_ENDPOINT") {
@@ -587,6 +283,10 @@ impl Client {
     }
 
     /// Sends a prepared (unsigned) call with the client's protocol and format.
+    ///
+    /// # Errors
+    ///
+    /// As [`CallBuilder::send`].
     pub async fn send(&self, call: Call) -> Result<Value, Error> {
         self.execute(call, None, None).await
     }
@@ -709,6 +409,35 @@ fn retry_after(response: &HttpResponse) -> Option<Duration> {
 }
 
 /// One call being prepared: parameters, and optionally its own protocol and format.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use ipernity::client::{HttpResponse, test_util::ReplaySender};
+/// use ipernity::{Client, Format};
+///
+/// #[derive(serde::Deserialize)]
+/// struct Echo {
+///     doc_id: u64,
+///     title: Option<String>,
+///     tags: Vec<String>,
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), ipernity::Error> {
+/// # let sender = Arc::new(ReplaySender::new([HttpResponse::new(200,
+/// #     r#"{"api":{"status":"ok"},"doc_id":"42","title":"","tags":"red"}"#)]));
+/// # let client = Client::builder().credentials("k", "s").sender(sender).build()?;
+/// let echo: Echo = client
+///     .call("test.echo")
+///     .param("doc_id", 42)
+///     .param("title", None::<&str>) // absent
+///     .param("tags", ["red"])
+///     .format(Format::Json)
+///     .send_as()
+///     .await?;
+/// assert_eq!((echo.doc_id, echo.title, echo.tags), (42, None, vec!["red".to_owned()]));
+/// # Ok(()) }
+/// ```
 #[must_use = "a call does nothing until `.send().await`"]
 #[derive(Debug)]
 pub struct CallBuilder {
@@ -738,6 +467,16 @@ impl CallBuilder {
     }
 
     /// Sends the call and returns the payload (the response without its `api` member).
+    ///
+    /// # Errors
+    ///
+    /// - before anything is sent: [`Error::UnknownMethod`], [`Error::TokenRequired`],
+    ///   [`Error::PermissionMissing`], [`Error::InvalidParam`];
+    /// - the service's answer: [`Error::Api`] (with [`Error::code`] and whether
+    ///   [`Error::is_retryable`]), after the retries the client's [`RetryPolicy`] allows;
+    /// - the exchange: [`Error::Connection`] (saying whether the request may have been sent),
+    ///   [`Error::Http`] for a non-API page, [`Error::Redirect`], [`Error::Malformed`] or
+    ///   [`Error::Fault`] for a body that is not a readable answer.
     pub async fn send(self) -> Result<Value, Error> {
         self.client
             .execute(self.call, self.protocol, self.format)
@@ -745,6 +484,11 @@ impl CallBuilder {
     }
 
     /// Sends the call and reads the payload into `T` (with [`Value`]'s leniency).
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send), and [`Error::Deserialize`] naming the path of the field that
+    /// does not fit `T`.
     pub async fn send_as<T: DeserializeOwned>(self) -> Result<T, Error> {
         let value = self.send().await?;
         T::deserialize(&value).map_err(Error::Deserialize)

@@ -63,7 +63,32 @@ pub struct Uploaded {
     pub payload: Value,
 }
 
-/// One upload being prepared.
+/// One upload being prepared: [`Client::upload`].
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use ipernity::client::{HttpResponse, test_util::CapturingSender};
+/// use ipernity::upload::{UploadFile, Visibility};
+/// use ipernity::{Client, Protocol};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), ipernity::Error> {
+/// # let sender = Arc::new(CapturingSender::new(HttpResponse::new(200,
+/// #     r#"<?xml version="1.0"?><api status="ok"><ticket>7-42</ticket></api>"#)));
+/// # let client = Client::builder().credentials("k", "s").token("t").sender(sender.clone()).build()?;
+/// let photo = UploadFile::from_bytes("car.jpg", b"jpeg bytes".to_vec())
+///     .title("Nice car")
+///     .visibility(Visibility::Public);
+/// let uploaded = client
+///     .upload(photo)
+///     .protocol(Protocol::Soap) // the file travels base64-encoded in a SOAP <file>
+///     .format("xml".parse()?)
+///     .send()
+///     .await?;
+/// assert_eq!(uploaded.ticket.as_deref(), Some("7-42"));
+/// # assert!(String::from_utf8_lossy(&sender.requests()[0].body).contains("<file xsi:type"));
+/// # Ok(()) }
+/// ```
 #[must_use = "an upload does nothing until `.send().await`"]
 pub struct UploadBuilder {
     client: Client,
@@ -227,6 +252,17 @@ impl UploadBuilder {
     /// opened says the request may have been sent.
     ///
     /// Dropping the future cancels the upload like [`cancel_on`](Self::cancel_on) does.
+    ///
+    /// # Errors
+    ///
+    /// - before anything is sent: [`Error::InvalidParam`] for a parameter, an empty or
+    ///   unreadable file, or a file beyond the known quota; [`Error::TokenRequired`],
+    ///   [`Error::PermissionMissing`];
+    /// - [`Error::Api`]: the service refused the upload (`upload.file`'s errors 1 to 4, or a
+    ///   global one);
+    /// - [`Error::Cancelled`], saying whether the whole request had been sent;
+    /// - [`Error::Connection`] (a stall past the upload timeout says `timed_out`), and the
+    ///   answer errors of [`CallBuilder::send`](super::CallBuilder::send).
     pub async fn send(mut self) -> Result<Uploaded, Error> {
         let clock = Arc::new(ProgressClock::new());
         let client = self.client.clone();

@@ -64,6 +64,31 @@ pub struct EmulatorBuilder {
 }
 
 /// The emulator's entry point: [`Emulator::builder`].
+///
+/// ```
+/// use std::time::Duration;
+/// use ipernity::server::{Emulator, Fault, Schedule};
+/// use ipernity::{Client, ErrorCode};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let emulator = Emulator::builder()
+///     .credentials("my-key", "my-secret")
+///     .ticket_delay(Duration::from_millis(50))
+///     .start()
+///     .await?;
+/// let client = Client::builder()
+///     .endpoint(emulator.base_url())
+///     .credentials("my-key", "my-secret")
+///     .retry(ipernity::RetryPolicy::none())
+///     .build()?;
+/// emulator.inject(Fault::Api(105), Schedule::Next(1));
+/// let refused = client.call("test.hello").send().await.unwrap_err();
+/// assert_eq!(refused.code(), Some(ErrorCode::SignatureInvalid));
+/// assert!(client.call("test.hello").send().await.is_ok());
+/// emulator.shutdown().await;
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct Emulator;
 
@@ -193,6 +218,14 @@ impl EmulatorBuilder {
 
     /// Binds the address and serves in the background. An empty API key, secret or token is
     /// refused: an empty secret signs everything, an empty token is no token.
+    ///
+    /// # Errors
+    ///
+    /// [`std::io::ErrorKind::InvalidInput`] for an empty credential; the address cannot be
+    /// bound; the data directory cannot be created; its `emulator.redb` is in use by another
+    /// emulator ([`std::io::ErrorKind::ResourceBusy`]), empty or damaged
+    /// ([`std::io::ErrorKind::InvalidData`], naming the file; [`fresh`](Self::fresh) replaces
+    /// it).
     pub async fn start(self) -> std::io::Result<EmulatorHandle> {
         for (name, value) in [
             ("API key", self.api_key.as_str()),

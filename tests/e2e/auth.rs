@@ -640,3 +640,32 @@ async fn a_captured_oauth_request_does_not_replay_after_a_restart() {
     second.shutdown().await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The authorization flows hold a clone of the client: each step can be spawned as a task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_authorization_step_can_be_spawned() {
+    let emulator = Emulator::builder().start().await.unwrap();
+    let app = app_client(&emulator, Protocol::Rest);
+    let perms: Permissions = "doc=read".parse().unwrap();
+    let frob = tokio::spawn(app.auth().get_frob()).await.unwrap().unwrap();
+    let (status, _, _) = open(&app.auth().desktop_authorize_url(&frob, &perms)).await;
+    assert_eq!(status, 200);
+    let token = tokio::spawn(app.auth().get_token(&frob))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(token.permissions, perms);
+
+    let request = tokio::spawn(app.oauth().request_token(None))
+        .await
+        .unwrap()
+        .unwrap();
+    let (status, _, _) = open(&app.oauth().authorize_url(&request, &perms)).await;
+    assert_eq!(status, 200);
+    let access = tokio::spawn(app.oauth().access_token(&request))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!access.token.is_empty());
+    emulator.shutdown().await;
+}
