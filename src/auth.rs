@@ -1,4 +1,4 @@
-//! Authorization (spec §5): the permissions an application asks for, the token a user grants,
+//! Authorization (`protocols/signing.md`): the permissions an application asks for, the token a user grants,
 //! and the links the user opens to grant it.
 //!
 //! ```
@@ -9,7 +9,7 @@
 //! let credentials = Credentials::new("6fa87ba500002712bd4eed6020f3bd72", "e9a599f0cf6ce193");
 //! let perms: Permissions = "network=read".parse()?;
 //! assert_eq!(perms.level(Target::Network), Some(Level::Read));
-//! // The link of spec §4.3 (V2), signed with the empty method name.
+//! // The documented link, vector V2 of `protocols/signing.md`, signed with the empty method name.
 //! assert_eq!(
 //!     authorize_url("http://www.ipernity.com", &credentials, &perms, None),
 //!     "http://www.ipernity.com/apps/authorize?api_key=6fa87ba500002712bd4eed6020f3bd72\
@@ -238,7 +238,7 @@ pub struct Token {
 }
 
 impl Token {
-    /// Reads the payload of `auth.getToken` or `auth.checkToken` (spec §5.3).
+    /// Reads the payload of `auth.getToken` or `auth.checkToken` (the `auth` member: `token`, `permissions`, `user`).
     pub fn from_payload(payload: &Value) -> Result<Token, Error> {
         let auth = payload.get("auth").unwrap_or(payload);
         let missing = |field: &'static str| Error::MissingField { field };
@@ -284,7 +284,7 @@ pub fn site_of(endpoint: &str) -> String {
 
 /// The link a user opens to authorize the application: `{site}/apps/authorize` with the
 /// `api_key`, the `frob` (desktop flow; none for the web flow), the `perm_*` parameters and an
-/// `api_sig` computed with the empty method name (spec §4.1, step 4).
+/// `api_sig` computed with the empty method name (step 4 of `protocols/signing.md`).
 pub fn authorize_url(
     site: &str,
     credentials: &Credentials,

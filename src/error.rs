@@ -6,7 +6,7 @@ use crate::format::name::{Format, UnknownName};
 
 /// Every error code the Ipernity API documents, plus the method-specific codes below 100.
 ///
-/// Codes of 100 and above are global (spec §8); codes below 100 mean something different for each
+/// Codes of 100 and above are global (the API documentation's list of error codes); codes below 100 mean something different for each
 /// method and are kept as [`ErrorCode::Method`]. A global code this crate does not know is kept as
 /// [`ErrorCode::Other`], so no answer is ever lost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

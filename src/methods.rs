@@ -1,4 +1,5 @@
-//! The static registry of the API's 102 methods (spec §11), with the flags each one carries in
+//! The static registry of the API's 102 methods (as `api.methods.getList` lists them; each method's page is
+//! `http://www.ipernity.com/help/api/method/{name}`), with the flags each one carries in
 //! `api.methods.getList`: HTTP POST required, signature required, token required, the permission
 //! the token needs, and the safety flag.
 //!

@@ -1,4 +1,4 @@
-//! OAuth 1.0a request signing (RFC 5849) as Ipernity accepts it (spec §5.5, §14.16): HMAC-SHA1,
+//! OAuth 1.0a request signing (RFC 5849) as Ipernity accepts it (`protocols/signing.md`): HMAC-SHA1,
 //! or PLAINTEXT over HTTPS or to a loopback address; parameters in the `Authorization` header
 //! (the default), the query string or a form body; no `oauth_verifier`.
 //!

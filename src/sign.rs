@@ -1,4 +1,4 @@
-//! Request signing (spec §4, §14.1): one rule for REST, SOAP and XML-RPC.
+//! Request signing (`protocols/signing.md`): one rule for REST, SOAP and XML-RPC.
 //!
 //! Take every parameter that travels except `api_sig` and the uploaded `file`, sort the names by
 //! byte order, concatenate name and value (raw UTF-8, nothing encoded), append the method name

@@ -1,4 +1,4 @@
-//! The authorization flows (spec §5): the web and desktop frob flows, and OAuth 1.0a.
+//! The authorization flows (`protocols/signing.md`): the web and desktop frob flows, and OAuth 1.0a.
 //!
 //! ```no_run
 //! # async fn run(client: ipernity::Client) -> Result<(), ipernity::Error> {

@@ -1,6 +1,6 @@
 //! The JSON format (`/json`, the REST default).
 //!
-//! Wire rules (spec §3.2, §14.6):
+//! Wire rules (`protocols/formats.md`):
 //! - Success: `{"api": {"status": "ok"}, "<root>": …}`, one member per payload root element.
 //! - Error: `{"api": {"status": "error", "code": "N", "message": "…"}}`; the code may be a number.
 //! - The renderer writes every scalar as a string, as the live service does; decoders accept

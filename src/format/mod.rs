@@ -3,7 +3,7 @@
 //!
 //! Every decoder turns a body into the response payload (the document without its `api` status
 //! member) or into the error the API answered, and every renderer writes a payload or an error in
-//! the form spec §14.6–14.10 fixes. Decoders are lenient about what they accept, strict about
+//! the form `protocols/formats.md` fixes. Decoders are lenient about what they accept, strict about
 //! resources: at most [`MAX_DEPTH`] levels of nesting, no trailing bytes, no allocation beyond what
 //! the input justifies.
 //!

@@ -1,6 +1,6 @@
 //! The PHP format (`/php`): PHP `serialize()` of the array that the JSON format encodes.
 //!
-//! Wire rules (spec §3.4, §14.8):
+//! Wire rules (`protocols/formats.md`):
 //! - `a:2:{s:3:"api";a:1:{s:6:"status";s:2:"ok";}s:5:"hello";s:12:"hello world!";}`.
 //! - Lists are arrays keyed 0..n-1; string lengths count bytes.
 //! - Decoding accepts `N`, `b`, `i`, `d` (exponents, `INF`, `-INF`, `NAN`), `s`, `a` (any key

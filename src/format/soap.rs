@@ -1,7 +1,7 @@
 //! The SOAP response format (the SOAP endpoint's default), and the envelope reader the SOAP
 //! request parser shares.
 //!
-//! Wire rules (spec §3.5, §14.9):
+//! Wire rules (`protocols/formats.md`):
 //! - Success: a SOAP 1.2 envelope whose `Body` holds `x:ipernityResponse` (namespace
 //!   `urn:ipernity`) with the XML-format document, `<api status="ok">` wrapper included, as
 //!   escaped text. Decoders also accept the payload without the wrapper, and unescaped.

@@ -1,6 +1,6 @@
 //! The XML format (`/xml`), and the XML helpers the SOAP and XML-RPC modules share.
 //!
-//! Wire rules (spec §3.3, §14.7):
+//! Wire rules (`protocols/formats.md`):
 //! - Success: `<api status="ok">` holding the payload; error: `<api status="error" code="N"
 //!   message="…">` with no children (an `<error code="N" message="…"/>` child is accepted too).
 //! - Mapping to [`Value`]: attributes become string members; child elements become members named

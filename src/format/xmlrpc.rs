@@ -1,6 +1,6 @@
 //! The XML-RPC response format (the XML-RPC endpoint's default).
 //!
-//! Wire rules (spec §3.6, §14.10):
+//! Wire rules (`protocols/formats.md`):
 //! - Success: `methodResponse/params/param/value/string` holding the XML-format document as
 //!   escaped text (Flickr's model). Decoders also accept a native struct payload and an untyped
 //!   `<value>`.
@@ -67,7 +67,7 @@ pub fn decode(body: &[u8]) -> Result<Value, Error> {
     }
 }
 
-/// The escaped text of a response that has exactly the shape of spec §14.10 (whitespace aside):
+/// The escaped text of a response that has exactly the shape `protocols/formats.md` gives (whitespace aside):
 /// `methodResponse/params/param/value[/string]` holding text only. Such a body needs no general
 /// XML-RPC parse, only unescaping; anything else goes through the shape scan and dxr.
 fn escaped_document(text: &str) -> Option<&str> {

@@ -1,4 +1,4 @@
-//! Pulling a base64 file out of a SOAP or XML-RPC upload envelope as it arrives (spec §14.12), so
+//! Pulling a base64 file out of a SOAP or XML-RPC upload envelope as it arrives (uploads: `protocols/README.md`), so
 //! the emulator never holds a large envelope in memory: the envelope without the file's content
 //! is kept (it is small) and parsed as usual, the decoded file goes wherever the caller writes it.
 

@@ -297,7 +297,7 @@ pub trait Transport: Send + Sync + fmt::Debug {
     fn parse(&self, request: &IncomingRequest<'_>) -> Result<ParsedRequest, RequestError>;
 
     /// Encodes a (signed) upload call around a file that is not read here: the request's head and
-    /// the bytes that go before and after the file (spec §14.12), so the file can be streamed.
+    /// the bytes that go before and after the file (uploads: `protocols/README.md`), so the file can be streamed.
     fn encode_upload(
         &self,
         base_url: &str,

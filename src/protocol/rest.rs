@@ -1,4 +1,4 @@
-//! REST (spec §1.2, §4.2).
+//! REST (`protocols/rest.md`; signing in `protocols/signing.md`).
 //!
 //! Wire rules:
 //! - Endpoint `{base}/{method}/{format}`; the format suffix is `json` (the default when absent),

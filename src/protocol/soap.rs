@@ -1,4 +1,4 @@
-//! SOAP (spec §1.3, §2.1, §14.2).
+//! SOAP (`protocols/soap.md`; uploads in `protocols/README.md`).
 //!
 //! Wire rules:
 //! - `POST {base}/soap[/{format}]`, `Content-Type: application/soap+xml; charset=utf-8` (the
@@ -171,7 +171,7 @@ struct Parameters {
 #[cfg(feature = "server")]
 impl Parameters {
     /// Files an element: the first `<method>` names the method, a `<file>` is the upload
-    /// (base64, spec §14.12), anything else is a parameter. `None` for a file that is not base64.
+    /// (base64, as `protocols/README.md` describes uploads), anything else is a parameter. `None` for a file that is not base64.
     fn store(&mut self, name: String, value: String, filename: Option<String>) -> Option<()> {
         if name == "method" && self.method.is_none() {
             self.method = Some(value.trim().to_owned());

@@ -1,4 +1,4 @@
-//! XML-RPC (spec §1.4, §2.2, §14.3).
+//! XML-RPC (`protocols/xmlrpc.md`; uploads in `protocols/README.md`).
 //!
 //! Wire rules:
 //! - `POST {base}/xmlrpc[/{format}]`, `Content-Type: text/xml`. No suffix (or `xmlrpc`) answers in

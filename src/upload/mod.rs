@@ -26,7 +26,7 @@ use std::path::PathBuf;
 use crate::call::{Call, ParamValue, Params};
 use crate::error::Error;
 
-/// License codes (spec §9.4).
+/// License codes (`upload.file`'s page: `http://www.ipernity.com/help/api/method/upload.file`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum License {
     /// 0: copyright, all rights reserved.
@@ -110,7 +110,7 @@ impl Visibility {
     }
 }
 
-/// The `safety` level (spec §9.3).
+/// The `safety` level (`upload.file`'s page).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Safety {
     /// 1: suitable for all audiences.
@@ -121,7 +121,7 @@ pub enum Safety {
     Restricted,
 }
 
-/// Who may comment, tag or add a member tag (spec §9.1, the codes `upload.file` takes).
+/// Who may comment, tag or add a member tag (the codes `upload.file` takes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Audience {
     /// 0: only the owner.
@@ -145,7 +145,7 @@ impl Audience {
     }
 }
 
-/// The orientation override `dir` (spec §6.1): 1, 3, 6 or 8 only.
+/// The orientation override `dir` (`upload.file`'s page): 1, 3, 6 or 8 only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Orientation {
     /// 1: up.

@@ -2,7 +2,7 @@
 //!
 //! Scalars keep what the wire said (a JSON number stays [`Value::Int`], an XML attribute is a
 //! [`Value::String`]) while the accessors are lenient, because the live service sends the same field
-//! as a number in one format and a string in another (spec §3.2):
+//! as a number in one format and a string in another (`protocols/formats.md`):
 //!
 //! ```
 //! use ipernity::Value;

@@ -139,7 +139,7 @@ async fn every_method_over_every_protocol_and_format() {
     emulator.shutdown().await;
 }
 
-/// Signs an `upload.file` call and carries the file the way each protocol does (spec §14.12).
+/// Signs an `upload.file` call and carries the file the way each protocol does (`protocols/README.md`, uploads).
 fn upload_request(
     emulator: &EmulatorHandle,
     protocol: Protocol,

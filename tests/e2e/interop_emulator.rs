@@ -76,7 +76,7 @@ async fn python_xmlrpc_client_calls_the_emulator() {
         r#"<api status="ok"><echo>Zoë &lt;&amp;&gt;</echo></api>"#
     );
     assert_eq!(lines[1], "fault 105 Signature is invalid");
-    // Scalars inside objects are attributes (spec §14.7).
+    // Scalars inside objects are attributes (`protocols/formats.md`).
     assert!(
         lines[2].starts_with(r#"<api status="ok"><auth token=""#),
         "{}",
