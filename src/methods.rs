@@ -10,6 +10,9 @@
 //! assert_eq!(info.permission.map(|p| (p.target, p.level)), Some((Target::Doc, Level::Write)));
 //! assert!(methods::lookup("upload.nothing").is_none());
 //! ```
+//!
+//! The file is long because it is a table: one entry of a few lines for each of the 102
+//! methods, and nothing else.
 
 use std::fmt;
 

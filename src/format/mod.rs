@@ -23,6 +23,7 @@ pub(crate) mod name;
 pub mod php;
 pub mod soap;
 pub mod xml;
+pub(crate) mod xml_text;
 pub mod xmlrpc;
 
 pub use name::{Format, UnknownName};

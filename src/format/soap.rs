@@ -14,10 +14,8 @@ use quick_xml::NsReader;
 use quick_xml::events::Event;
 use quick_xml::name::{QName, ResolveResult};
 
-use super::xml::{
-    escape_text_into, forbidden_control, interpret_api, parse_tree, span_range, utf8,
-    write_escaped_api_document,
-};
+use super::xml::{interpret_api, parse_tree, span_range, write_escaped_api_document};
+use super::xml_text::{escape_text_into, forbidden_control, utf8};
 use super::{Format, ipernity_fault_code};
 #[cfg(test)]
 use crate::error::ErrorCode;

@@ -18,7 +18,8 @@ use quick_xml::events::Event;
 use quick_xml::name::QName;
 
 use super::soap::decode_document;
-use super::xml::{escape_text_into, span_range, utf8, write_escaped_api_document};
+use super::xml::{span_range, write_escaped_api_document};
+use super::xml_text::{escape_text_into, utf8};
 use super::{Format, MAX_DEPTH, interpret_document, ipernity_fault_code};
 #[cfg(test)]
 use crate::error::ErrorCode;

@@ -417,14 +417,14 @@ pub(crate) fn endpoint_url(
 /// requires names to be valid element names (SOAP).
 pub(crate) fn check_xml_text(call: &Call, names_are_elements: bool) -> Result<(), Error> {
     for (name, value) in call.params().iter() {
-        if names_are_elements && !crate::format::xml::is_xml_name(name) {
+        if names_are_elements && !crate::format::xml_text::is_xml_name(name) {
             return Err(Error::invalid_param(
                 name,
                 "the name is not a valid XML element name",
             ));
         }
-        if let Some(c) = crate::format::xml::first_non_xml_char(name)
-            .or_else(|| crate::format::xml::first_non_xml_char(value))
+        if let Some(c) = crate::format::xml_text::first_non_xml_char(name)
+            .or_else(|| crate::format::xml_text::first_non_xml_char(value))
         {
             return Err(Error::invalid_param(
                 name,

@@ -165,10 +165,10 @@ pub(crate) fn check_method(method: &str, format: Format) -> Result<(), RequestEr
 pub(crate) fn xml_text(body: &[u8]) -> Option<&str> {
     // A byte order mark may open the document (XML 1.0 §4.3.3); it is not content.
     let body = body
-        .strip_prefix(crate::format::xml::UTF8_BOM)
+        .strip_prefix(crate::format::xml_text::UTF8_BOM)
         .unwrap_or(body);
     let text = std::str::from_utf8(body).ok()?;
-    crate::format::xml::forbidden_control(body)
+    crate::format::xml_text::forbidden_control(body)
         .is_none()
         .then_some(text)
 }

@@ -19,7 +19,7 @@ use crate::call::Call;
 use crate::error::Error;
 use crate::format::Format;
 use crate::format::soap::ENVELOPE_OPEN;
-use crate::format::xml::{escape_attr_into, escape_text_into, first_non_xml_char};
+use crate::format::xml_text::{escape_attr_into, escape_text_into, first_non_xml_char};
 
 /// What only the emulator's side, parsing requests, needs.
 #[cfg(feature = "server")]

@@ -17,7 +17,7 @@ use super::{
 use crate::call::Call;
 use crate::error::Error;
 use crate::format::Format;
-use crate::format::xml::escape_text_into;
+use crate::format::xml_text::escape_text_into;
 
 /// What only the emulator's side, parsing requests, needs.
 #[cfg(feature = "server")]

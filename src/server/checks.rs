@@ -13,50 +13,22 @@
 //! API errors are answered with HTTP 200 in the requested format, as the service does.
 
 use std::sync::{Arc, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::Shared;
+use super::call::{Outcome, Request};
 use super::faults::{self, Fault};
 use super::handlers;
 use super::oauth::{self, OAuthContext};
+use super::shared::Shared;
 use super::state::{Grant, ServiceState};
-use crate::call::Params;
 use crate::error::{ApiError, ErrorCode};
 use crate::methods::{self, MethodInfo};
 use crate::protocol::{FilePart, HttpMethod, IncomingRequest, ParsedRequest, Protocol};
 use crate::sign;
 use crate::value::{Map, Value};
-
-/// A call that passed every check, with the identity behind it.
-pub(crate) struct Request<'a> {
-    pub(crate) params: &'a Params,
-    pub(crate) api_key: &'a str,
-    /// The token the call was made with (`auth_token`, or the OAuth access token).
-    pub(crate) token: Option<&'a str>,
-    pub(crate) grant: Option<Grant>,
-    pub(crate) file: Option<&'a FilePart>,
-    pub(crate) ticket_delay: Duration,
-    pub(crate) data_dir: &'a std::path::Path,
-    pub(crate) max_file_size: u64,
-}
-
-impl Request<'_> {
-    /// A parameter's value, if sent and not empty.
-    pub(crate) fn param(&self, name: &str) -> Option<&str> {
-        self.params.get(name).filter(|v| !v.is_empty())
-    }
-
-    /// The user the token belongs to.
-    pub(crate) fn user_id(&self) -> Option<u64> {
-        self.grant.as_ref().map(|g| g.user_id)
-    }
-}
-
-/// The outcome of one call: the payload, or the error to answer.
-pub(crate) type Outcome = Result<Map, ApiError>;
 
 /// Parses a received request, checks it, runs its method and renders the answer.
 pub(super) async fn answer_request(

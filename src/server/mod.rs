@@ -26,9 +26,9 @@ use axum::Router;
 use axum::routing::{any, get};
 
 use crate::call::{Credentials, Secret};
-use crate::error::{ApiError, ErrorCode};
 use crate::methods::{Level, Target};
 
+mod call;
 mod checks;
 mod faults;
 mod handlers;
@@ -37,10 +37,12 @@ mod listen;
 mod oauth;
 mod pages;
 mod receive;
+mod shared;
 mod state;
 mod store;
 
 pub use faults::{Fault, Schedule};
+use shared::Shared;
 use state::ServiceState;
 pub use state::{Grants, ReceivedUpload};
 
@@ -420,47 +422,6 @@ impl EmulatorHandle {
 
 /// How long a frob or an OAuth request token waits for its user, unless configured.
 const AUTH_LIFETIME: Duration = Duration::from_secs(600);
-
-/// What the server's handlers share.
-struct Shared {
-    state: Mutex<ServiceState>,
-    store: Option<store::Store>,
-    faults: Mutex<faults::Faults>,
-    requests: std::sync::atomic::AtomicU64,
-    ticket_delay: Duration,
-    data_dir: PathBuf,
-    max_file_size: u64,
-    callback: Option<String>,
-    idle_timeout: Duration,
-}
-
-impl std::fmt::Debug for Shared {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared")
-            .field("data_dir", &self.data_dir)
-            .field("ticket_delay", &self.ticket_delay)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Shared {
-    /// Writes what the call changed before it is answered; a failure is a service error.
-    fn persist(&self, state: &mut ServiceState) -> Result<(), ApiError> {
-        match &self.store {
-            None => {
-                state.discard_changes();
-                Ok(())
-            }
-            Some(store) => store.save(state).map_err(|error| {
-                tracing::error!(%error, "saving the emulator's state failed");
-                ApiError::new(
-                    ErrorCode::ServiceError,
-                    "Service error: the state could not be saved",
-                )
-            }),
-        }
-    }
-}
 
 /// 32 hex digits of per-process randomness (the standard library's hashing keys).
 /// 32 hex digits from the operating system's random source; empty if it failed, which

@@ -13,8 +13,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
-use super::Shared;
-use super::state::{Grant, ServiceState, USER_ID, unix_now};
+use super::shared::Shared;
+use super::state::{
+    Grant, RequestToken, ServiceState, USER_ID, fresh_credential, requested_grants, unix_now,
+};
 use crate::call::Secret;
 use crate::error::{ApiError, ErrorCode};
 use crate::form::form_decode;
@@ -59,16 +61,6 @@ impl OAuthContext {
     fn url(&self) -> String {
         format!("{}{}", self.origin, self.path)
     }
-}
-
-/// A request token waiting for the user and the exchange.
-#[derive(Debug)]
-pub(crate) struct RequestToken {
-    consumer_key: String,
-    secret: String,
-    created: Instant,
-    approved: Option<super::Grants>,
-    used: bool,
 }
 
 /// The `oauth_*` parameters of a request, wherever they travel, and the fields the signature
@@ -332,10 +324,7 @@ async fn read_exchange(
 
 /// A fresh token and its secret, both from the operating system's random source.
 fn fresh_pair() -> Result<(String, String), ApiError> {
-    Ok((
-        super::handlers::fresh_credential()?,
-        super::handlers::fresh_credential()?,
-    ))
+    Ok((fresh_credential()?, fresh_credential()?))
 }
 
 /// `/apps/oauth/request`: a request token for a correctly signed consumer.
@@ -398,9 +387,7 @@ pub(crate) async fn authorize(State(shared): State<Arc<Shared>>, uri: Uri) -> Re
         )
             .into_response()
     };
-    let grants = match super::pages::requested_grants(
-        params.iter().map(|(n, v)| (n.as_str(), v.as_str())),
-    ) {
+    let grants = match requested_grants(params.iter().map(|(n, v)| (n.as_str(), v.as_str()))) {
         Ok(grants) => grants,
         Err(refused) => return page(StatusCode::BAD_REQUEST, refused),
     };

@@ -8,8 +8,8 @@ use axum::extract::State;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
-use super::Shared;
-use super::state::Grants;
+use super::shared::Shared;
+use super::state::requested_grants;
 use crate::call::Params;
 use crate::sign;
 
@@ -44,7 +44,7 @@ pub(super) async fn authorize(State(shared): State<Arc<Shared>>, uri: Uri) -> Re
     };
     let Some(frob) = params.get("frob") else {
         // The web flow: a frob approved at once, handed to the application's callback.
-        let frob = match super::handlers::new_frob(&mut state, api_key, Some(grants)) {
+        let frob = match state.new_frob(api_key, Some(grants)) {
             Ok(frob) => frob,
             Err(error) => return page(StatusCode::INTERNAL_SERVER_ERROR, &error.message),
         };
@@ -91,15 +91,6 @@ pub(super) fn wsdl(local: Option<SocketAddr>) -> Response {
         &format!("http://{local}/api/soap"),
     );
     ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response()
-}
-
-/// The `perm_*` parameters of an authorization link, or why one is refused.
-pub(super) fn requested_grants<'a>(
-    params: impl IntoIterator<Item = (&'a str, &'a str)>,
-) -> Result<Grants, String> {
-    crate::auth::Permissions::from_link_params(params)
-        .map(|permissions| permissions.iter().collect())
-        .map_err(|refused| refused.to_string())
 }
 
 /// Where the web flow lands when no callback is configured: a page showing the frob.

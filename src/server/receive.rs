@@ -13,9 +13,9 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
-use super::Shared;
 use super::limits::{self, BodyRefused, Spool};
 use super::listen::LocalAddr;
+use super::shared::Shared;
 use crate::protocol::{
     FileContent, FilePart, HttpMethod, IncomingRequest, MultipartEvent, Protocol,
 };

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::call::{Params, Secret};
 use crate::methods::{Level, Target};
 
-use super::oauth::RequestToken;
+use crate::error::{ApiError, ErrorCode};
 
 /// The permissions a token holds, by target.
 pub type Grants = BTreeMap<Target, Level>;
@@ -213,6 +213,16 @@ pub(crate) struct Frob {
     pub(crate) used: bool,
 }
 
+/// A request token waiting for the user and the exchange.
+#[derive(Debug)]
+pub(crate) struct RequestToken {
+    pub(crate) consumer_key: String,
+    pub(crate) secret: String,
+    pub(crate) created: Instant,
+    pub(crate) approved: Option<Grants>,
+    pub(crate) used: bool,
+}
+
 /// A document.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Doc {
@@ -371,6 +381,26 @@ impl ServiceState {
             && !self.ids.changed()
     }
 
+    /// A fresh single-use frob for `api_key`, already approved with `grants` (web flow) or waiting
+    /// for the user (desktop flow).
+    pub(crate) fn new_frob(
+        &mut self,
+        api_key: &str,
+        grants: Option<Grants>,
+    ) -> Result<String, ApiError> {
+        let frob = fresh_credential()?;
+        self.frobs.insert(
+            frob.clone(),
+            Frob {
+                api_key: api_key.to_owned(),
+                created: Instant::now(),
+                approved: grants,
+                used: false,
+            },
+        );
+        Ok(frob)
+    }
+
     /// Completes the tickets whose time has come. A replacement takes the place of its
     /// document's file only now, and only if the document still exists: one deleted meanwhile
     /// stays deleted, and its ticket becomes invalid.
@@ -409,6 +439,26 @@ impl ServiceState {
             }
         }
     }
+}
+
+/// A token, frob or secret no one can guess: 128 bits from the operating system's random
+/// source (an emulator whose tokens follow a counter or the clock hands out accounts).
+pub(crate) fn fresh_credential() -> Result<String, ApiError> {
+    crate::random::token().map_err(|e| {
+        ApiError::new(
+            ErrorCode::ServiceError,
+            format!("Service error: the random source failed: {e}"),
+        )
+    })
+}
+
+/// The `perm_*` parameters of an authorization link, or why one is refused.
+pub(crate) fn requested_grants<'a>(
+    params: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<Grants, String> {
+    crate::auth::Permissions::from_link_params(params)
+        .map(|permissions| permissions.iter().collect())
+        .map_err(|refused| refused.to_string())
 }
 
 #[cfg(test)]

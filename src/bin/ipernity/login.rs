@@ -13,7 +13,7 @@ use ipernity::oauth::OAuthToken;
 use ipernity::tokens::{FileTokenStore, StoredToken, TokenStore};
 use ipernity::{Client, Secret};
 
-use super::Connection;
+use super::connection::Connection;
 
 /// The arguments of `ipernity login`.
 #[derive(Debug, clap::Args)]

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::doc::DocPage;
 use super::{answer, comma_list, id_param, method_error};
-use crate::server::checks::{Outcome, Request};
+use crate::server::call::{Outcome, Request};
 use crate::server::state::{Album, Doc, ServiceState, USER_ID};
 
 #[derive(Serialize)]

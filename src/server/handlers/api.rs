@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::{answer, method_error};
 use crate::methods::{self, MethodInfo};
-use crate::server::checks::{Outcome, Request};
+use crate::server::call::{Outcome, Request};
 use crate::value::{Map, Value};
 
 /// Parameters that identify the caller rather than ask anything of the method.

@@ -1,46 +1,13 @@
 //! `auth.getFrob`, `auth.getToken`, `auth.checkToken`, and the frobs the authorization page
 //! hands out.
 
-use std::time::Instant;
-
 use serde::Serialize;
 
 use super::{answer, method_error};
 use crate::error::{ApiError, ErrorCode};
 use crate::methods::{Level, Target};
-use crate::server::checks::{Outcome, Request};
-use crate::server::state::{Frob, Grant, Grants, ServiceState, USER_ID};
-
-/// A token, frob or secret no one can guess: 128 bits from the operating system's random
-/// source (an emulator whose tokens follow a counter or the clock hands out accounts).
-pub(crate) fn fresh_credential() -> Result<String, ApiError> {
-    crate::random::token().map_err(|e| {
-        ApiError::new(
-            ErrorCode::ServiceError,
-            format!("Service error: the random source failed: {e}"),
-        )
-    })
-}
-
-/// A fresh single-use frob for `api_key`, already approved with `grants` (web flow) or waiting
-/// for the user (desktop flow).
-pub(crate) fn new_frob(
-    state: &mut ServiceState,
-    api_key: &str,
-    grants: Option<Grants>,
-) -> Result<String, ApiError> {
-    let frob = fresh_credential()?;
-    state.frobs.insert(
-        frob.clone(),
-        Frob {
-            api_key: api_key.to_owned(),
-            created: Instant::now(),
-            approved: grants,
-            used: false,
-        },
-    );
-    Ok(frob)
-}
+use crate::server::call::{Outcome, Request};
+use crate::server::state::{Grant, Grants, ServiceState, USER_ID, fresh_credential};
 
 #[derive(Serialize)]
 struct FrobAnswer {
@@ -49,7 +16,7 @@ struct FrobAnswer {
 
 /// `auth.getFrob`.
 pub(super) fn get_frob(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
-    let frob = new_frob(state, request.api_key, None)?;
+    let frob = state.new_frob(request.api_key, None)?;
     answer("auth", &FrobAnswer { frob })
 }
 

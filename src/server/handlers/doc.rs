@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::{Page, answer, comma_list, id_param, method_error, owned, visible};
-use crate::server::checks::{Outcome, Request};
+use crate::server::call::{Outcome, Request};
 use crate::server::state::{Doc, ServiceState, doc_file};
 
 /// The most tags one document holds (the service documents a limit, error 3 of

@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use super::checks::{Outcome, Request};
+use super::call::{Outcome, Request};
 use super::state::{Doc, ServiceState};
 use crate::error::{ApiError, ErrorCode};
 use crate::methods::MethodInfo;
@@ -17,8 +17,6 @@ mod api;
 mod auth;
 mod doc;
 mod upload;
-
-pub(super) use auth::{fresh_credential, new_frob};
 
 pub(super) fn dispatch(
     state: &mut ServiceState,

@@ -9,7 +9,7 @@ use super::doc::MAX_TAGS_PER_DOC;
 use super::{answer, comma_list, id_param, method_error, owned};
 use crate::error::{ApiError, ErrorCode};
 use crate::protocol::FileContent;
-use crate::server::checks::{Outcome, Request};
+use crate::server::call::{Outcome, Request};
 use crate::server::state::{
     Doc, ReceivedUpload, ServiceState, Ticket, USER_ID, doc_file, pending_replacement, unix_now,
 };
