@@ -28,7 +28,7 @@ pub(crate) fn push_entry<'e, V: Default>(
 }
 
 /// Maps with at least this many entries keep a hash index; smaller ones are searched in order.
-pub const INDEXED_FROM: usize = 16;
+pub(crate) const INDEXED_FROM: usize = 16;
 
 /// An order-preserving map of member names to values.
 ///

@@ -30,7 +30,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use crate::call::Secret;
 use crate::error::Error;
 use crate::form::{form_decode, percent_encode_into};
-use crate::protocol::{HttpMethod, HttpRequest};
+use crate::http::{HttpMethod, HttpRequest};
 
 /// How a request is signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

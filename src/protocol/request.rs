@@ -5,10 +5,11 @@
 
 use std::fmt;
 
-use super::{HttpMethod, HttpRequest, Transport, split_url};
+use super::{HttpMethod, HttpRequest, Transport};
 use crate::call::Call;
 use crate::error::{ApiError, ErrorCode};
 use crate::format::Format;
+use crate::http::split_url;
 
 /// A request as the emulator receives it.
 #[derive(Debug, Clone, Copy)]

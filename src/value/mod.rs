@@ -33,8 +33,8 @@ pub use deserializer::DeError;
 #[cfg(feature = "server")]
 pub(crate) use serializer::to_text_value;
 
-/// The named members of a decoded map, in the order the wire sent them (see
-/// [`crate::map::Map`]).
+/// The named members of a decoded map, in the order the wire sent them: a vector searched in
+/// order while small, with a hash index beside it from 16 entries on.
 pub type Map = crate::map::Map<Value>;
 
 static EMPTY_MAP: LazyLock<Map> = LazyLock::new(Map::default);
