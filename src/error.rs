@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::format::name::{Format, UnknownName};
+use crate::format_name::{Format, UnknownName};
 
 /// Every error code the Ipernity API documents, plus the method-specific codes below 100.
 ///
@@ -326,7 +326,7 @@ pub enum Error {
         reason: String,
     },
     /// The HTTP exchange failed: no connection, TLS refused, a timeout, a connection dropped
-    /// or a body cut short. (The [`Transport`](crate::Transport) trait is something else: how a
+    /// or a body cut short. (The [`Transport`](crate::protocol::Transport) trait is something else: how a
     /// protocol encodes a call.)
     #[error("connection failed{}: {source}", if *.may_have_been_sent { " (the request may have been sent)" } else { "" })]
     Connection {

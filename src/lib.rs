@@ -24,6 +24,7 @@ pub mod conformance;
 pub mod error;
 mod form;
 pub mod format;
+mod format_name;
 mod http;
 mod map;
 pub mod methods;

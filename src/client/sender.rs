@@ -75,9 +75,9 @@ impl fmt::Display for SendError {
 
 impl std::error::Error for SendError {}
 
-impl From<SendError> for crate::Error {
-    fn from(failure: SendError) -> crate::Error {
-        crate::Error::Connection {
+impl From<SendError> for crate::error::Error {
+    fn from(failure: SendError) -> crate::error::Error {
+        crate::error::Error::Connection {
             may_have_been_sent: !failure.before_sending,
             timed_out: failure.timed_out,
             source: Box::new(failure),
@@ -150,7 +150,7 @@ impl ReqwestSender {
 
     /// A reqwest builder configured as an API client must be: it follows no redirect (a signed
     /// query or form re-sent elsewhere would hand over the token; a 3xx answer becomes
-    /// [`crate::Error::Redirect`]) and sends no `Referer`. This is curl's default and what
+    /// [`crate::error::Error::Redirect`]) and sends no `Referer`. This is curl's default and what
     /// `Client` itself uses.
     pub fn api_client_builder() -> reqwest::ClientBuilder {
         reqwest::Client::builder()
@@ -162,11 +162,11 @@ impl ReqwestSender {
 impl ReqwestSender {
     /// A sender over [`ReqwestSender::api_client_builder`]'s client; an error when reqwest
     /// cannot build one (no TLS backend, say: with `rustls-no-provider`, none was installed).
-    pub fn for_api() -> Result<ReqwestSender, crate::Error> {
+    pub fn for_api() -> Result<ReqwestSender, crate::error::Error> {
         ReqwestSender::api_client_builder()
             .build()
             .map(ReqwestSender::new)
-            .map_err(|e| crate::Error::invalid_param("client", e.without_url().to_string()))
+            .map_err(|e| crate::error::Error::invalid_param("client", e.without_url().to_string()))
     }
 }
 

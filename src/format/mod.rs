@@ -19,14 +19,13 @@ use crate::error::{ApiError, Error, ErrorCode};
 use crate::value::{Map, Value};
 
 pub mod json;
-pub(crate) mod name;
 pub mod php;
 pub mod soap;
 pub mod xml;
 pub(crate) mod xml_text;
 pub mod xmlrpc;
 
-pub use name::{Format, UnknownName};
+pub use crate::format_name::{Format, UnknownName};
 
 /// The deepest nesting any decoder accepts (elements, arrays or maps inside one another).
 pub const MAX_DEPTH: usize = 128;

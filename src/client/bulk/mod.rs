@@ -376,7 +376,7 @@ impl Run<'_> {
             .map(|docs| docs.list("doc"))
             .unwrap_or_default()
             .iter()
-            .find_map(|doc| doc.get("doc_id").and_then(crate::Value::as_u64)))
+            .find_map(|doc| doc.get("doc_id").and_then(crate::value::Value::as_u64)))
     }
 
     /// Sends `files`, `jobs` at a time, reporting each result as it comes and handing each
