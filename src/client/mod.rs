@@ -98,19 +98,10 @@ impl RetryPolicy {
             .saturating_mul(2u32.saturating_pow(retry))
             .min(self.max_backoff);
         let half = exponential / 2;
-        let jitter = half.mul_f64(random_fraction());
+        let jitter = half.mul_f64(crate::random::fraction());
         let backoff = half + jitter;
         retry_after.map_or(backoff, |after| after.max(backoff))
     }
-}
-
-/// A number in [0, 1) from the standard library's per-process random hashing keys.
-fn random_fraction() -> f64 {
-    use std::hash::{BuildHasher, Hasher};
-    let bits = std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish();
-    (bits >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// A client of the Ipernity API. Cheap to clone (one `Arc`), `Send + Sync`; every builder it

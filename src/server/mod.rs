@@ -423,7 +423,6 @@ impl EmulatorHandle {
 /// How long a frob or an OAuth request token waits for its user, unless configured.
 const AUTH_LIFETIME: Duration = Duration::from_secs(600);
 
-/// 32 hex digits of per-process randomness (the standard library's hashing keys).
 /// 32 hex digits from the operating system's random source; empty if it failed, which
 /// [`EmulatorBuilder::start`] then refuses as an empty credential.
 fn fresh_hex() -> String {
