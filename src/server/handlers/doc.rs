@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{Page, answer, comma_list, id_param, method_error, owned, visible};
+use super::{Page, answer, comma_list, id_param, method_error, owned, owned_doc, visible};
 use crate::server::call::{Outcome, Request};
 use crate::server::state::{Doc, ServiceState, doc_file};
 
@@ -214,7 +214,7 @@ pub(super) fn set(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
 /// `doc.delete`: the document, its file, and its place in every album.
 pub(super) fn delete(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
     let id = doc_id(request)?;
-    owned(state, request, id)?;
+    owned_doc(state, request, id)?;
     state.docs.remove(&id);
     std::fs::remove_file(doc_file(request.data_dir, id)).ok();
     state.albums.update_each(|_, album| {
@@ -271,7 +271,8 @@ pub(super) fn tags_add(state: &mut ServiceState, request: &Request<'_>) -> Outco
         return Err(method_error(2, "Keywords missing"));
     }
     let keywords: Vec<&str> = comma_list(request, "keywords").collect();
-    let doc = owned(state, request, id)?;
+    // Read first: a call refused for the tag limit changes nothing and writes nothing.
+    let doc = owned_doc(state, request, id)?;
     let mut present: std::collections::HashSet<&str> = doc
         .tags
         .iter()
@@ -315,4 +316,69 @@ pub(super) fn tags_list(state: &ServiceState, request: &Request<'_>) -> Outcome 
             tags: Tags::of(doc),
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::call::{Params, Secret};
+    use crate::server::state::{Grant, Grants, USER_ID};
+
+    fn request<'a>(params: &'a Params, grant: Grant) -> Request<'a> {
+        Request {
+            params,
+            api_key: "key",
+            token: Some("token"),
+            grant: Some(grant),
+            file: None,
+            ticket_delay: std::time::Duration::ZERO,
+            data_dir: std::path::Path::new("/nonexistent"),
+            max_file_size: 1,
+        }
+    }
+
+    #[test]
+    fn a_refused_write_records_no_change_and_an_accepted_one_does() {
+        let grants = Grants::new();
+        let mut state = ServiceState::provisioned(
+            "key",
+            &Secret::new("secret"),
+            &Secret::new("token"),
+            &grants,
+            std::time::Duration::from_secs(60),
+        );
+        let tags = (0..MAX_TAGS_PER_DOC as u64)
+            .map(|i| (i, format!("t{i}")))
+            .collect();
+        state.docs.insert(
+            7,
+            Doc {
+                id: 7,
+                owner: USER_ID,
+                title: String::new(),
+                description: String::new(),
+                tags,
+                is_public: false,
+                posted_at: 0,
+                size: 1,
+                md5: String::new(),
+            },
+        );
+        state.mark_saved();
+        let grant = Grant {
+            api_key: "key".to_owned(),
+            user_id: USER_ID,
+            grants,
+            oauth_secret: None,
+        };
+        let params: Params = [("doc_id", "7"), ("keywords", "one-too-many")]
+            .into_iter()
+            .collect();
+        let refused = tags_add(&mut state, &request(&params, grant.clone())).unwrap_err();
+        assert_eq!(refused.code, crate::error::ErrorCode::Method(3));
+        assert!(state.unchanged(), "a refused call writes nothing");
+        let params: Params = [("doc_id", "7"), ("title", "new")].into_iter().collect();
+        set(&mut state, &request(&params, grant)).unwrap();
+        assert!(state.docs.changes().contains(&7));
+    }
 }

@@ -102,20 +102,26 @@ fn visible<'a>(
         .ok_or_else(|| method_error(1, "Document not found"))
 }
 
-/// A document the caller owns, to change (recorded as changed).
+/// A document the caller owns, to read (nothing is recorded as changed).
+fn owned_doc<'a>(
+    state: &'a ServiceState,
+    request: &Request<'_>,
+    id: u64,
+) -> Result<&'a Doc, ApiError> {
+    state
+        .docs
+        .get(&id)
+        .filter(|doc| Some(doc.owner) == request.user_id())
+        .ok_or_else(|| method_error(1, "Document not found"))
+}
+
+/// A document the caller owns, to change (recorded as changed, so written with the call).
 fn owned<'a>(
     state: &'a mut ServiceState,
     request: &Request<'_>,
     id: u64,
 ) -> Result<&'a mut Doc, ApiError> {
-    let user = request.user_id();
-    if state
-        .docs
-        .get(&id)
-        .is_none_or(|doc| Some(doc.owner) != user)
-    {
-        return Err(method_error(1, "Document not found"));
-    }
+    owned_doc(state, request, id)?;
     state
         .docs
         .get_mut(&id)

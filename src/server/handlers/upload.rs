@@ -6,7 +6,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::doc::MAX_TAGS_PER_DOC;
-use super::{answer, comma_list, id_param, method_error, owned};
+use super::{answer, comma_list, id_param, method_error, owned_doc};
 use crate::error::{ApiError, ErrorCode};
 use crate::protocol::FileContent;
 use crate::server::call::{Outcome, Request};
@@ -205,7 +205,7 @@ pub(super) fn upload(state: &mut ServiceState, request: &Request<'_>, replace: b
     let mut doc = if replace {
         let id = id_param(request, "doc_id", "Document")
             .map_err(|_| method_error(4, "Document not found"))?;
-        owned(state, request, id)
+        owned_doc(state, request, id)
             .map_err(|_| method_error(4, "Document not found"))?
             .clone()
     } else {
