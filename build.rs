@@ -10,6 +10,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(
         std::env::var_os("CARGO_MANIFEST_DIR").ok_or("cargo sets CARGO_MANIFEST_DIR")?,
     );
+    // Without `cli` nothing is read: the script need not run again for any other file.
+    println!("cargo::rerun-if-changed=build.rs");
     let mut files = Vec::new();
     if std::env::var_os("CARGO_FEATURE_CLI").is_some() {
         println!("cargo::rerun-if-changed=protocols");
