@@ -365,8 +365,7 @@ pub fn same_request(encoded: &HttpRequest, expected: &HttpRequest) -> Result<(),
 
 /// The path and query of a URL.
 fn split_target(url: &str) -> (&str, &str) {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let target = rest.find('/').and_then(|i| rest.get(i..)).unwrap_or("/");
+    let (_, target) = crate::http::split_url(url);
     target.split_once('?').unwrap_or((target, ""))
 }
 

@@ -37,7 +37,7 @@ impl Shared {
     pub(crate) fn persist(&self, state: &mut ServiceState) -> Result<(), ApiError> {
         match &self.store {
             None => {
-                state.discard_changes();
+                state.mark_saved();
                 Ok(())
             }
             Some(store) => store.save(state).map_err(|error| {

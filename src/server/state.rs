@@ -354,13 +354,9 @@ impl ServiceState {
         state
     }
 
-    /// Forgets every recorded change: an emulator without a data directory keeps nothing.
-    pub(crate) fn discard_changes(&mut self) {
-        self.mark_saved();
-    }
-
-    /// Forgets every recorded change: the store wrote them.
-    pub(super) fn mark_saved(&mut self) {
+    /// Forgets every recorded change: the store wrote them, or there is no store (an emulator
+    /// without a data directory keeps nothing).
+    pub(crate) fn mark_saved(&mut self) {
         self.docs.saved();
         self.albums.saved();
         self.tickets.saved();
