@@ -203,7 +203,7 @@ mod tests {
     fn validation_names_the_bad_part() {
         assert!(Call::new("doc.get").validate().is_ok());
         assert!(
-            matches!(Call::new("").validate(), Err(Error::InvalidParam { name, .. }) if name == "method")
+            matches!(Call::new("").validate(), Err(Error::InvalidParam { param, .. }) if param == "method")
         );
         assert!(Call::new("doc get").validate().is_err());
         assert!(Call::new("doc.get").param("a b", 1).validate().is_err());

@@ -248,7 +248,10 @@ pub struct ApiError {
     /// The message the API sent (for global codes, usually the documented title).
     pub message: String,
     /// The method the call asked for; `None` for an error decoded from a body alone.
-    pub method: Option<String>,
+    pub method: Option<&'static str>,
+    /// What the method catalog says this code means for that method, when it is one of the
+    /// method's own codes (below 100, whose meaning differs from method to method).
+    pub meaning: Option<&'static str>,
 }
 
 impl ApiError {
@@ -258,6 +261,7 @@ impl ApiError {
             code: code.into(),
             message: message.into(),
             method: None,
+            meaning: None,
         }
     }
 
@@ -267,14 +271,21 @@ impl ApiError {
             code,
             message: code.title().unwrap_or("Error").to_owned(),
             method: None,
+            meaning: None,
         }
     }
 }
 
 impl ApiError {
     /// This error, as the answer to `method`.
-    pub fn answering(mut self, method: impl Into<String>) -> ApiError {
-        self.method = Some(method.into());
+    pub fn answering(mut self, method: &'static str) -> ApiError {
+        self.method = Some(method);
+        self
+    }
+
+    /// This error, with what its code means for the method it answers.
+    pub fn meaning(mut self, meaning: Option<&'static str>) -> ApiError {
+        self.meaning = meaning;
         self
     }
 }
@@ -282,8 +293,10 @@ impl ApiError {
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "error {}: {}", self.code, self.message)?;
-        if let Some(method) = &self.method {
-            write!(f, " (answering {method})")?;
+        match (&self.method, self.meaning) {
+            (Some(method), Some(meaning)) => write!(f, " (answering {method}: {meaning})")?,
+            (Some(method), None) => write!(f, " (answering {method})")?,
+            _ => {}
         }
         Ok(())
     }
@@ -317,13 +330,18 @@ impl std::error::Error for ApiError {}
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A parameter was refused before anything was sent.
-    #[error("invalid parameter `{name}`: {reason}")]
+    /// A parameter was refused before anything was sent: one the method does not take, a
+    /// required one missing, a value outside the documented set or range, or a setting of the
+    /// client that does not parse.
+    #[error("invalid parameter `{param}`{}: {reason}", in_method(.method))]
     InvalidParam {
-        /// The parameter's name.
-        name: String,
+        /// The method the call was for; `None` for a setting outside any call (an endpoint, a
+        /// protocol name, a certificate).
+        method: Option<&'static str>,
+        /// The parameter's (or the setting's) name.
+        param: String,
         /// Why it was refused.
-        reason: String,
+        reason: Box<str>,
     },
     /// The HTTP exchange failed: no connection, TLS refused, a timeout, a connection dropped
     /// or a body cut short. (The [`Transport`](crate::protocol::Transport) trait is something else: how a
@@ -425,10 +443,7 @@ pub enum Error {
 /// sent: `let format: Format = text.parse()?;` works in a function returning [`Error`].
 impl From<UnknownName> for Error {
     fn from(unknown: UnknownName) -> Error {
-        Error::InvalidParam {
-            name: unknown.kind.to_owned(),
-            reason: unknown.to_string(),
-        }
+        Error::invalid_param(unknown.kind, unknown.to_string())
     }
 }
 
@@ -481,12 +496,40 @@ impl Error {
         }
     }
 
-    pub(crate) fn invalid_param(name: impl Into<String>, reason: impl Into<String>) -> Error {
+    /// A setting or parameter refused outside any one method's call.
+    pub(crate) fn invalid_param(param: impl Into<String>, reason: impl Into<String>) -> Error {
         Error::InvalidParam {
-            name: name.into(),
-            reason: reason.into(),
+            method: None,
+            param: param.into(),
+            reason: reason.into().into_boxed_str(),
         }
     }
+
+    /// A parameter of `method` refused before the call was sent.
+    pub(crate) fn invalid_param_of(
+        method: &'static str,
+        param: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Error {
+        Error::InvalidParam {
+            method: Some(method),
+            param: param.into(),
+            reason: reason.into().into_boxed_str(),
+        }
+    }
+
+    /// The method and parameter a refused parameter belongs to.
+    pub fn invalid_param_name(&self) -> Option<(Option<&'static str>, &str)> {
+        match self {
+            Error::InvalidParam { method, param, .. } => Some((*method, param)),
+            _ => None,
+        }
+    }
+}
+
+/// ` of METHOD` after a parameter's name, when the method is known.
+fn in_method(method: &Option<&'static str>) -> String {
+    method.map(|m| format!(" of {m}")).unwrap_or_default()
 }
 
 /// How many bytes of an unexpected body an [`Error::Http`] keeps.
@@ -582,12 +625,12 @@ mod tests {
         assert!(parse("soap", "xml").is_ok());
         let error = parse("grpc", "xml").unwrap_err();
         assert!(
-            matches!(&error, Error::InvalidParam { name, .. } if name == "protocol"),
+            matches!(&error, Error::InvalidParam { param, .. } if param == "protocol"),
             "{error:?}"
         );
         assert!(error.to_string().contains("grpc"), "{error}");
         assert!(
-            matches!(parse("rest", "yaml"), Err(Error::InvalidParam { name, .. }) if name == "format")
+            matches!(parse("rest", "yaml"), Err(Error::InvalidParam { param, .. }) if param == "format")
         );
     }
 

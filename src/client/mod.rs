@@ -30,7 +30,7 @@ use crate::auth::Permissions;
 use crate::call::{Call, Credentials, ParamValue};
 use crate::error::{Error, body_prefix};
 use crate::format::Format;
-use crate::methods;
+use crate::methods::{self, Validation};
 use crate::oauth::OAuthSigner;
 use crate::protocol::{HttpRequest, Protocol};
 use crate::value::Value;
@@ -270,6 +270,7 @@ impl Client {
             call: Call::new(method),
             protocol: None,
             format: None,
+            validation: Validation::Strict,
         }
     }
 
@@ -279,7 +280,7 @@ impl Client {
     ///
     /// As [`CallBuilder::send`].
     pub async fn send(&self, call: Call) -> Result<Value, Error> {
-        self.execute(call, None, None).await
+        self.execute(call, None, None, Validation::Strict).await
     }
 
     async fn execute(
@@ -287,11 +288,13 @@ impl Client {
         call: Call,
         protocol: Option<Protocol>,
         format: Option<Format>,
+        validation: Validation,
     ) -> Result<Value, Error> {
         let inner = &self.inner;
         let info = methods::lookup(call.method()).ok_or_else(|| Error::UnknownMethod {
             method: call.method().to_owned(),
         })?;
+        methods::validate(info, call.params(), validation)?;
         inner.preflight(info)?;
         let protocol = protocol.unwrap_or(inner.protocol);
         let transport = protocol.transport();
@@ -314,6 +317,7 @@ impl Client {
                     match interpret(response, format) {
                         Ok(value) => return Ok(value),
                         Err(error) => {
+                            let error = with_method_meaning(error, info);
                             let retryable = is_read && is_retryable_answer(&error);
                             (error, retryable, retry_after)
                         }
@@ -325,7 +329,7 @@ impl Client {
                     (error, retryable, None)
                 }
             };
-            let error = answering(inner.redactor.error(error), &method);
+            let error = answering(inner.redactor.error(error), info.name);
             if !retryable || retry >= inner.retry.max_retries {
                 return Err(error);
             }
@@ -360,8 +364,20 @@ fn interpret(response: crate::client::HttpResponse, format: Format) -> Result<Va
     }
 }
 
+/// `error` with what the catalog says its code means for this method, when it is one of the
+/// method's own codes.
+fn with_method_meaning(error: Error, info: &methods::MethodInfo) -> Error {
+    match error {
+        Error::Api(api) => {
+            let meaning = info.error_meaning(api.code.as_u32());
+            Error::Api(api.meaning(meaning))
+        }
+        other => other,
+    }
+}
+
 /// `error`, naming `method` when it is the API's answer.
-fn answering(error: Error, method: &str) -> Error {
+fn answering(error: Error, method: &'static str) -> Error {
     match error {
         Error::Api(api) => Error::Api(api.answering(method)),
         other => other,
@@ -436,12 +452,36 @@ pub struct CallBuilder {
     call: Call,
     protocol: Option<Protocol>,
     format: Option<Format>,
+    validation: Validation,
 }
 
 impl CallBuilder {
     /// Adds a parameter (booleans as `1`/`0`, numbers in decimal).
     pub fn param(mut self, name: impl Into<String>, value: impl ParamValue) -> Self {
         self.call = self.call.param(name, value);
+        self
+    }
+
+    /// Adds every parameter of `params` (replacing earlier values of the same names).
+    pub fn params(mut self, params: &crate::call::Params) -> Self {
+        for (name, value) in params.iter() {
+            self.call = self.call.param(name, value);
+        }
+        self
+    }
+
+    /// Sends parameters the method catalog does not know instead of refusing them (the ones it
+    /// knows are still checked): for a parameter the service takes that its documentation does
+    /// not list.
+    pub fn allow_unknown_params(mut self) -> Self {
+        self.validation = Validation::AllowUnknown;
+        self
+    }
+
+    /// Sends the call without checking its parameters against the catalog at all (the method
+    /// must still exist): to see how the service answers a call its documentation refuses.
+    pub fn unchecked(mut self) -> Self {
+        self.validation = Validation::Off;
         self
     }
 
@@ -470,7 +510,7 @@ impl CallBuilder {
     ///   [`Error::Fault`] for a body that is not a readable answer.
     pub async fn send(self) -> Result<Value, Error> {
         self.client
-            .execute(self.call, self.protocol, self.format)
+            .execute(self.call, self.protocol, self.format, self.validation)
             .await
     }
 

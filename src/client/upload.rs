@@ -290,8 +290,9 @@ impl UploadBuilder {
     async fn run(self, clock: Arc<ProgressClock>) -> Result<Uploaded, Error> {
         let inner = &self.client.inner;
         let call = self.file.call()?;
-        let method = call.method().to_owned();
-        if let Some(info) = crate::methods::lookup(call.method()) {
+        let method = self.file.method_name();
+        if let Some(info) = crate::methods::lookup(method) {
+            crate::methods::validate(info, call.params(), crate::methods::Validation::Strict)?;
             inner.preflight(info)?;
         }
         let length = self.file.validate(self.max_size)?;
@@ -354,7 +355,7 @@ impl UploadBuilder {
                 outcome => break outcome?,
             }
         };
-        let payload = interpret(response, format).map_err(|e| super::answering(e, &method))?;
+        let payload = interpret(response, format).map_err(|e| super::answering(e, method))?;
         let ticket = payload
             .get("ticket")
             .and_then(Value::to_text)

@@ -291,7 +291,7 @@ mod tests {
                 None,
             )
             .unwrap_err();
-        assert!(matches!(err, Error::InvalidParam { name, .. } if name == "echo"));
+        assert!(matches!(err, Error::InvalidParam { param, .. } if param == "echo"));
     }
 
     #[test]

@@ -468,15 +468,18 @@ impl UploadFile {
     pub fn validate(&self, max_size: Option<u64>) -> Result<u64, Error> {
         if let Some(problem) = self.problems.first() {
             return Err(match problem {
-                Error::InvalidParam { name, reason } => {
-                    Error::invalid_param(name.clone(), reason.clone())
-                }
-                other => Error::invalid_param("upload", other.to_string()),
+                Error::InvalidParam { param, reason, .. } => Error::InvalidParam {
+                    method: Some(self.method_name()),
+                    param: param.clone(),
+                    reason: reason.clone(),
+                },
+                other => Error::invalid_param_of(self.method_name(), "upload", other.to_string()),
             });
         }
         let length = self.length()?;
         if length == 0 {
-            return Err(Error::invalid_param(
+            return Err(Error::invalid_param_of(
+                self.method_name(),
                 "file",
                 "the file is empty (the service answers error 1)",
             ));
@@ -484,7 +487,8 @@ impl UploadFile {
         if let Some(max) = max_size
             && length > max
         {
-            return Err(Error::invalid_param(
+            return Err(Error::invalid_param_of(
+                self.method_name(),
                 "file",
                 format!(
                     "{length} bytes is more than the {max} the quota allows (the service answers error 2)"
@@ -492,6 +496,14 @@ impl UploadFile {
             ));
         }
         Ok(length)
+    }
+
+    /// `upload.replace` when replacing a document, `upload.file` otherwise.
+    pub fn method_name(&self) -> &'static str {
+        match self.replace {
+            Some(_) => "upload.replace",
+            None => "upload.file",
+        }
     }
 
     /// The call to sign: `upload.file` (or `upload.replace` with `doc_id`) with every parameter,
@@ -548,7 +560,7 @@ mod tests {
 
     fn invalid_name(result: Result<Call, Error>) -> String {
         match result {
-            Err(Error::InvalidParam { name, .. }) => name,
+            Err(Error::InvalidParam { param, .. }) => param,
             other => panic!("{other:?}"),
         }
     }
@@ -624,11 +636,11 @@ mod tests {
             "file"
         );
         assert!(
-            matches!(Orientation::from_code(2), Err(Error::InvalidParam { name, .. }) if name == "dir")
+            matches!(Orientation::from_code(2), Err(Error::InvalidParam { param, .. }) if param == "dir")
         );
         assert_eq!(Orientation::from_code(6).unwrap(), Orientation::Left);
         assert!(
-            matches!(License::from_code(2), Err(Error::InvalidParam { name, .. }) if name == "license")
+            matches!(License::from_code(2), Err(Error::InvalidParam { param, .. }) if param == "license")
         );
         assert_eq!(
             License::from_code(11).unwrap(),

@@ -88,7 +88,11 @@ async fn the_desktop_flow_on_every_transport() {
             .unwrap();
         let checked = user.auth().check_token().await.unwrap();
         assert_eq!(checked, token, "{protocol}");
-        user.call("doc.getList").send().await.unwrap();
+        user.call("doc.getList")
+            .param("user_id", 1)
+            .send()
+            .await
+            .unwrap();
         let before = emulator.requests_seen();
         let error = user
             .call("doc.delete")
@@ -137,7 +141,12 @@ async fn frobs_are_checked_missing_invalid_and_expired() {
         .unwrap();
     let client = app_client(&emulator, Protocol::Rest);
     // Error 1: no frob at all.
-    let error = client.call("auth.getToken").send().await.unwrap_err();
+    let error = client
+        .call("auth.getToken")
+        .unchecked()
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(api_code(&error), 1);
     // Error 2: a frob the service never gave.
     let error = client.auth().get_token("1-nothing").await.unwrap_err();
@@ -332,7 +341,14 @@ async fn oauth_calls_and_uploads_on_every_transport_and_placement() {
         .build()
         .unwrap();
     assert_eq!(
-        api_code(&misuse.call("doc.getList").send().await.unwrap_err()),
+        api_code(
+            &misuse
+                .call("doc.getList")
+                .param("user_id", 1)
+                .send()
+                .await
+                .unwrap_err()
+        ),
         107
     );
     emulator.shutdown().await;
@@ -522,7 +538,7 @@ async fn plaintext_is_refused_to_a_remote_http_endpoint() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, Error::InvalidParam { name, .. } if name == "oauth_signature_method"),
+        matches!(&error, Error::InvalidParam { param, .. } if param == "oauth_signature_method"),
         "{error:?}"
     );
 }

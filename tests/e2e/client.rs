@@ -143,7 +143,7 @@ async fn the_registry_stops_unknown_methods_and_missing_tokens_before_sending() 
         matches!(without_token.call("doc.fly").send().await, Err(Error::UnknownMethod { method }) if method == "doc.fly")
     );
     assert!(
-        matches!(without_token.call("doc.delete").send().await, Err(Error::TokenRequired { method }) if method == "doc.delete")
+        matches!(without_token.call("doc.delete").param("doc_id", 1).send().await, Err(Error::TokenRequired { method }) if method == "doc.delete")
     );
     assert!(sender.requests().is_empty());
 }
@@ -249,6 +249,7 @@ async fn a_write_is_repeated_only_when_it_never_left() {
         assert!(
             client(sender.clone(), true)
                 .call("album.create")
+                .param("title", "t")
                 .send()
                 .await
                 .is_err()
@@ -307,6 +308,7 @@ async fn non_api_bodies_keep_the_status_and_the_first_bytes() {
     let sender = Arc::new(ReplaySender::new([html(502)]));
     let error = client(sender, true)
         .call("doc.delete")
+        .param("doc_id", 1)
         .send()
         .await
         .unwrap_err();
@@ -323,6 +325,7 @@ async fn non_api_bodies_keep_the_status_and_the_first_bytes() {
     let long = HttpResponse::new(500, vec![b'x'; 10_000]);
     let error = client(Arc::new(ReplaySender::new([long])), true)
         .call("doc.delete")
+        .param("doc_id", 1)
         .send()
         .await
         .unwrap_err();
@@ -338,6 +341,7 @@ async fn non_api_bodies_keep_the_status_and_the_first_bytes() {
         true,
     )
     .call("doc.delete")
+    .param("doc_id", 1)
     .send()
     .await
     .unwrap_err();
@@ -398,14 +402,14 @@ async fn send_as_reads_typed_payloads() {
 #[test]
 fn the_builder_refuses_settings_that_cannot_work() {
     assert!(
-        matches!(Client::builder().build(), Err(Error::InvalidParam { name, .. }) if name == "api_key")
+        matches!(Client::builder().build(), Err(Error::InvalidParam { param, .. }) if param == "api_key")
     );
     let bad_format = Client::builder()
         .credentials("k", "s")
         .protocol(Protocol::Rest)
         .format(Format::Soap)
         .build();
-    assert!(matches!(bad_format, Err(Error::InvalidParam { name, .. }) if name == "format"));
+    assert!(matches!(bad_format, Err(Error::InvalidParam { param, .. }) if param == "format"));
     assert!(
         Client::builder()
             .credentials("k", "s")
@@ -537,7 +541,12 @@ async fn reqwest_reports_proxies_error_pages_and_refused_connections() {
         .token(TOKEN)
         .build()
         .unwrap();
-    let error = client.call("doc.delete").send().await.unwrap_err();
+    let error = client
+        .call("doc.delete")
+        .param("doc_id", 1)
+        .send()
+        .await
+        .unwrap_err();
     assert!(
         matches!(&error, Error::Http { status: 502, body_prefix } if body_prefix.contains("Bad Gateway")),
         "{error:?}"

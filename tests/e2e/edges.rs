@@ -87,7 +87,7 @@ fn an_endpoint_with_a_query_or_fragment_is_refused() {
             .build()
             .unwrap_err();
         assert!(
-            matches!(&error, Error::InvalidParam { name, .. } if name == "endpoint"),
+            matches!(&error, Error::InvalidParam { param, .. } if param == "endpoint"),
             "{error:?}"
         );
         assert!(error.to_string().contains("query or fragment"), "{error}");

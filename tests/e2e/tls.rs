@@ -208,7 +208,7 @@ async fn a_client_trusts_the_roots_it_is_given_and_says_why_it_refuses_others() 
 
     let refused = client(&endpoint, Some((b"not a certificate", TrustRoots::Only))).unwrap_err();
     assert!(
-        matches!(&refused, Error::InvalidParam { name, .. } if name == "root_certificates"),
+        matches!(&refused, Error::InvalidParam { param, .. } if param == "root_certificates"),
         "{refused:?}"
     );
 }

@@ -565,7 +565,12 @@ async fn the_upload_timeout_bounds_stalls_not_slow_transfers_and_cancelled_uploa
         1,
         "only the slow upload's document remains: {files:?}"
     );
-    let docs = client.call("doc.getList").send().await.unwrap();
+    let docs = client
+        .call("doc.getList")
+        .param("user_id", 1)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(docs.get("docs").unwrap().list("doc").len(), 1);
     emulator.shutdown().await;
     std::fs::remove_dir_all(&dir).unwrap();
@@ -807,6 +812,7 @@ async fn a_cancellation_token_ends_an_upload_halfway_on_every_transport_and_leav
     assert_eq!(part_files(&dir), Vec::<String>::new());
     let docs = client(&emulator, Protocol::Rest)
         .call("doc.getList")
+        .param("user_id", 1)
         .send()
         .await
         .unwrap();
@@ -922,7 +928,7 @@ async fn a_file_the_quota_cannot_take_is_refused_before_it_is_sent() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, Error::InvalidParam { name, reason } if name == "file" && reason.contains("error 2")),
+        matches!(&error, Error::InvalidParam { param, reason, .. } if param == "file" && reason.contains("error 2")),
         "{error:?}"
     );
     assert_eq!(emulator.requests_seen(), before, "nothing was sent");

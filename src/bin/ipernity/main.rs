@@ -14,11 +14,13 @@ use error::CliError;
 mod connection;
 mod error;
 mod login;
+mod methods;
 mod paths;
 mod progress;
 mod upload;
 use ipernity::auth::Permissions;
 use ipernity::conformance::{EndpointOutcome, Suite, run_against};
+use ipernity::methods::Validation;
 use ipernity::server::{Emulator, Grants};
 use ipernity::{Call, Client, Credentials, Format, Params, Protocol, Secret, sign};
 
@@ -141,6 +143,12 @@ enum Command {
         #[command(flatten)]
         target: Remote,
     },
+    /// List the API's methods with their flags (HTTP method, signature, token, permission,
+    /// paging), or show one method's parameters, allowed values, answer and errors.
+    Methods {
+        /// The method to show in full, e.g. doc.getList.
+        name: Option<String>,
+    },
     /// Run the emulator until interrupted.
     Serve(ServeArgs),
 }
@@ -207,6 +215,7 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
             run_conformance(target, suite.as_deref(), case_timeout).await
         }
         Command::Serve(args) => serve(args).await,
+        Command::Methods { name } => methods::run(name.as_deref()),
         Command::Decode { format, file } => decode(format, file.as_deref()),
         Command::Sign {
             secret,
@@ -333,10 +342,21 @@ struct CallArgs {
     /// Print the signed request (tokens redacted) and send nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Send parameters the method catalog does not list (those it lists are still checked).
+    #[arg(long)]
+    allow_unknown_params: bool,
 }
 
 async fn call(args: CallArgs) -> Result<ExitCode, CliError> {
     let params = parse_params(&args.params)?;
+    let validation = match args.allow_unknown_params {
+        true => Validation::AllowUnknown,
+        false => Validation::Strict,
+    };
+    // Refused before an emulator starts or anything is encoded.
+    if let Some(info) = ipernity::methods::lookup(&args.method) {
+        ipernity::methods::validate(info, &params, validation)?;
+    }
     if args.dry_run {
         // Nothing is sent: no emulator is needed, and placeholders stand in for missing credentials.
         let target = args.target;
@@ -352,13 +372,16 @@ async fn call(args: CallArgs) -> Result<ExitCode, CliError> {
         return print_request(args.protocol, &endpoint, &call, args.format);
     }
     let connection = args.target.connect().await?;
-    let call = Call::with_params(args.method, params);
     let mut builder = connection.builder().protocol(args.protocol);
     if let Some(format) = args.format {
         builder = builder.format(format);
     }
     let client = builder.build()?;
-    let outcome = client.send(call).await;
+    let mut call = client.call(args.method).params(&params);
+    if args.allow_unknown_params {
+        call = call.allow_unknown_params();
+    }
+    let outcome = call.send().await;
     connection.close().await;
     match outcome {
         Ok(payload) => {

@@ -83,11 +83,70 @@ pub(super) fn methods_list() -> Outcome {
     )
 }
 
+/// `api.methods.get`'s answer: the entry of `api.methods.getList` with the parameters and the
+/// method's own errors, as the catalog describes them.
+#[derive(Serialize)]
+struct MethodDetails {
+    #[serde(flatten)]
+    entry: MethodEntry,
+    parameters: Parameters,
+    errors: Errors,
+}
+
+#[derive(Serialize)]
+struct Parameters {
+    param: Vec<ParamEntry>,
+}
+
+#[derive(Serialize)]
+struct ParamEntry {
+    name: &'static str,
+    required: bool,
+    #[serde(rename = "_value")]
+    description: &'static str,
+}
+
+#[derive(Serialize)]
+struct Errors {
+    error: Vec<ErrorEntry>,
+}
+
+#[derive(Serialize)]
+struct ErrorEntry {
+    code: u32,
+    #[serde(rename = "_value")]
+    meaning: &'static str,
+}
+
 /// `api.methods.get`.
 pub(super) fn method_get(request: &Request<'_>) -> Outcome {
     let info = request
         .param("method")
         .and_then(methods::lookup)
         .ok_or_else(|| method_error(1, "Method not found"))?;
-    answer("method", &method_entry(info))
+    let details = MethodDetails {
+        entry: method_entry(info),
+        parameters: Parameters {
+            param: info
+                .params
+                .iter()
+                .map(|param| ParamEntry {
+                    name: param.name,
+                    required: param.required,
+                    description: param.description,
+                })
+                .collect(),
+        },
+        errors: Errors {
+            error: info
+                .errors
+                .iter()
+                .map(|error| ErrorEntry {
+                    code: error.code,
+                    meaning: error.meaning,
+                })
+                .collect(),
+        },
+    };
+    answer("method", &details)
 }

@@ -320,6 +320,101 @@ fn call_without_an_endpoint_uses_the_embedded_emulator() {
 }
 
 #[test]
+fn methods_lists_the_catalog_and_shows_one_method() {
+    let out = ipernity(&["methods"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let listing = text(&out.stdout);
+    assert_eq!(listing.lines().count(), 102, "{listing}");
+    let delete = listing
+        .lines()
+        .find(|line| line.starts_with("doc.delete "))
+        .unwrap();
+    assert!(
+        delete.contains("POST") && delete.contains("token") && delete.contains("doc:delete"),
+        "{delete}"
+    );
+    let out = ipernity(&["methods", "doc.getList"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    for fact in [
+        "user_id",
+        "required",
+        "photo|video|audio|other",
+        "1..=100",
+        "user unknown, closed or suspended",
+    ] {
+        assert!(shown.contains(fact), "{fact} missing from {shown}");
+    }
+    let out = ipernity(&["methods", "doc.fly"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("doc.fly"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn call_refuses_parameters_the_catalog_refuses_before_sending() {
+    // The endpoint does not exist: a refusal that sent something would say "connection".
+    let remote = [
+        "--endpoint",
+        "http://127.0.0.1:9/api",
+        "--api-key",
+        KEY,
+        "--secret",
+        SECRET,
+    ];
+    for (args, param) in [
+        (
+            &["call", "doc.getList", "user_id=1", "per_page=500"][..],
+            "per_page",
+        ),
+        (&["call", "doc.getList"][..], "user_id"),
+        (&["call", "doc.get", "doc_id=1", "docid=2"][..], "docid"),
+        (
+            &[
+                "call",
+                "doc.getList",
+                "user_id=1",
+                "media=picture",
+                "--dry-run",
+            ][..],
+            "media",
+        ),
+    ] {
+        let out = ipernity(&[args, &remote[..]].concat(), None);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("invalid parameter `{param}` of {}", args[1])),
+            "{args:?}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    // Opting out sends an unknown name (here to a closed port: a connection error, status 1).
+    let out = ipernity(
+        &[
+            &[
+                "call",
+                "doc.get",
+                "doc_id=1",
+                "lang=fr",
+                "--allow-unknown-params",
+            ][..],
+            &remote[..],
+        ]
+        .concat(),
+        None,
+    );
+    assert!(
+        !text(&out.stderr).contains("invalid parameter"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn call_dry_run_sends_nothing_and_redacts_the_token() {
     let out = ipernity(
         &[
