@@ -18,6 +18,7 @@ pub mod call;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod client;
+pub mod codes;
 #[cfg(feature = "server")]
 #[cfg_attr(docsrs, doc(cfg(feature = "server")))]
 pub mod conformance;
@@ -26,6 +27,7 @@ mod form;
 pub mod format;
 mod format_name;
 mod http;
+pub mod ids;
 mod map;
 pub mod methods;
 pub mod oauth;

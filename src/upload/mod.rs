@@ -24,63 +24,8 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::call::{Call, ParamValue, Params};
+pub use crate::codes::{Audience, License, Orientation, Safety};
 use crate::error::Error;
-
-/// License codes (`upload.file`'s page: `http://www.ipernity.com/help/api/method/upload.file`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum License {
-    /// 0: copyright, all rights reserved.
-    Copyright,
-    /// 1: CC by.
-    Attribution,
-    /// 3: CC by-nc.
-    AttributionNonCommercial,
-    /// 5: CC by-nd.
-    AttributionNoDerivatives,
-    /// 7: CC by-nc-nd.
-    AttributionNonCommercialNoDerivatives,
-    /// 9: CC by-sa.
-    AttributionShareAlike,
-    /// 11: CC by-nc-sa.
-    AttributionNonCommercialShareAlike,
-    /// 255: copyleft (copyright surrendered).
-    Copyleft,
-}
-
-impl License {
-    const CODES: [(License, u8); 8] = [
-        (License::Copyright, 0),
-        (License::Attribution, 1),
-        (License::AttributionNonCommercial, 3),
-        (License::AttributionNoDerivatives, 5),
-        (License::AttributionNonCommercialNoDerivatives, 7),
-        (License::AttributionShareAlike, 9),
-        (License::AttributionNonCommercialShareAlike, 11),
-        (License::Copyleft, 255),
-    ];
-
-    /// The code sent on the wire.
-    pub fn code(self) -> u8 {
-        License::CODES
-            .iter()
-            .find(|(l, _)| *l == self)
-            .map_or(0, |(_, c)| *c)
-    }
-
-    /// The license with this code; an `InvalidParam` error for a code that does not exist.
-    pub fn from_code(code: u32) -> Result<License, Error> {
-        License::CODES
-            .iter()
-            .find(|(_, c)| u32::from(*c) == code)
-            .map(|(l, _)| *l)
-            .ok_or_else(|| {
-                Error::invalid_param(
-                    "license",
-                    format!("{code} is not a license code (0, 1, 3, 5, 7, 9, 11, 255)"),
-                )
-            })
-    }
-}
 
 /// Who sees the document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -106,80 +51,6 @@ impl Visibility {
             Visibility::Friends => (false, false, true),
             Visibility::FamilyAndFriends => (false, true, true),
             Visibility::Public => (true, false, false),
-        }
-    }
-}
-
-/// The `safety` level (`upload.file`'s page).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Safety {
-    /// 1: suitable for all audiences.
-    AllAudiences,
-    /// 2: not suitable for all audiences.
-    Moderate,
-    /// 3: adults only.
-    Restricted,
-}
-
-/// Who may comment, tag or add a member tag (the codes `upload.file` takes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Audience {
-    /// 0: only the owner.
-    OnlyYou,
-    /// 3: friends and family.
-    FriendsAndFamily,
-    /// 4: contacts.
-    Contacts,
-    /// 5: every member.
-    Everybody,
-}
-
-impl Audience {
-    fn code(self) -> u8 {
-        match self {
-            Audience::OnlyYou => 0,
-            Audience::FriendsAndFamily => 3,
-            Audience::Contacts => 4,
-            Audience::Everybody => 5,
-        }
-    }
-}
-
-/// The orientation override `dir` (`upload.file`'s page): 1, 3, 6 or 8 only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Orientation {
-    /// 1: up.
-    Up,
-    /// 3: down (180°).
-    Down,
-    /// 6: left (90° counter-clockwise).
-    Left,
-    /// 8: right (90° clockwise).
-    Right,
-}
-
-impl Orientation {
-    /// The code sent on the wire.
-    pub fn code(self) -> u8 {
-        match self {
-            Orientation::Up => 1,
-            Orientation::Down => 3,
-            Orientation::Left => 6,
-            Orientation::Right => 8,
-        }
-    }
-
-    /// The orientation with this code; an `InvalidParam` error for any other code.
-    pub fn from_code(code: u32) -> Result<Orientation, Error> {
-        match code {
-            1 => Ok(Orientation::Up),
-            3 => Ok(Orientation::Down),
-            6 => Ok(Orientation::Left),
-            8 => Ok(Orientation::Right),
-            other => Err(Error::invalid_param(
-                "dir",
-                format!("{other} is not an orientation (1, 3, 6, 8)"),
-            )),
         }
     }
 }
@@ -334,7 +205,7 @@ impl UploadFile {
 
     /// The license.
     pub fn license(self, license: License) -> Self {
-        self.set("license", license.code())
+        self.set("license", license)
     }
 
     /// Who sees the document (sets `is_public`, `is_family` and `is_friend` together).
@@ -362,12 +233,7 @@ impl UploadFile {
 
     /// The safety level.
     pub fn safety(self, safety: Safety) -> Self {
-        let code: u8 = match safety {
-            Safety::AllAudiences => 1,
-            Safety::Moderate => 2,
-            Safety::Restricted => 3,
-        };
-        self.set("safety", code)
+        self.set("safety", safety)
     }
 
     /// Keyword tags, sent comma-separated.
@@ -399,17 +265,17 @@ impl UploadFile {
 
     /// Who may comment.
     pub fn perm_comment(self, audience: Audience) -> Self {
-        self.set("perm_comment", audience.code())
+        self.set("perm_comment", audience)
     }
 
     /// Who may add tags.
     pub fn perm_tag(self, audience: Audience) -> Self {
-        self.set("perm_tag", audience.code())
+        self.set("perm_tag", audience)
     }
 
     /// Who may add a member tag.
     pub fn perm_tagme(self, audience: Audience) -> Self {
-        self.set("perm_tagme", audience.code())
+        self.set("perm_tagme", audience)
     }
 
     /// The location, or `Geo::None` to drop the file's own.
@@ -436,7 +302,7 @@ impl UploadFile {
 
     /// The orientation override.
     pub fn orientation(self, orientation: Orientation) -> Self {
-        self.set("dir", orientation.code())
+        self.set("dir", orientation)
     }
 
     /// `async=1` (the default of the API: answer with a ticket at once) or `async=0` (answer once
