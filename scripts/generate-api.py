@@ -121,3 +121,210 @@ def write(path, text):
 
 
 write(ROOT / "src" / "methods" / "table.rs", table())
+
+
+# ---------------------------------------------------------------------------------------------
+# The typed API: a family handle per family (`client.doc()`, `client.album().docs()`), a builder
+# per method with required parameters as arguments and optional ones as setters.
+
+# Families whose methods are written by hand (the authorization flows and the uploads).
+HAND_WRITTEN = {"auth", "upload"}
+
+
+def pascal(text):
+    return "".join(part[:1].upper() + part[1:] for part in text.replace("_", ".").split("."))
+
+
+def snake(name):
+    out = ""
+    for i, ch in enumerate(name):
+        if ch.isupper() and i > 0 and not name[i - 1].isupper():
+            out += "_"
+        out += ch.lower()
+    return out
+
+
+def builder_name(method):
+    family, _, leaf = method.rpartition(".")
+    return pascal(family) + pascal(leaf[:1].upper() + leaf[1:]).replace("MD5", "Md5")
+
+
+def family_struct(family):
+    return pascal(family) + "Methods"
+
+
+def arg_type(p):
+    """The Rust type a parameter is taken as, and whether the setter is generic over `S`."""
+    t = p["type"]
+    if t == "id":
+        return p["id"], False
+    if t == "ids":
+        return f"&[{p['id']}]", False
+    if t == "id_or_alias":
+        return f"impl Into<IdOrAlias<{p['id']}>>", False
+    if t == "int":
+        return "u32", False
+    if t == "timestamp":
+        return "u64", False
+    if t == "float":
+        return "f64", False
+    if t == "bool":
+        return "bool", False
+    if t in ("string", "date"):
+        return "impl Into<String>", False
+    if t == "strings":
+        return "&[S]", True
+    if t == "enum":
+        return p["enum"], False
+    if t == "enums":
+        return f"&[{p['enum']}]", False
+    raise SystemExit(f"no Rust type for {p}")
+
+
+def var_name(p):
+    """The parameter's name in Rust (`type` and `async` are keywords)."""
+    return {"type": "kind", "async": "asynchronous"}.get(p["name"], snake(p["name"]))
+
+
+def arg_value(p, var):
+    t = p["type"]
+    if t in ("string", "date"):
+        return f"{var}.into()"
+    if t == "id_or_alias":
+        return f"{var}.into()"
+    return var
+
+
+def doc_line(text):
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def answer_doc(m):
+    root = m["answer"]["root"]
+    if root is None:
+        return "Sends the call; the answer is a status only."
+    if "+" in root:
+        return "Sends the call; the answer's payload (" + ", ".join(f"`{r}`" for r in root.split("+")) + ")."
+    return f"Sends the call; the answer's `{root}` element."
+
+
+def send_fn(m):
+    root = m["answer"]["root"]
+    if root is None:
+        body = "self.0.send().await.map(|_| ())"
+        ret = "()"
+    elif "+" in root:
+        body = "self.0.send().await"
+        ret = "Value"
+    else:
+        body = f"into_root(self.0.send().await?, {rust_str(root)})"
+        ret = "Value"
+    return (
+        f"    /// {answer_doc(m)}\n"
+        "    ///\n    /// # Errors\n    ///\n"
+        "    /// As [`CallBuilder::send`].\n"
+        f"    pub async fn send(self) -> Result<{ret}, Error> {{\n        {body}\n    }}\n"
+    )
+
+
+def builder(m):
+    name = builder_name(m["name"])
+    required = [p for p in m["params"] if p["required"] and p["type"] != "file"]
+    optional = [p for p in m["params"] if not p["required"] and p["type"] != "file"]
+    lines = [
+        f"/// `{m['name']}`: {doc_line(m['description'])}",
+        "///",
+        f"/// Made by [`{family_struct(m['name'].rpartition('.')[0])}::{snake(m['name'].rpartition('.')[2])}`];"
+        " the optional parameters are set with its methods.",
+    ]
+    if m["paginated"]:
+        lines.append("///")
+        lines.append(f"/// Paged: {m['paginated']['default']} items per page unless `per_page` says otherwise (at most {m['paginated']['max']}).")
+    out = "\n".join(lines) + "\n"
+    out += '#[must_use = "a call does nothing until `.send().await`"]\n#[derive(Debug)]\n'
+    out += f"pub struct {name}(CallBuilder);\n\n"
+    out += f"impl {name} {{\n"
+    for p in optional:
+        ty, generic = arg_type(p)
+        fn = var_name(p)
+        gen = "<S: ParamValue>" if generic else ""
+        out += f"    /// `{p['name']}`: {doc_line(p['description'])}\n"
+        out += f"    pub fn {fn}{gen}(self, {fn}: {ty}) -> Self {{\n"
+        out += f"        {name}(self.0.param({rust_str(p['name'])}, {arg_value(p, fn)}))\n    }}\n\n"
+    out += (
+        "    /// Sends this call over `protocol` instead of the client's.\n"
+        f"    pub fn protocol(self, protocol: Protocol) -> Self {{\n        {name}(self.0.protocol(protocol))\n    }}\n\n"
+        "    /// Asks for `format` instead of the client's.\n"
+        f"    pub fn format(self, format: Format) -> Self {{\n        {name}(self.0.format(format))\n    }}\n\n"
+    )
+    out += send_fn(m)
+    out += "}\n"
+    return out, required
+
+
+def constructor(m, required):
+    leaf = snake(m["name"].rpartition(".")[2])
+    args = []
+    generic = False
+    for p in required:
+        ty, g = arg_type(p)
+        generic = generic or g
+        args.append(f"{var_name(p)}: {ty}")
+    params = "".join(f".param({rust_str(p['name'])}, {arg_value(p, var_name(p))})" for p in required)
+    gen = "<S: ParamValue>" if generic else ""
+    return (
+        f"    /// `{m['name']}`: {doc_line(m['description'])}\n"
+        f"    pub fn {leaf}{gen}(&self, {', '.join(args)}) -> {builder_name(m['name'])} {{\n"
+        f"        {builder_name(m['name'])}(self.client.call({rust_str(m['name'])}){params})\n    }}\n\n"
+    ).replace("(&self, )", "(&self)")
+
+
+def api():
+    families = {}
+    for m in CATALOG:
+        family = m["name"].rpartition(".")[0]
+        if family.split(".")[0] in HAND_WRITTEN:
+            continue
+        families.setdefault(family, []).append(m)
+        # every ancestor family exists, even without methods of its own
+        parts = family.split(".")
+        for i in range(1, len(parts)):
+            families.setdefault(".".join(parts[:i]), [])
+    out = HEADER + "\n"
+    out += "//! The typed builders: one per method, grouped by family as the API groups them.\n\n"
+    out += "use super::into_root;\nuse crate::call::ParamValue;\nuse crate::client::{CallBuilder, Client};\n"
+    out += "use crate::codes::*;\nuse crate::error::Error;\nuse crate::format::Format;\nuse crate::ids::*;\n"
+    out += "use crate::protocol::Protocol;\nuse crate::value::Value;\n\n"
+    for family in sorted(families):
+        struct = family_struct(family)
+        children = sorted(f for f in families if f.rpartition(".")[0] == family and f != family and "." in f)
+        out += f"/// The `{family}.*` methods.\n#[derive(Debug, Clone)]\npub struct {struct} {{\n    client: Client,\n}}\n\n"
+        out += f"impl {struct} {{\n"
+        for child in children:
+            leaf = child.rpartition(".")[2]
+            out += f"    /// The `{child}.*` methods.\n    pub fn {snake(leaf)}(&self) -> {family_struct(child)} {{\n"
+            out += f"        {family_struct(child)} {{ client: self.client.clone() }}\n    }}\n\n"
+        builders = []
+        for m in families[family]:
+            b, required = builder(m)
+            builders.append(b)
+            out += constructor(m, required)
+        out += "}\n\n"
+        out += "\n".join(builders) + "\n"
+    out += "impl Client {\n"
+    for family in sorted(f for f in families if "." not in f):
+        out += f"    /// The `{family}.*` methods.\n    pub fn {snake(family)}(&self) -> {family_struct(family)} {{\n"
+        out += f"        {family_struct(family)} {{ client: self.clone() }}\n    }}\n\n"
+    out += "}\n\n"
+    # method -> Rust path of its builder, for the test that every method has one
+    out += "/// Every method and the typed function that starts it.\n#[cfg(test)]\npub(super) const BUILDERS: &[(&str, &str)] = &[\n"
+    for m in CATALOG:
+        family, _, leaf = m["name"].rpartition(".")
+        if family.split(".")[0] in HAND_WRITTEN:
+            continue
+        out += f"    ({rust_str(m['name'])}, \"{family_struct(family)}::{snake(leaf)}\"),\n"
+    out += "];\n"
+    return out
+
+
+write(ROOT / "src" / "api" / "generated.rs", api())

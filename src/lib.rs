@@ -13,6 +13,9 @@
            The README (the front page of the documentation built with every feature) has the tour."
 )]
 
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub mod api;
 pub mod auth;
 pub mod call;
 #[cfg(feature = "client")]
