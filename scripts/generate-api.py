@@ -205,20 +205,28 @@ def answer_doc(m):
         return "Sends the call; the answer is a status only."
     if "+" in root:
         return "Sends the call; the answer's payload (" + ", ".join(f"`{r}`" for r in root.split("+")) + ")."
+    if m["answer"].get("type") is None:
+        return f"Sends the call; the whole payload ({m['answer']['untyped_reason']})."
     return f"Sends the call; the answer's `{root}` element."
 
 
 def send_fn(m):
-    root = m["answer"]["root"]
+    answer = m["answer"]
+    root, ty = answer["root"], answer.get("type")
+    if ty is None:
+        assert answer.get("untyped_reason"), f"{m['name']}: no answer type and no reason"
     if root is None:
         body = "self.0.send().await.map(|_| ())"
         ret = "()"
-    elif "+" in root:
+    elif ty is None:
         body = "self.0.send().await"
         ret = "Value"
+    elif "+" in root:
+        body = "decode(self.0.send().await?)"
+        ret = ty
     else:
-        body = f"into_root(self.0.send().await?, {rust_str(root)})"
-        ret = "Value"
+        body = f"decode(into_root(self.0.send().await?, {rust_str(root)})?)"
+        ret = ty
     return (
         f"    /// {answer_doc(m)}\n"
         "    ///\n    /// # Errors\n    ///\n"
@@ -292,7 +300,7 @@ def api():
             families.setdefault(".".join(parts[:i]), [])
     out = HEADER + "\n"
     out += "//! The typed builders: one per method, grouped by family as the API groups them.\n\n"
-    out += "use super::into_root;\nuse crate::call::ParamValue;\nuse crate::client::{CallBuilder, Client};\n"
+    out += "use super::*;\nuse crate::call::ParamValue;\nuse crate::client::{CallBuilder, Client};\n"
     out += "use crate::codes::*;\nuse crate::error::Error;\nuse crate::format::Format;\nuse crate::ids::*;\n"
     out += "use crate::protocol::Protocol;\nuse crate::value::Value;\n\n"
     for family in sorted(families):
@@ -317,13 +325,26 @@ def api():
         out += f"        {family_struct(family)} {{ client: self.clone() }}\n    }}\n\n"
     out += "}\n\n"
     # method -> Rust path of its builder, for the test that every method has one
-    out += "/// Every method and the typed function that starts it.\n#[cfg(test)]\npub(super) const BUILDERS: &[(&str, &str)] = &[\n"
+    out += "/// Every method and the typed function that starts it.\n#[cfg(test)]\npub(super) const BUILDERS: &[(&str, &str, &str)] = &[\n"
     for m in CATALOG:
         family, _, leaf = m["name"].rpartition(".")
         if family.split(".")[0] in HAND_WRITTEN:
             continue
-        out += f"    ({rust_str(m['name'])}, \"{family_struct(family)}::{snake(leaf)}\"),\n"
-    out += "];\n"
+        ty = m["answer"].get("type") or ("untyped: " + m["answer"]["untyped_reason"])
+        out += f"    ({rust_str(m['name'])}, \"{family_struct(family)}::{snake(leaf)}\", {rust_str(ty)}),\n"
+    out += "];\n\n"
+    # every typed answer read from a payload, for the test that reads the documented examples
+    out += "/// Reads `payload` as `method`'s typed answer and prints it; `None` for a method without one.\n"
+    out += "#[cfg(test)]\npub(super) fn read_typed_answer(method: &str, payload: Value) -> Option<Result<String, Error>> {\n"
+    out += "    let read = match method {\n"
+    for m in CATALOG:
+        a = m["answer"]
+        ty, root = a.get("type"), a["root"]
+        if ty in (None, "()"):
+            continue
+        source = "Ok(payload)" if "+" in root else f"into_root(payload, {rust_str(root)})"
+        out += f"        {rust_str(m['name'])} => {source}.and_then(decode::<{ty}>).map(|answer| format!(\"{{answer:?}}\")),\n"
+    out += "        _ => return None,\n    };\n    Some(read)\n}\n"
     return out
 
 
