@@ -13,6 +13,7 @@
            The README (the front page of the documentation built with every feature) has the tour."
 )]
 
+pub mod answers;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod api;

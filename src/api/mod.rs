@@ -29,12 +29,9 @@
 use crate::error::Error;
 use crate::value::Value;
 
-mod answer;
-mod answers;
 mod generated;
 
-pub use answer::{Item, List, Page};
-pub use answers::*;
+pub use crate::answers::*;
 pub use generated::*;
 
 /// Reads an answer into its type, with [`Value`]'s leniency.

@@ -279,8 +279,6 @@ async fn documents_from_upload_to_delete_on_every_protocol_and_format() {
             .await
             .unwrap();
         let tag_names: Vec<&str> = tags
-            .get("doc")
-            .unwrap()
             .get("tags")
             .unwrap()
             .list("tag")
@@ -330,7 +328,7 @@ async fn documents_from_upload_to_delete_on_every_protocol_and_format() {
             .await
             .unwrap();
         assert_eq!(
-            text(&in_album.get("docs").unwrap().list("doc")[0], &["title"]),
+            text(&in_album["album"]["docs"].list("doc")[0], &["title"]),
             "Renamed"
         );
 
@@ -807,7 +805,7 @@ async fn a_restarted_emulator_keeps_everything_it_confirmed() {
         .send()
         .await
         .unwrap();
-    assert_eq!(in_album.get("docs").unwrap().list("doc").len(), 1);
+    assert_eq!(in_album["album"]["docs"].list("doc").len(), 1);
     tokio::time::sleep(Duration::from_millis(30)).await;
     let tickets = old
         .call("upload.checkTickets")

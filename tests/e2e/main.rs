@@ -35,6 +35,7 @@ mod interop;
 mod interop_emulator;
 mod persistence;
 mod tls;
+mod typed;
 mod upload;
 mod uploader;
 mod wsdl;

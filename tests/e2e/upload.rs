@@ -674,12 +674,15 @@ async fn the_emulator_knows_each_uploads_md5_even_while_it_is_processed() {
             .send()
             .await
             .unwrap();
+        // One line per checksum asked about; only the uploaded one names a document.
         let docs = found.get("docs").unwrap().list("doc");
-        assert_eq!(docs.len(), 1, "{protocol} {size}");
+        assert_eq!(docs.len(), 2, "{protocol} {size}");
+        assert_eq!(docs[0].get("found").and_then(Value::as_bool), Some(false));
         assert_eq!(
-            docs[0].get("md5").and_then(Value::as_str),
+            docs[1].get("md5").and_then(Value::as_str),
             Some(md5.as_str())
         );
+        assert!(docs[1].get("doc_id").and_then(Value::as_u64).is_some());
     }
     emulator.shutdown().await;
 }

@@ -44,10 +44,12 @@ use std::time::Duration;
 use futures_util::StreamExt;
 
 use super::{Client, Quota, TicketOutcome, Uploaded};
+use crate::answers::{List, Md5Match};
 use crate::error::{Error, ErrorCode};
 use crate::format::Format;
 use crate::protocol::Protocol;
 use crate::upload::UploadFile;
+use crate::value::Value;
 
 mod journal;
 mod report;
@@ -371,12 +373,17 @@ impl Run<'_> {
             .send()
             .await
             .map_err(failed)?;
-        Ok(found
+        let found: List<Md5Match> = found
             .get("docs")
-            .map(|docs| docs.list("doc"))
-            .unwrap_or_default()
+            .map(Value::deserialize_into)
+            .transpose()
+            .map_err(|e| failed(Error::Deserialize(e)))?
+            .unwrap_or_default();
+        Ok(found
+            .items
             .iter()
-            .find_map(|doc| doc.get("doc_id").and_then(crate::value::Value::as_u64)))
+            .filter(|line| line.found != Some(false))
+            .find_map(|line| line.doc_id.map(crate::ids::DocId::get)))
     }
 
     /// Sends `files`, `jobs` at a time, reporting each result as it comes and handing each

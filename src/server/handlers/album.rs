@@ -47,16 +47,38 @@ struct AlbumId {
     album_id: u64,
 }
 
+/// `album.getList`'s answer (no `pages`: the page documents none).
 #[derive(Serialize)]
 struct AlbumList<'a> {
     total: usize,
+    per_page: usize,
+    page: usize,
+    count: usize,
     album: Vec<AlbumAnswer<'a>>,
 }
 
+/// `album.docs.add`'s answer: the album, its new total, and one line per document sent.
 #[derive(Serialize)]
-struct AlbumTotal {
+struct AlbumDocsAdded {
     album_id: u64,
     total: usize,
+    added: usize,
+    skipped: usize,
+    doc: Vec<AddedLine>,
+}
+
+#[derive(Serialize)]
+struct AddedLine {
+    doc_id: u64,
+    added: bool,
+    error: u8,
+}
+
+/// `album.docs.getList`'s answer: the page of documents inside the album element.
+#[derive(Serialize)]
+struct AlbumDocs<'a> {
+    album_id: u64,
+    docs: DocPage<'a>,
 }
 
 fn album_id(request: &Request<'_>) -> Result<u64, crate::error::ApiError> {
@@ -110,6 +132,10 @@ pub(super) fn list(state: &ServiceState, request: &Request<'_>) -> Outcome {
         "albums",
         &AlbumList {
             total: album.len(),
+            // Every album on one page, as many as there are (at least the documented 100).
+            per_page: album.len().max(100),
+            page: 1,
+            count: album.len(),
             album,
         },
     )
@@ -136,16 +162,27 @@ pub(super) fn docs_add(state: &mut ServiceState, request: &Request<'_>) -> Outco
         .albums
         .get_mut(&id)
         .ok_or_else(|| method_error(1, "Album not found"))?;
+    let mut lines = Vec::with_capacity(wanted.len());
     for doc in wanted {
-        if !album.docs.contains(&doc) {
+        let added = !album.docs.contains(&doc);
+        if added {
             album.docs.push(doc);
         }
+        lines.push(AddedLine {
+            doc_id: doc,
+            added,
+            error: 0,
+        });
     }
+    let added = lines.iter().filter(|line| line.added).count();
     answer(
         "album",
-        &AlbumTotal {
+        &AlbumDocsAdded {
             album_id: id,
             total: album.docs.len(),
+            added,
+            skipped: lines.len() - added,
+            doc: lines,
         },
     )
 }
@@ -162,5 +199,11 @@ pub(super) fn docs_list(state: &ServiceState, request: &Request<'_>) -> Outcome 
         .filter_map(|id| state.docs.get(id))
         .filter(|doc| doc.is_public || Some(doc.owner) == request.user_id())
         .collect();
-    answer("docs", &DocPage::of(state, request, &docs))
+    answer(
+        "album",
+        &AlbumDocs {
+            album_id: album.id,
+            docs: DocPage::of(state, request, &docs),
+        },
+    )
 }

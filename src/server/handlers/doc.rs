@@ -28,12 +28,14 @@ struct Visibility {
     is_public: bool,
 }
 
+/// A tag as `doc.tags.*` answer it (the form in use since June 2009).
 #[derive(Serialize)]
 struct Tag<'a> {
-    tag_id: u64,
-    tag: &'a str,
     #[serde(rename = "type")]
     kind: &'static str,
+    id: u64,
+    user_id: u64,
+    tag: &'a str,
 }
 
 #[derive(Serialize)]
@@ -50,9 +52,10 @@ impl<'a> Tags<'a> {
                 .tags
                 .iter()
                 .map(|(tag_id, tag)| Tag {
-                    tag_id: *tag_id,
-                    tag,
                     kind: "keyword",
+                    id: *tag_id,
+                    user_id: doc.owner,
+                    tag,
                 })
                 .collect(),
         }
@@ -106,10 +109,10 @@ impl<'a> DocAnswer<'a> {
 /// A page of documents.
 #[derive(Serialize)]
 pub(super) struct DocPage<'a> {
+    total: usize,
+    per_page: usize,
     page: usize,
     pages: usize,
-    perpage: usize,
-    total: usize,
     doc: Vec<DocAnswer<'a>>,
 }
 
@@ -120,7 +123,7 @@ impl<'a> DocPage<'a> {
         DocPage {
             page: page.page,
             pages: page.pages,
-            perpage: page.per_page,
+            per_page: page.per_page,
             total: docs.len(),
             doc: page
                 .slice(docs)
@@ -136,10 +139,13 @@ struct DocId {
     doc_id: u64,
 }
 
+/// `doc.tags.add`'s answer: how many keywords were added and dropped (already there), and the
+/// tags added.
 #[derive(Serialize)]
-struct DocTags<'a> {
-    doc_id: u64,
-    tags: Tags<'a>,
+struct TagsAdded<'a> {
+    added: usize,
+    dropped: usize,
+    tag: Vec<Tag<'a>>,
 }
 
 fn doc_id(request: &Request<'_>) -> Result<u64, crate::error::ApiError> {
@@ -156,16 +162,21 @@ pub(super) fn get(state: &ServiceState, request: &Request<'_>) -> Outcome {
     answer("doc", &value)
 }
 
+/// One checksum asked about, and the caller's document with that original if there is one.
 #[derive(Serialize)]
-struct Md5Match<'a> {
-    doc_id: u64,
+struct Md5Line<'a> {
     md5: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    doc_id: Option<u64>,
+    found: bool,
 }
 
+/// `doc.checkMD5`'s answer: one line per checksum asked about.
 #[derive(Serialize)]
-struct Md5Matches<'a> {
-    total: usize,
-    doc: Vec<Md5Match<'a>>,
+struct Md5Lines<'a> {
+    count: usize,
+    found: usize,
+    doc: Vec<Md5Line<'a>>,
 }
 
 /// `doc.checkMD5`: the caller's documents whose file has one of the given MD5s (comma-separated),
@@ -179,23 +190,41 @@ pub(super) fn check_md5(state: &ServiceState, request: &Request<'_>) -> Outcome 
         .collect();
     let user = request.user_id();
     let pending = state.tickets.values().filter(|t| !t.done).map(|t| &t.doc);
-    let doc: Vec<Md5Match<'_>> = state
-        .docs
-        .values()
-        .chain(pending)
-        .filter(|doc| Some(doc.owner) == user && wanted.contains(&doc.md5))
-        .map(|doc| Md5Match {
-            doc_id: doc.id,
-            md5: &doc.md5,
+    let mut owned_by_md5: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
+    for doc in state.docs.values().chain(pending) {
+        if Some(doc.owner) == user {
+            owned_by_md5.entry(doc.md5.as_str()).or_insert(doc.id);
+        }
+    }
+    let doc: Vec<Md5Line<'_>> = wanted
+        .iter()
+        .map(|md5| {
+            let doc_id = owned_by_md5.get(md5.as_str()).copied();
+            Md5Line {
+                md5,
+                doc_id,
+                found: doc_id.is_some(),
+            }
         })
         .collect();
     answer(
         "docs",
-        &Md5Matches {
-            total: doc.len(),
+        &Md5Lines {
+            count: doc.len(),
+            found: doc.iter().filter(|line| line.found).count(),
             doc,
         },
     )
+}
+
+/// `doc.set`'s answer, as its page documents it: the document's id, title, sharing code and
+/// description.
+#[derive(Serialize)]
+struct DocSet<'a> {
+    doc_id: u64,
+    title: &'a str,
+    share: u8,
+    description: &'a str,
 }
 
 /// `doc.set`: title and description.
@@ -208,7 +237,16 @@ pub(super) fn set(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
     if let Some(description) = request.params.get("description") {
         doc.description = description.to_owned();
     }
-    answer("doc", &DocId { doc_id: id })
+    answer(
+        "doc",
+        &DocSet {
+            doc_id: id,
+            title: &doc.title,
+            // Answers say 5 for public (doc.get's legend), 0 for private.
+            share: if doc.is_public { 5 } else { 0 },
+            description: &doc.description,
+        },
+    )
 }
 
 /// `doc.delete`: the document, its file, and its place in every album.
@@ -291,17 +329,33 @@ pub(super) fn tags_add(state: &mut ServiceState, request: &Request<'_>) -> Outco
         }
     }
     drop(present);
+    let sent = comma_list(request, "keywords").count();
     let added: Vec<(u64, String)> = new
         .into_iter()
         .map(|keyword| (state.ids.next(), keyword))
         .collect();
     let doc = owned(state, request, id)?;
+    let first_new = doc.tags.len();
     doc.tags.extend(added);
+    let owner = doc.owner;
+    let tag: Vec<Tag<'_>> = doc
+        .tags
+        .get(first_new..)
+        .unwrap_or_default()
+        .iter()
+        .map(|(tag_id, tag)| Tag {
+            kind: "keyword",
+            id: *tag_id,
+            user_id: owner,
+            tag,
+        })
+        .collect();
     answer(
-        "doc",
-        &DocTags {
-            doc_id: id,
-            tags: Tags::of(doc),
+        "tags",
+        &TagsAdded {
+            added: tag.len(),
+            dropped: sent - tag.len(),
+            tag,
         },
     )
 }
@@ -309,13 +363,7 @@ pub(super) fn tags_add(state: &mut ServiceState, request: &Request<'_>) -> Outco
 /// `doc.tags.getList`.
 pub(super) fn tags_list(state: &ServiceState, request: &Request<'_>) -> Outcome {
     let doc = visible(state, request, doc_id(request)?)?;
-    answer(
-        "doc",
-        &DocTags {
-            doc_id: doc.id,
-            tags: Tags::of(doc),
-        },
-    )
+    answer("tags", &Tags::of(doc))
 }
 
 #[cfg(test)]

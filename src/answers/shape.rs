@@ -54,7 +54,7 @@ macro_rules! answer {
         }
 
         $(
-            impl $crate::api::answer::Item for $name {
+            impl $crate::answers::Item for $name {
                 const KEY: &'static str = $key;
             }
         )?
@@ -87,7 +87,7 @@ macro_rules! answer {
                         Ok($name {
                             $( $field: match $field {
                                 Some(value) => value,
-                                None => $crate::api::answer::missing(answer!(@first $field $($($wire)|+)?))?,
+                                None => $crate::answers::shape::missing(answer!(@first $field $($($wire)|+)?))?,
                             }, )*
                             other,
                         })
@@ -132,7 +132,7 @@ macro_rules! answer {
             fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 use serde::ser::SerializeMap;
                 let mut map = serializer.serialize_map(None)?;
-                $( $crate::api::answer::SerializeField::serialize_field(
+                $( $crate::answers::shape::SerializeField::serialize_field(
                     &self.$field,
                     answer!(@first $field $($($wire)|+)?),
                     &mut map,

@@ -3,17 +3,22 @@
 //! ([`DocSummary`]), a page ([`Page`]), a list that is not paged ([`List`]), a batch result
 //! ([`Batch`]), the documents around one ([`Context`]).
 //!
-//! Every type is `#[non_exhaustive]` and keeps what it does not name in `other`.
+//! Every type is `#[non_exhaustive]` and keeps what it does not name in `other`. The typed
+//! builders of [`api`](crate::api) answer with them; [`CallBuilder::send_as`](crate::client::CallBuilder::send_as)
+//! reads any answer into them too.
 
 use std::fmt;
 use std::marker::PhantomData;
 
 use serde::de::{self, MapAccess, Visitor};
 
-use super::answer::{Item, List, Page, answer};
+mod shape;
+
 use crate::codes::{Audience, License, Media, Safety};
 use crate::ids::{AlbumId, CommentId, DocId, FolderId, GroupId, NoteId, PostId, TagId, UserId};
 use crate::value::{Map, Text, Value};
+pub(crate) use shape::answer;
+pub use shape::{Item, List, Page};
 
 answer! {
     /// A member as answers name them (`owner`, `user`).

@@ -1,0 +1,212 @@
+//! The typed API end to end: every method the emulator emulates, called through its typed
+//! builder on each protocol, read into its typed answer.
+
+use ipernity::codes::{Extra, Media, ThumbSize};
+use ipernity::ids::{DocId, UserId};
+use ipernity::upload::UploadFile;
+use ipernity::{Error, Format, Protocol};
+
+use crate::support::{client_for, emulator};
+
+/// The methods below, on each protocol with its own format and on REST with every format.
+fn matrix() -> Vec<(Protocol, Format)> {
+    let mut matrix: Vec<(Protocol, Format)> = Format::ALL
+        .iter()
+        .filter(|f| Protocol::Rest.transport().formats().contains(f))
+        .map(|f| (Protocol::Rest, *f))
+        .collect();
+    matrix.push((Protocol::Soap, Format::Soap));
+    matrix.push((Protocol::XmlRpc, Format::XmlRpc));
+    matrix
+}
+
+#[tokio::test]
+async fn every_emulated_method_through_its_typed_builder_on_every_protocol() {
+    let emulator = emulator().await;
+    for (protocol, format) in matrix() {
+        let context = format!("{protocol}/{format}");
+        let client = client_for(&emulator, protocol, format, true);
+
+        assert_eq!(
+            client.test().hello().send().await.unwrap(),
+            "hello world!",
+            "{context}"
+        );
+        let echoed = client.test().echo("yes").send().await.unwrap();
+        assert_eq!(echoed["echo"].as_str(), Some("yes"), "{context}");
+        let methods = client.api().methods().get_list().send().await.unwrap();
+        assert_eq!(methods.items.len(), 102, "{context}");
+        let described = client
+            .api()
+            .methods()
+            .get()
+            .method("doc.getList")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(described.name, "doc.getList", "{context}");
+        let quota = client.account().get_quota().send().await.unwrap();
+        assert_eq!(quota.user_id, Some(UserId::new(1)), "{context}");
+
+        let bytes = format!("\u{ff}\u{d8} typed {context}").into_bytes();
+        let md5 = md5_hex(&bytes);
+        let doc_id = client
+            .upload(
+                UploadFile::from_bytes("typed.jpg", bytes)
+                    .title("typed")
+                    .asynchronous(false),
+            )
+            .send()
+            .await
+            .unwrap()
+            .doc_id
+            .map(DocId::new)
+            .unwrap();
+
+        let doc = client
+            .doc()
+            .get(doc_id)
+            .extra(&[Extra::Tags, Extra::Geo])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            (doc.doc_id, doc.title.as_deref()),
+            (doc_id, Some("typed")),
+            "{context}"
+        );
+        let changed = client
+            .doc()
+            .set(doc_id)
+            .title("typed, renamed")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            changed.title.as_deref(),
+            Some("typed, renamed"),
+            "{context}"
+        );
+        let tags = client
+            .doc()
+            .tags()
+            .add(doc_id)
+            .keywords(&["red", "car"])
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            tags.items.iter().any(|t| t.tag.as_deref() == Some("red")),
+            "{context}: {tags:?}"
+        );
+        let listed = client.doc().tags().get_list(doc_id).send().await.unwrap();
+        assert_eq!(listed.items.len(), tags.items.len(), "{context}");
+
+        let page = client
+            .doc()
+            .get_list(UserId::new(1))
+            .media(Media::Photo)
+            .thumbsize(ThumbSize::Max500)
+            .per_page(100)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            page.items.iter().any(|d| d.doc_id == doc_id),
+            "{context}: {page:?}"
+        );
+        let found = client.doc().search().text("renamed").send().await.unwrap();
+        assert!(found.items.iter().any(|d| d.doc_id == doc_id), "{context}");
+        let matches = client
+            .doc()
+            .check_md5(&[md5.as_str()])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            matches.items[0].doc_id,
+            Some(doc_id),
+            "{context}: {matches:?}"
+        );
+
+        let album = client.album().create("typed album").send().await.unwrap();
+        let again = client.album().get(album.album_id).send().await.unwrap();
+        assert_eq!(again.title.as_deref(), Some("typed album"), "{context}");
+        let albums = client.album().get_list().send().await.unwrap();
+        assert!(
+            albums.items.iter().any(|a| a.album_id == album.album_id),
+            "{context}"
+        );
+        let added = client
+            .album()
+            .docs()
+            .add(album.album_id, &[doc_id])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(added.added, Some(1), "{context}: {added:?}");
+        assert_eq!(added.lines[0].doc_id, Some(doc_id), "{context}");
+        let in_album = client
+            .album()
+            .docs()
+            .get_list(album.album_id)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(in_album.docs.items[0].doc_id, doc_id, "{context}");
+
+        client.doc().delete(doc_id).send().await.unwrap();
+        let gone = client.doc().get(doc_id).send().await.unwrap_err();
+        assert_eq!(gone.code().map(|c| c.as_u32()), Some(1), "{context}");
+    }
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn typed_builders_are_checked_like_any_call_and_spawn() {
+    let emulator = emulator().await;
+    let client = client_for(&emulator, Protocol::Rest, Format::Json, true);
+    let before = emulator.requests_seen();
+    let refused = client
+        .doc()
+        .get_list(UserId::new(1))
+        .per_page(500)
+        .send()
+        .await;
+    match refused {
+        Err(Error::InvalidParam {
+            method,
+            param,
+            reason,
+        }) => {
+            assert_eq!((method, param.as_str()), (Some("doc.getList"), "per_page"));
+            assert!(reason.contains("100"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let refused = client
+        .doc()
+        .get(DocId::new(1))
+        .extra(&[Extra::Owner])
+        .send()
+        .await;
+    assert!(
+        matches!(refused, Err(Error::InvalidParam { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(emulator.requests_seen(), before, "nothing was sent");
+    let hello = tokio::spawn(client.test().hello().send())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(hello, "hello world!");
+    emulator.shutdown().await;
+}
+
+fn md5_hex(bytes: &[u8]) -> String {
+    use md5::Digest;
+    md5::Md5::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
