@@ -266,6 +266,20 @@ def builder(m):
         f"    pub fn format(self, format: Format) -> Self {{\n        {name}(self.0.format(format))\n    }}\n\n"
     )
     out += send_fn(m)
+    if m["paginated"]:
+        ty = m["answer"]["type"]
+        item = {"ContainerDocs": "DocSummary", "FolderAlbums": "Album"}.get(ty)
+        if item is None:
+            assert ty.startswith("Page<"), f"{m['name']}: a paged answer must hold a page"
+            item = ty[len("Page<"):-1]
+        out += (
+            "\n    /// Every page of the list, in order, a few at a time ([`Pages`]); each as full as the\n"
+            f"    /// method allows ({m['paginated']['max']}) unless `per_page` is set.\n"
+            f"    pub fn pages(self) -> Pages<{item}> {{\n"
+            f"        Pages::new::<{ty}>(self.0, {rust_str(m['name'])}, {rust_str(m['answer']['root'])}, {m['paginated']['max']})\n    }}\n\n"
+            "    /// Every item of the list, each once, in order ([`Items`]).\n"
+            f"    pub fn items(self) -> Items<{item}> {{\n        self.pages().items()\n    }}\n"
+        )
     out += "}\n"
     return out, required
 

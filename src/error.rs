@@ -415,6 +415,18 @@ pub enum Error {
         /// The permission it needs.
         needed: crate::methods::Permission,
     },
+    /// One page of a walk through a paged list failed (after the client's retries); the pages
+    /// before it were yielded, none after.
+    #[error("page {page} of {method}: {source}")]
+    Page {
+        /// The paged method.
+        method: &'static str,
+        /// The page that failed, from 1.
+        page: u64,
+        /// Why.
+        #[source]
+        source: Box<Error>,
+    },
     /// The payload did not fit the type asked for.
     #[error("the payload does not fit the requested type: {0}")]
     Deserialize(#[source] crate::value::DeError),
@@ -452,6 +464,7 @@ impl Error {
     pub fn api_error(&self) -> Option<&ApiError> {
         match self {
             Error::Api(error) => Some(error),
+            Error::Page { source, .. } => source.api_error(),
             _ => None,
         }
     }
@@ -485,6 +498,7 @@ impl Error {
             Error::Api(error) => error.code.is_retryable(),
             Error::Http { status, .. } => matches!(status, 502..=504),
             Error::Connection { .. } => true,
+            Error::Page { source, .. } => source.is_retryable(),
             _ => false,
         }
     }

@@ -50,7 +50,7 @@ pub mod value;
 pub use call::{Call, Credentials, ParamValue, Params, Secret};
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
-pub use client::{Client, ClientBuilder, RetryPolicy, TrustRoots};
+pub use client::{Client, ClientBuilder, RetryPolicy, Stream, StreamExt, TrustRoots};
 pub use error::{ApiError, Error, ErrorCategory, ErrorCode};
 pub use format::Format;
 pub use protocol::{DEFAULT_ENDPOINT, HttpMethod, HttpRequest, Protocol, Transport};

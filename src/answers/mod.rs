@@ -832,3 +832,66 @@ answer! {
         found: Option<bool>,
     }
 }
+
+/// An item of a paged list that can be told from the others by its id, so that one seen on two
+/// pages (it moved while the list was walked) is yielded once.
+pub trait Keyed {
+    /// The item's id.
+    fn key(&self) -> u64;
+}
+
+macro_rules! keyed {
+    ($($item:ty => $field:ident),* $(,)?) => {$(
+        impl Keyed for $item {
+            fn key(&self) -> u64 {
+                self.$field.get()
+            }
+        }
+    )*};
+}
+
+keyed!(
+    DocSummary => doc_id,
+    Album => album_id,
+    Folder => folder_id,
+    Group => group_id,
+    Member => user_id,
+    Post => post_id,
+    Comment => comment_id,
+    Fave => user_id,
+    Visit => user_id,
+);
+
+/// A method's answer that holds one page of its list: the page itself, or the page inside a
+/// container (`album.docs.getList`'s `<album><docs>`).
+pub trait IntoPage {
+    /// What the list holds.
+    type Item;
+
+    /// The page.
+    fn into_page(self) -> Page<Self::Item>;
+}
+
+impl<T> IntoPage for Page<T> {
+    type Item = T;
+
+    fn into_page(self) -> Page<T> {
+        self
+    }
+}
+
+impl IntoPage for ContainerDocs {
+    type Item = DocSummary;
+
+    fn into_page(self) -> Page<DocSummary> {
+        self.docs
+    }
+}
+
+impl IntoPage for FolderAlbums {
+    type Item = Album;
+
+    fn into_page(self) -> Page<Album> {
+        self.albums
+    }
+}

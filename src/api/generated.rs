@@ -320,6 +320,17 @@ impl AlbumGetFaves {
     pub async fn send(self) -> Result<Page<Fave>, Error> {
         decode(into_root(self.0.send().await?, "faves")?)
     }
+
+    /// Every page of the list, in order, a few at a time ([`Pages`]); each as full as the
+    /// method allows (100) unless `per_page` is set.
+    pub fn pages(self) -> Pages<Fave> {
+        Pages::new::<Page<Fave>>(self.0, "album.getFaves", "faves", 100)
+    }
+
+    /// Every item of the list, each once, in order ([`Items`]).
+    pub fn items(self) -> Items<Fave> {
+        self.pages().items()
+    }
 }
 
 /// `album.getList`: One page of a member's albums (the caller's when no member is named).
@@ -385,6 +396,17 @@ impl AlbumGetList {
     pub async fn send(self) -> Result<Page<Album>, Error> {
         decode(into_root(self.0.send().await?, "albums")?)
     }
+
+    /// Every page of the list, in order, a few at a time ([`Pages`]); each as full as the
+    /// method allows (100) unless `per_page` is set.
+    pub fn pages(self) -> Pages<Album> {
+        Pages::new::<Page<Album>>(self.0, "album.getList", "albums", 100)
+    }
+
+    /// Every item of the list, each once, in order ([`Items`]).
+    pub fn items(self) -> Items<Album> {
+        self.pages().items()
+    }
 }
 
 /// `album.getVisitors`: One page of the latest visits to one of the caller's albums.
@@ -424,6 +446,17 @@ impl AlbumGetVisitors {
     /// As [`CallBuilder::send`].
     pub async fn send(self) -> Result<Page<Visit>, Error> {
         decode(into_root(self.0.send().await?, "visits")?)
+    }
+
+    /// Every page of the list, in order, a few at a time ([`Pages`]); each as full as the
+    /// method allows (100) unless `per_page` is set.
+    pub fn pages(self) -> Pages<Visit> {
+        Pages::new::<Page<Visit>>(self.0, "album.getVisitors", "visits", 100)
+    }
+
+    /// Every item of the list, each once, in order ([`Items`]).
+    pub fn items(self) -> Items<Visit> {
+        self.pages().items()
     }
 }
 
@@ -689,6 +722,17 @@ impl AlbumDocsGetList {
     /// As [`CallBuilder::send`].
     pub async fn send(self) -> Result<ContainerDocs, Error> {
         decode(into_root(self.0.send().await?, "album")?)
+    }
+
+    /// Every page of the list, in order, a few at a time ([`Pages`]); each as full as the
+    /// method allows (100) unless `per_page` is set.
+    pub fn pages(self) -> Pages<DocSummary> {
+        Pages::new::<ContainerDocs>(self.0, "album.docs.getList", "album", 100)
+    }
+
+    /// Every item of the list, each once, in order ([`Items`]).
+    pub fn items(self) -> Items<DocSummary> {
+        self.pages().items()
     }
 }
 
@@ -1213,6 +1257,17 @@ impl DocGetFaves {
     pub async fn send(self) -> Result<Page<Fave>, Error> {
         decode(into_root(self.0.send().await?, "faves")?)
     }
+
+    /// Every page of the list, in order, a few at a time ([`Pages`]); each as full as the
+    /// method allows (100) unless `per_page` is set.
+    pub fn pages(self) -> Pages<Fave> {
+        Pages::new::<Page<Fave>>(self.0, "doc.getFaves", "faves", 100)
+    }
+
+    /// Every item of the list, each once, in order ([`Items`]).
+    pub fn items(self) -> Items<Fave> {
+        self.pages().items()
+    }
 }
 
 /// `doc.getList`: One page of a member's documents, newest first, filtered by media kind or visibility.
@@ -1277,6 +1332,17 @@ impl DocGetList {
     /// As [`CallBuilder::send`].
     pub async fn send(self) -> Result<Page<DocSummary>, Error> {
         decode(into_root(self.0.send().await?, "docs")?)
+    }
+
+    /// Every page of the list, in order, a few at a time ([`Pages`]); each as full as the
+    /// method allows (100) unless `per_page` is set.
+    pub fn pages(self) -> Pages<DocSummary> {
+        Pages::new::<Page<DocSummary>>(self.0, "doc.getList", "docs", 100)
+    }
+
+    /// Every item of the list, each once, in order ([`Items`]).
+    pub fn items(self) -> Items<DocSummary> {
+        self.pages().items()
     }
 }
 
@@ -1373,6 +1439,17 @@ impl DocGetVisitors {
     /// As [`CallBuilder::send`].
     pub async fn send(self) -> Result<Page<Visit>, Error> {
         decode(into_root(self.0.send().await?, "visits")?)
+    }
+
+    /// Every page of the list, in order, a few at a time ([`Pages`]); each as full as the
+    /// method allows (100) unless `per_page` is set.
+    pub fn pages(self) -> Pages<Visit> {
+        Pages::new::<Page<Visit>>(self.0, "doc.getVisitors", "visits", 100)
+    }
+
+    /// Every item of the list, each once, in order ([`Items`]).
+    pub fn items(self) -> Items<Visit> {
+        self.pages().items()
     }
 }
 
@@ -1508,6 +1585,17 @@ impl DocSearch {
     /// As [`CallBuilder::send`].
     pub async fn send(self) -> Result<Page<DocSummary>, Error> {
         decode(into_root(self.0.send().await?, "docs")?)
+    }
+
+    /// Every page of the list, in order, a few at a time ([`Pages`]); each as full as the
+    /// method allows (100) unless `per_page` is set.
+    pub fn pages(self) -> Pages<DocSummary> {
+        Pages::new::<Page<DocSummary>>(self.0, "doc.search", "docs", 100)
+    }
+
+    /// Every item of the list, each once, in order ([`Items`]).
+    pub fn items(self) -> Items<DocSummary> {
+        self.pages().items()
     }
 }
 
@@ -1992,6 +2080,17 @@ impl DocCommentsGetList {
     pub async fn send(self) -> Result<Page<Comment>, Error> {
         decode(into_root(self.0.send().await?, "comments")?)
     }
+
+    /// Every page of the list, in order, a few at a time ([`Pages`]); each as full as the
+    /// method allows (100) unless `per_page` is set.
+    pub fn pages(self) -> Pages<Comment> {
+        Pages::new::<Page<Comment>>(self.0, "doc.comments.getList", "comments", 100)
+    }
+
+    /// Every item of the list, each once, in order ([`Items`]).
+    pub fn items(self) -> Items<Comment> {
+        self.pages().items()
+    }
 }
 
 /// `doc.comments.reply`: Answers a comment under a document.
@@ -2451,6 +2550,17 @@ impl ExploreDocsGetPopular {
     pub async fn send(self) -> Result<Page<DocSummary>, Error> {
         decode(into_root(self.0.send().await?, "docs")?)
     }
+
+    /// Every page of the list, in order, a few at a time ([`Pages`]); each as full as the
+    /// method allows (50) unless `per_page` is set.
+    pub fn pages(self) -> Pages<DocSummary> {
+        Pages::new::<Page<DocSummary>>(self.0, "explore.docs.getPopular", "docs", 50)
+    }
+
+    /// Every item of the list, each once, in order ([`Items`]).
+    pub fn items(self) -> Items<DocSummary> {
+        self.pages().items()
+    }
 }
 
 /// `explore.docs.getRecent`: The documents most recently made public by anyone.
@@ -2553,6 +2663,17 @@ impl ExploreDocsHomepage {
     /// As [`CallBuilder::send`].
     pub async fn send(self) -> Result<Page<DocSummary>, Error> {
         decode(into_root(self.0.send().await?, "docs")?)
+    }
+
+    /// Every page of the list, in order, a few at a time ([`Pages`]); each as full as the
+    /// method allows (100) unless `per_page` is set.
+    pub fn pages(self) -> Pages<DocSummary> {
+        Pages::new::<Page<DocSummary>>(self.0, "explore.docs.homepage", "docs", 100)
+    }
+
+    /// Every item of the list, each once, in order ([`Items`]).
+    pub fn items(self) -> Items<DocSummary> {
+        self.pages().items()
     }
 }
 
@@ -2737,6 +2858,17 @@ impl FavesAlbumsGetList {
     pub async fn send(self) -> Result<Page<Album>, Error> {
         decode(into_root(self.0.send().await?, "albums")?)
     }
+
+    /// Every page of the list, in order, a few at a time ([`Pages`]); each as full as the
+    /// method allows (100) unless `per_page` is set.
+    pub fn pages(self) -> Pages<Album> {
+        Pages::new::<Page<Album>>(self.0, "faves.albums.getList", "albums", 100)
+    }
+
+    /// Every item of the list, each once, in order ([`Items`]).
+    pub fn items(self) -> Items<Album> {
+        self.pages().items()
+    }
 }
 
 /// `faves.albums.remove`: Takes an album out of the caller's favourites.
@@ -2889,6 +3021,17 @@ impl FavesDocsGetList {
     /// As [`CallBuilder::send`].
     pub async fn send(self) -> Result<Page<DocSummary>, Error> {
         decode(into_root(self.0.send().await?, "docs")?)
+    }
+
+    /// Every page of the list, in order, a few at a time ([`Pages`]); each as full as the
+    /// method allows (100) unless `per_page` is set.
+    pub fn pages(self) -> Pages<DocSummary> {
+        Pages::new::<Page<DocSummary>>(self.0, "faves.docs.getList", "docs", 100)
+    }
+
+    /// Every item of the list, each once, in order ([`Items`]).
+    pub fn items(self) -> Items<DocSummary> {
+        self.pages().items()
     }
 }
 
@@ -3176,6 +3319,17 @@ impl FolderGetList {
     pub async fn send(self) -> Result<Page<Folder>, Error> {
         decode(into_root(self.0.send().await?, "folders")?)
     }
+
+    /// Every page of the list, in order, a few at a time ([`Pages`]); each as full as the
+    /// method allows (100) unless `per_page` is set.
+    pub fn pages(self) -> Pages<Folder> {
+        Pages::new::<Page<Folder>>(self.0, "folder.getList", "folders", 100)
+    }
+
+    /// Every item of the list, each once, in order ([`Items`]).
+    pub fn items(self) -> Items<Folder> {
+        self.pages().items()
+    }
 }
 
 /// `folder.orderList`: Sets the order in which the caller's folders are shown.
@@ -3313,6 +3467,17 @@ impl FolderAlbumsGetList {
     /// As [`CallBuilder::send`].
     pub async fn send(self) -> Result<FolderAlbums, Error> {
         decode(into_root(self.0.send().await?, "folder")?)
+    }
+
+    /// Every page of the list, in order, a few at a time ([`Pages`]); each as full as the
+    /// method allows (100) unless `per_page` is set.
+    pub fn pages(self) -> Pages<Album> {
+        Pages::new::<FolderAlbums>(self.0, "folder.albums.getList", "folder", 100)
+    }
+
+    /// Every item of the list, each once, in order ([`Items`]).
+    pub fn items(self) -> Items<Album> {
+        self.pages().items()
     }
 }
 
@@ -3459,6 +3624,17 @@ impl GroupGetList {
     pub async fn send(self) -> Result<Page<Group>, Error> {
         decode(into_root(self.0.send().await?, "groups")?)
     }
+
+    /// Every page of the list, in order, a few at a time ([`Pages`]); each as full as the
+    /// method allows (100) unless `per_page` is set.
+    pub fn pages(self) -> Pages<Group> {
+        Pages::new::<Page<Group>>(self.0, "group.getList", "groups", 100)
+    }
+
+    /// Every item of the list, each once, in order ([`Items`]).
+    pub fn items(self) -> Items<Group> {
+        self.pages().items()
+    }
 }
 
 /// `group.search`: Searches groups by text.
@@ -3513,6 +3689,17 @@ impl GroupSearch {
     /// As [`CallBuilder::send`].
     pub async fn send(self) -> Result<Page<Group>, Error> {
         decode(into_root(self.0.send().await?, "groups")?)
+    }
+
+    /// Every page of the list, in order, a few at a time ([`Pages`]); each as full as the
+    /// method allows (100) unless `per_page` is set.
+    pub fn pages(self) -> Pages<Group> {
+        Pages::new::<Page<Group>>(self.0, "group.search", "groups", 100)
+    }
+
+    /// Every item of the list, each once, in order ([`Items`]).
+    pub fn items(self) -> Items<Group> {
+        self.pages().items()
     }
 }
 
@@ -3717,6 +3904,17 @@ impl GroupDocsGetList {
     pub async fn send(self) -> Result<ContainerDocs, Error> {
         decode(into_root(self.0.send().await?, "group")?)
     }
+
+    /// Every page of the list, in order, a few at a time ([`Pages`]); each as full as the
+    /// method allows (100) unless `per_page` is set.
+    pub fn pages(self) -> Pages<DocSummary> {
+        Pages::new::<ContainerDocs>(self.0, "group.docs.getList", "group", 100)
+    }
+
+    /// Every item of the list, each once, in order ([`Items`]).
+    pub fn items(self) -> Items<DocSummary> {
+        self.pages().items()
+    }
 }
 
 /// `group.docs.remove`: Withdraws documents (at most 20 per call) from a group's pool.
@@ -3866,6 +4064,17 @@ impl NetworkGetList {
     /// As [`CallBuilder::send`].
     pub async fn send(self) -> Result<Page<Member>, Error> {
         decode(into_root(self.0.send().await?, "network")?)
+    }
+
+    /// Every page of the list, in order, a few at a time ([`Pages`]); each as full as the
+    /// method allows (100) unless `per_page` is set.
+    pub fn pages(self) -> Pages<Member> {
+        Pages::new::<Page<Member>>(self.0, "network.getList", "network", 100)
+    }
+
+    /// Every item of the list, each once, in order ([`Items`]).
+    pub fn items(self) -> Items<Member> {
+        self.pages().items()
     }
 }
 
@@ -4117,6 +4326,17 @@ impl PostGetFaves {
     pub async fn send(self) -> Result<Page<Fave>, Error> {
         decode(into_root(self.0.send().await?, "faves")?)
     }
+
+    /// Every page of the list, in order, a few at a time ([`Pages`]); each as full as the
+    /// method allows (100) unless `per_page` is set.
+    pub fn pages(self) -> Pages<Fave> {
+        Pages::new::<Page<Fave>>(self.0, "post.getFaves", "faves", 100)
+    }
+
+    /// Every item of the list, each once, in order ([`Items`]).
+    pub fn items(self) -> Items<Fave> {
+        self.pages().items()
+    }
 }
 
 /// `post.getList`: One page of a member's blog articles.
@@ -4157,6 +4377,17 @@ impl PostGetList {
     pub async fn send(self) -> Result<Page<Post>, Error> {
         decode(into_root(self.0.send().await?, "posts")?)
     }
+
+    /// Every page of the list, in order, a few at a time ([`Pages`]); each as full as the
+    /// method allows (100) unless `per_page` is set.
+    pub fn pages(self) -> Pages<Post> {
+        Pages::new::<Page<Post>>(self.0, "post.getList", "posts", 100)
+    }
+
+    /// Every item of the list, each once, in order ([`Items`]).
+    pub fn items(self) -> Items<Post> {
+        self.pages().items()
+    }
 }
 
 /// `post.getVisitors`: One page of the latest visits to one of the caller's blog articles.
@@ -4196,6 +4427,17 @@ impl PostGetVisitors {
     /// As [`CallBuilder::send`].
     pub async fn send(self) -> Result<Page<Visit>, Error> {
         decode(into_root(self.0.send().await?, "visits")?)
+    }
+
+    /// Every page of the list, in order, a few at a time ([`Pages`]); each as full as the
+    /// method allows (100) unless `per_page` is set.
+    pub fn pages(self) -> Pages<Visit> {
+        Pages::new::<Page<Visit>>(self.0, "post.getVisitors", "visits", 100)
+    }
+
+    /// Every item of the list, each once, in order ([`Items`]).
+    pub fn items(self) -> Items<Visit> {
+        self.pages().items()
     }
 }
 
@@ -4296,6 +4538,17 @@ impl PostSearch {
     /// As [`CallBuilder::send`].
     pub async fn send(self) -> Result<Page<Post>, Error> {
         decode(into_root(self.0.send().await?, "posts")?)
+    }
+
+    /// Every page of the list, in order, a few at a time ([`Pages`]); each as full as the
+    /// method allows (100) unless `per_page` is set.
+    pub fn pages(self) -> Pages<Post> {
+        Pages::new::<Page<Post>>(self.0, "post.search", "posts", 100)
+    }
+
+    /// Every item of the list, each once, in order ([`Items`]).
+    pub fn items(self) -> Items<Post> {
+        self.pages().items()
     }
 }
 
@@ -4602,6 +4855,17 @@ impl PostCommentsGetList {
     pub async fn send(self) -> Result<Page<Comment>, Error> {
         decode(into_root(self.0.send().await?, "comments")?)
     }
+
+    /// Every page of the list, in order, a few at a time ([`Pages`]); each as full as the
+    /// method allows (100) unless `per_page` is set.
+    pub fn pages(self) -> Pages<Comment> {
+        Pages::new::<Page<Comment>>(self.0, "post.comments.getList", "comments", 100)
+    }
+
+    /// Every item of the list, each once, in order ([`Items`]).
+    pub fn items(self) -> Items<Comment> {
+        self.pages().items()
+    }
 }
 
 /// `post.comments.reply`: Answers a comment under a blog article.
@@ -4739,6 +5003,17 @@ impl TagsDocsGetList {
     /// As [`CallBuilder::send`].
     pub async fn send(self) -> Result<Page<DocSummary>, Error> {
         decode(into_root(self.0.send().await?, "docs")?)
+    }
+
+    /// Every page of the list, in order, a few at a time ([`Pages`]); each as full as the
+    /// method allows (500) unless `per_page` is set.
+    pub fn pages(self) -> Pages<DocSummary> {
+        Pages::new::<Page<DocSummary>>(self.0, "tags.docs.getList", "docs", 500)
+    }
+
+    /// Every item of the list, each once, in order ([`Items`]).
+    pub fn items(self) -> Items<DocSummary> {
+        self.pages().items()
     }
 }
 

@@ -30,9 +30,11 @@ use crate::error::Error;
 use crate::value::Value;
 
 mod generated;
+mod paging;
 
 pub use crate::answers::*;
 pub use generated::*;
+pub use paging::{DEFAULT_CONCURRENCY, Items, Pages};
 
 /// Reads an answer into its type, with [`Value`]'s leniency.
 fn decode<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Error> {

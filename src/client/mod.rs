@@ -446,7 +446,7 @@ fn retry_after(response: &HttpResponse) -> Option<Duration> {
 /// # Ok(()) }
 /// ```
 #[must_use = "a call does nothing until `.send().await`"]
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct CallBuilder {
     client: Client,
     call: Call,
@@ -460,6 +460,11 @@ impl CallBuilder {
     pub fn param(mut self, name: impl Into<String>, value: impl ParamValue) -> Self {
         self.call = self.call.param(name, value);
         self
+    }
+
+    /// Whether the call has parameter `name` set.
+    pub(crate) fn has_param(&self, name: &str) -> bool {
+        self.call.params().contains(name)
     }
 
     /// Adds every parameter of `params` (replacing earlier values of the same names).

@@ -40,6 +40,10 @@ pub(super) async fn answer_request(
     shared
         .requests
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // A slow network, before anything is read or locked (so it holds no lock).
+    if !shared.latency.is_zero() {
+        tokio::time::sleep(shared.latency).await;
+    }
     // Steps 1 and 2.
     let mut parsed = Protocol::for_path(incoming.path)
         .transport()

@@ -56,6 +56,7 @@ pub struct EmulatorBuilder {
     token: Secret,
     grants: Grants,
     ticket_delay: Duration,
+    latency: Duration,
     data_dir: Option<PathBuf>,
     max_file_size: u64,
     callback: Option<String>,
@@ -116,6 +117,7 @@ impl Emulator {
             .into_iter()
             .collect(),
             ticket_delay: Duration::from_secs(2),
+            latency: Duration::ZERO,
             data_dir: None,
             max_file_size: 1024 * 1024 * 1024,
             callback: None,
@@ -182,6 +184,13 @@ impl EmulatorBuilder {
     /// How long a frob or an OAuth request token stays usable (default 10 minutes).
     pub fn auth_lifetime(mut self, lifetime: Duration) -> Self {
         self.auth_lifetime = lifetime;
+        self
+    }
+
+    /// Waits this long before answering each request, as a distant service would (default:
+    /// no wait).
+    pub fn latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
         self
     }
 
@@ -290,6 +299,7 @@ impl EmulatorBuilder {
             faults: Mutex::default(),
             requests: std::sync::atomic::AtomicU64::new(0),
             ticket_delay: self.ticket_delay,
+            latency: self.latency,
             data_dir: data_dir.clone(),
             max_file_size: self.max_file_size,
             callback: self.callback.clone(),

@@ -17,6 +17,8 @@ pub(crate) struct Shared {
     pub(crate) faults: Mutex<Faults>,
     pub(crate) requests: std::sync::atomic::AtomicU64,
     pub(crate) ticket_delay: Duration,
+    /// Added to every answer, as a slow network would.
+    pub(crate) latency: Duration,
     pub(crate) data_dir: PathBuf,
     pub(crate) max_file_size: u64,
     pub(crate) callback: Option<String>,
@@ -28,6 +30,7 @@ impl std::fmt::Debug for Shared {
         f.debug_struct("Shared")
             .field("data_dir", &self.data_dir)
             .field("ticket_delay", &self.ticket_delay)
+            .field("latency", &self.latency)
             .finish_non_exhaustive()
     }
 }

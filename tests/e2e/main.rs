@@ -33,6 +33,7 @@ mod edges;
 mod emulator;
 mod interop;
 mod interop_emulator;
+mod paging;
 mod persistence;
 mod tls;
 mod typed;

@@ -142,7 +142,8 @@ impl Page {
         let per_page = request
             .param("per_page")
             .and_then(|p| p.parse().ok())
-            .unwrap_or(100usize)
+            // doc.getList, doc.search and album.docs.getList: 20 by default, at most 100.
+            .unwrap_or(20usize)
             .clamp(1, 100);
         let pages = total.div_ceil(per_page).max(1);
         let page = request
