@@ -560,7 +560,7 @@ impl<'de> serde::Deserialize<'de> for Batch {
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Batch, A::Error> {
                 let mut batch = Batch::default();
-                while let Some(key) = map.next_key::<String>()? {
+                while let Some(key) = map.next_key::<shape::Key<'de>>()? {
                     let value: Value = map.next_value()?;
                     let number = || value.as_u64();
                     match key.as_str() {
@@ -576,7 +576,7 @@ impl<'de> serde::Deserialize<'de> for Batch {
                                     .push(BatchLine::deserialize(line).map_err(de::Error::custom)?);
                             }
                         }
-                        _ => {
+                        key => {
                             batch.other.insert(Text::from(key), value);
                         }
                     }
@@ -663,12 +663,12 @@ impl<'de, T: Item> serde::Deserialize<'de> for Context<T> {
                     next: List::default(),
                     other: Map::default(),
                 };
-                while let Some(key) = map.next_key::<String>()? {
+                while let Some(key) = map.next_key::<shape::Key<'de>>()? {
                     match key.as_str() {
                         "prev" => context.prev = map.next_value()?,
                         "next" => context.next = map.next_value()?,
                         key if key == T::KEY => context.current = Some(map.next_value()?),
-                        _ => {
+                        key => {
                             let value: Value = map.next_value()?;
                             context.other.insert(Text::from(key), value);
                         }

@@ -73,14 +73,14 @@ macro_rules! answer {
                     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<$name, A::Error> {
                         $( let mut $field: Option<$ty> = None; )*
                         let mut other = $crate::value::Map::default();
-                        while let Some(key) = map.next_key::<String>()? {
+                        while let Some(key) = map.next_key::<$crate::answers::shape::Key<'de>>()? {
                             match key.as_str() {
                                 $( answer!(@wire $field $($($wire)|+)?) => {
                                     $field = Some(map.next_value()?);
                                 } )*
                                 _ => {
                                     let value: $crate::value::Value = map.next_value()?;
-                                    other.insert($crate::value::Text::from(key), value);
+                                    other.insert($crate::value::Text::from(key.as_str()), value);
                                 }
                             }
                         }
@@ -225,13 +225,14 @@ fn read_container<'de, T: Item, A: MapAccess<'de>>(
     let mut items = Vec::new();
     let mut numbers = vec![None; counters.len()];
     let mut other = Map::default();
-    while let Some(key) = map.next_key::<String>()? {
+    while let Some(key) = map.next_key::<Key<'de>>()? {
+        let key = key.as_str();
         if key == T::KEY {
             items = map.next_value::<OneOrMany<T>>()?.0;
         } else if let Some(index) = counters.iter().position(|c| *c == key) {
-            let number: Option<Lenient> = map.next_value()?;
+            let number: Lenient = map.next_value()?;
             if let Some(slot) = numbers.get_mut(index) {
-                *slot = number.and_then(|n| n.0);
+                *slot = number.0;
             }
         } else {
             let value: Value = map.next_value()?;
@@ -245,29 +246,163 @@ fn read_container<'de, T: Item, A: MapAccess<'de>>(
     })
 }
 
-/// A counter read leniently: a number, its text, or nothing.
+/// A counter read leniently: a number, its text, or nothing (anything else is no counter).
 struct Lenient(Option<u64>);
 
 impl<'de> serde::Deserialize<'de> for Lenient {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Lenient, D::Error> {
-        let value = Value::deserialize(deserializer)?;
-        Ok(Lenient(value.as_u64()))
+        struct LenientVisitor;
+        impl<'de> Visitor<'de> for LenientVisitor {
+            type Value = Lenient;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a count")
+            }
+
+            fn visit_u64<E: de::Error>(self, number: u64) -> Result<Lenient, E> {
+                Ok(Lenient(Some(number)))
+            }
+
+            fn visit_i64<E: de::Error>(self, number: i64) -> Result<Lenient, E> {
+                Ok(Lenient(u64::try_from(number).ok()))
+            }
+
+            fn visit_f64<E: de::Error>(self, number: f64) -> Result<Lenient, E> {
+                let whole = number.is_finite() && number >= 0.0 && number.fract() == 0.0;
+                // A whole number below 2^64 converts exactly.
+                Ok(Lenient(whole.then_some(number as u64)))
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Lenient, E> {
+                Ok(Lenient(text.trim().parse().ok()))
+            }
+
+            fn visit_bool<E: de::Error>(self, flag: bool) -> Result<Lenient, E> {
+                Ok(Lenient(Some(u64::from(flag))))
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<Lenient, E> {
+                Ok(Lenient(None))
+            }
+
+            fn visit_none<E: de::Error>(self) -> Result<Lenient, E> {
+                Ok(Lenient(None))
+            }
+
+            fn visit_some<D: serde::Deserializer<'de>>(
+                self,
+                inner: D,
+            ) -> Result<Lenient, D::Error> {
+                <Lenient as serde::Deserialize>::deserialize(inner)
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Lenient, A::Error> {
+                while map
+                    .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Lenient(None))
+            }
+
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Lenient, A::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(Lenient(None))
+            }
+        }
+        deserializer.deserialize_any(LenientVisitor)
     }
 }
 
-/// One item where the format wrote a single element, or a list of them.
+/// One item where the format wrote a single element, or a list of them; nothing for `""`.
 struct OneOrMany<T>(Vec<T>);
 
-impl<'de, T: DeserializeOwned> serde::Deserialize<'de> for OneOrMany<T> {
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for OneOrMany<T> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<OneOrMany<T>, D::Error> {
-        let value = Value::deserialize(deserializer)?;
-        value
-            .as_slice()
-            .iter()
-            .map(T::deserialize)
-            .collect::<Result<Vec<T>, _>>()
-            .map(OneOrMany)
-            .map_err(de::Error::custom)
+        struct ItemsVisitor<T>(PhantomData<T>);
+        impl<'de, T: serde::Deserialize<'de>> Visitor<'de> for ItemsVisitor<T> {
+            type Value = OneOrMany<T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("one item or a list of them")
+            }
+
+            fn visit_seq<A: de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<OneOrMany<T>, A::Error> {
+                // The hint is the input's own count of elements, each at least one byte: capped,
+                // so that no count claims memory the input does not hold.
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(OneOrMany(items))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<OneOrMany<T>, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|item| OneOrMany(vec![item]))
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<OneOrMany<T>, E> {
+                match text.is_empty() {
+                    true => Ok(OneOrMany(Vec::new())),
+                    false => T::deserialize(de::value::StrDeserializer::<E>::new(text))
+                        .map(|item| OneOrMany(vec![item])),
+                }
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<OneOrMany<T>, E> {
+                Ok(OneOrMany(Vec::new()))
+            }
+
+            fn visit_none<E: de::Error>(self) -> Result<OneOrMany<T>, E> {
+                Ok(OneOrMany(Vec::new()))
+            }
+        }
+        deserializer.deserialize_any(ItemsVisitor(PhantomData))
+    }
+}
+
+/// A member's name, borrowed from the input when the input allows: known names cost no
+/// allocation.
+pub(crate) enum Key<'de> {
+    Borrowed(&'de str),
+    Owned(String),
+}
+
+impl Key<'_> {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            Key::Borrowed(text) => text,
+            Key::Owned(text) => text,
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Key<'de>, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+
+            fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key::Borrowed(text))
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Key<'de>, E> {
+                Ok(Key::Owned(text.to_owned()))
+            }
+
+            fn visit_string<E: de::Error>(self, text: String) -> Result<Key<'de>, E> {
+                Ok(Key::Owned(text))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
     }
 }
 
