@@ -7,6 +7,7 @@
 #   1 GiB upload: throughput, RSS  vs curl -F                            (benches/upload.rs)
 #   a signed call without network  vs the same steps in Python's stdlib  (benches/signed_call.rs)
 #   load: 20,000 mixed calls at concurrency 64 and 50 concurrent uploads (benches/load.rs)
+#   walking 2,000 documents with 20 ms of latency  vs the plain page loop   (benches/paging.rs)
 # Needs php, python3 and curl on the PATH. Results go to BENCHMARKS.md by hand, with the date.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +17,7 @@ for bench in decode signed_call; do
 done
 echo "== decode, freed memory kept for reuse (as PHP's allocator keeps it)"
 GLIBC_TUNABLES=glibc.malloc.trim_threshold=4294967295 cargo bench --quiet --bench decode
-for bench in calls upload load; do
+for bench in calls upload load paging; do
   echo "== $bench"
   cargo bench --quiet --features cli --bench "$bench"
 done
