@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::pace::{Pace, RateLimit};
 use super::{Client, HttpSender, Inner, ReqwestSender, RetryPolicy, redact};
 use crate::auth::{Permissions, Token};
 use crate::call::{Credentials, Secret};
@@ -82,6 +83,7 @@ pub struct ClientBuilder {
     /// PEM certificates to trust, and whether they replace the platform's roots.
     roots: Option<(Vec<u8>, TrustRoots)>,
     retry: RetryPolicy,
+    rate_limit: Option<RateLimit>,
     sender: Option<Arc<dyn HttpSender>>,
     site: Option<String>,
     permissions: Option<Permissions>,
@@ -101,6 +103,7 @@ impl fmt::Debug for ClientBuilder {
             .field("protocol", &self.protocol)
             .field("format", &self.format)
             .field("retry", &self.retry)
+            .field("rate_limit", &self.rate_limit)
             .finish_non_exhaustive()
     }
 }
@@ -122,6 +125,7 @@ impl Default for ClientBuilder {
             user_agent: concat!("ipernity-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
             roots: None,
             retry: RetryPolicy::default(),
+            rate_limit: None,
             sender: None,
             site: None,
             permissions: None,
@@ -259,6 +263,23 @@ impl ClientBuilder {
         self
     }
 
+    /// Starts at most this many calls in a period (default: no limit), counting every call,
+    /// every upload and every page of a walk, across every clone of the client. The service's
+    /// own slowdown (answers 112 and 113) is shared by the clones with or without a limit.
+    ///
+    /// ```
+    /// use ipernity::client::RateLimit;
+    /// let client = ipernity::Client::builder()
+    ///     .credentials("key", "secret")
+    ///     .rate_limit(RateLimit::per_second(5)?)
+    ///     .build()?;
+    /// # Ok::<(), ipernity::Error>(())
+    /// ```
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = Some(limit);
+        self
+    }
+
     /// Sends through `sender` instead of reqwest (tests, custom stacks); the connect timeout,
     /// proxy and user agent are then the sender's business.
     pub fn sender(mut self, sender: Arc<dyn HttpSender>) -> Self {
@@ -360,6 +381,7 @@ impl ClientBuilder {
                 upload_timeout: self.upload_timeout,
                 uploads_over_rest: self.uploads_over_rest,
                 retry: self.retry,
+                pace: Pace::new(self.rate_limit),
                 sender,
                 site,
                 permissions: self.permissions,

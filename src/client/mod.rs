@@ -38,6 +38,7 @@ use crate::value::Value;
 mod auth;
 mod builder;
 pub mod bulk;
+mod pace;
 mod redact;
 mod sender;
 #[cfg(feature = "test-util")]
@@ -51,6 +52,8 @@ pub use builder::{ClientBuilder, TrustRoots};
 /// What consuming [`TicketStream`] and [`ProgressEvents`] takes (`.next().await`), re-exported so
 /// that a user needs no `futures` dependency of their own.
 pub use futures_util::{Stream, StreamExt};
+use pace::Pace;
+pub use pace::RateLimit;
 pub use sender::{
     BodyStream, BoxFuture, HttpResponse, HttpSender, MAX_RESPONSE_BYTES, ReqwestSender, SendError,
 };
@@ -144,6 +147,8 @@ struct Inner {
     upload_timeout: Duration,
     uploads_over_rest: bool,
     retry: RetryPolicy,
+    /// The rate limit and the service's slowdown, shared by every clone.
+    pace: Pace,
     sender: Arc<dyn HttpSender>,
     /// Where the authorization pages are.
     site: String,
@@ -310,11 +315,14 @@ impl Client {
             let mut signed = request.clone();
             // Each attempt is signed anew: a repeated OAuth nonce would be refused (133).
             inner.sign_oauth(&mut signed, &[])?;
+            inner.pace.admit().await;
             let attempt = inner.sender.send(signed, inner.call_timeout).await;
             let (error, retryable, retry_after) = match attempt {
                 Ok(response) => {
                     let retry_after = retry_after(&response);
-                    match interpret(response, format) {
+                    let outcome = interpret(response, format);
+                    inner.pace.heed(&outcome, retry_after);
+                    match outcome {
                         Ok(value) => return Ok(value),
                         Err(error) => {
                             let error = with_method_meaning(error, info);

@@ -327,6 +327,7 @@ impl UploadBuilder {
         let mut source = Source::from(self.file.into_source());
         let mut retry = 0u32;
         let response = loop {
+            inner.pace.admit().await;
             let reader = source.open().await?;
             match attempt(
                 inner,
@@ -355,7 +356,10 @@ impl UploadBuilder {
                 outcome => break outcome?,
             }
         };
-        let payload = interpret(response, format).map_err(|e| super::answering(e, method))?;
+        let retry_after = super::retry_after(&response);
+        let payload = interpret(response, format);
+        inner.pace.heed(&payload, retry_after);
+        let payload = payload.map_err(|e| super::answering(e, method))?;
         let ticket = payload
             .get("ticket")
             .and_then(Value::to_text)

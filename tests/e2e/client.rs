@@ -270,9 +270,11 @@ async fn rate_limits_back_off_and_honour_retry_after() {
         .send()
         .await
         .unwrap();
+    // A 113 pauses the client (and its clones) for 1 s before anything else is sent, the first
+    // step of the shared slowdown; the retry's own backoff runs inside that pause.
     let waited = started.elapsed();
     assert!(
-        waited >= Duration::from_millis(100) && waited <= Duration::from_millis(200),
+        waited >= Duration::from_secs(1) && waited <= Duration::from_millis(1200),
         "{waited:?}"
     );
 

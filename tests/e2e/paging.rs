@@ -254,3 +254,66 @@ async fn every_document_of_the_emulator_once_on_every_protocol() {
     }
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_rate_limit_is_shared_by_every_clone_and_counts_pages() {
+    let emulator = ipernity::server::Emulator::builder().start().await.unwrap();
+    let credentials = emulator.credentials();
+    let client = Client::builder()
+        .endpoint(emulator.base_url())
+        .credentials(credentials.api_key.clone(), credentials.secret.clone())
+        .rate_limit(ipernity::client::RateLimit::new(10, Duration::from_millis(100)).unwrap())
+        .build()
+        .unwrap();
+    // 30 calls from three clones at once: 10 at once, then one every 10 ms.
+    let started = std::time::Instant::now();
+    let clones: Vec<_> = (0..3)
+        .map(|_| {
+            let clone = client.clone();
+            tokio::spawn(async move {
+                for _ in 0..10 {
+                    clone.test().hello().send().await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for clone in clones {
+        clone.await.unwrap();
+    }
+    assert!(
+        started.elapsed() >= Duration::from_millis(190),
+        "30 calls at 10 per 100 ms took {:?}",
+        started.elapsed()
+    );
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_quota_answer_slows_every_clone_down() {
+    use ipernity::server::{Fault, Schedule};
+    let emulator = ipernity::server::Emulator::builder().start().await.unwrap();
+    let client = client_for(&emulator, Protocol::Rest, Format::Json, false);
+    let other = client.clone();
+    emulator.inject(Fault::Api(113), Schedule::Next(1));
+    let refused = client.test().hello().send().await;
+    assert_eq!(refused.unwrap_err().code().map(|c| c.as_u32()), Some(113));
+    // The clone has not been refused itself, but waits for the pause (1 s) all the same.
+    let started = std::time::Instant::now();
+    other.test().hello().send().await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+    // An answer ended the doubling: the next refusal pauses 1 s again, not 2.
+    emulator.inject(Fault::Api(112), Schedule::Next(1));
+    assert!(client.test().hello().send().await.is_err());
+    let started = std::time::Instant::now();
+    other.test().hello().send().await.unwrap();
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_millis(1900),
+        "{waited:?}"
+    );
+    emulator.shutdown().await;
+}

@@ -283,38 +283,6 @@ fn outcome_of(recorded: Result<(), JournalError>, outcome: FileOutcome) -> FileO
     }
 }
 
-/// Quota (112) and rate-limit (113) answers slow the whole run down: every upload waits until
-/// the pause is over, and the pause doubles with each refusal (1 s up to 64 s) until an upload
-/// goes through.
-#[derive(Default)]
-struct Throttle {
-    state: Mutex<(Option<tokio::time::Instant>, Duration)>,
-}
-
-impl Throttle {
-    async fn wait(&self) {
-        let until = self.state.lock().map(|s| s.0).unwrap_or(None);
-        if let Some(until) = until {
-            tokio::time::sleep_until(until).await;
-        }
-    }
-
-    fn slow_down(&self) -> Duration {
-        let Ok(mut state) = self.state.lock() else {
-            return Duration::from_secs(1);
-        };
-        let pause = (state.1 * 2).clamp(Duration::from_secs(1), Duration::from_secs(64));
-        *state = (Some(tokio::time::Instant::now() + pause), pause);
-        pause
-    }
-
-    fn relax(&self) {
-        if let Ok(mut state) = self.state.lock() {
-            state.1 = Duration::ZERO;
-        }
-    }
-}
-
 /// What every part of one run shares.
 struct Run<'a> {
     upload: &'a BulkUpload,
@@ -393,10 +361,9 @@ impl Run<'_> {
         files: Vec<PathBuf>,
         tickets: tokio::sync::mpsc::UnboundedSender<(String, PathBuf)>,
     ) {
-        let throttle = Throttle::default();
         let total = files.len() as u64;
         let mut outcomes = futures_util::stream::iter(files)
-            .map(|path| self.send_one(path, &throttle))
+            .map(|path| self.send_one(path))
             .buffer_unordered(self.upload.jobs);
         let mut finished = 0;
         while let Some((path, outcome)) = outcomes.next().await {
@@ -419,17 +386,13 @@ impl Run<'_> {
         self.event(&BulkEvent::WaitingForDocuments);
     }
 
-    /// Sends one file; quota and rate-limit answers pause the whole run and the file is sent
-    /// again.
-    async fn send_one(
-        &self,
-        path: PathBuf,
-        throttle: &Throttle,
-    ) -> (PathBuf, Result<Uploaded, FileFailure>) {
+    /// Sends one file; quota and rate-limit answers pause the client (every upload of the run
+    /// and every other user of the client: [`ClientBuilder::rate_limit`](crate::ClientBuilder::rate_limit))
+    /// and the file is sent again.
+    async fn send_one(&self, path: PathBuf) -> (PathBuf, Result<Uploaded, FileFailure>) {
         let length = std::fs::metadata(&path).map_or(0, |m| m.len());
         let mut refusals = 0u32;
         loop {
-            throttle.wait().await;
             // Built again for each attempt: a refused file is read again from its path.
             let file = (self.upload.describe)(&path);
             // Checked before it is announced: a file the quota cannot take is never sent.
@@ -474,7 +437,8 @@ impl Run<'_> {
                     ) && refusals < MAX_REFUSALS =>
                 {
                     refusals += 1;
-                    let pause = throttle.slow_down();
+                    // The client has paused itself for this answer; the next attempt waits.
+                    let pause = self.upload.client.inner.pace.last_pause();
                     self.event(&BulkEvent::Throttled {
                         path: &path,
                         error: &error,
@@ -482,7 +446,6 @@ impl Run<'_> {
                     });
                 }
                 Ok(uploaded) => {
-                    throttle.relax();
                     let state = if uploaded.doc_id.is_some() {
                         State::Done
                     } else {
@@ -496,7 +459,6 @@ impl Run<'_> {
                     );
                 }
                 Err(error) => {
-                    throttle.relax();
                     return (path, Err(FileFailure::Upload(error)));
                 }
             }
