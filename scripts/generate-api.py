@@ -76,7 +76,9 @@ def method(m):
     paging = m["paginated"]
     paging = (
         "None" if paging is None
-        else f"Some(Paging {{ default_per_page: {paging['default']}, max_per_page: {paging['max']} }})"
+        else "Some(Paging { "
+        f"default_per_page: {paging['default']}, max_per_page: {paging['max']}, "
+        f"items: &[{', '.join(rust_str(step) for step in paging['items'])}] }})"
     )
     answer = m["answer"]
     return (

@@ -38,12 +38,18 @@ use super::{decode, into_root};
 use crate::answers::{IntoPage, Keyed, Page};
 use crate::client::CallBuilder;
 use crate::error::Error;
+use crate::methods;
+use crate::value::Value;
 
 /// How many pages are fetched at once unless [`Pages::concurrency`] says otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 4;
 
 type PageFuture<T> = Pin<Box<dyn Future<Output = (u64, Result<Page<T>, Error>)> + Send>>;
 type Fetch<T> = Arc<dyn Fn(u64) -> PageFuture<T> + Send + Sync>;
+/// Reads a page out of a method's answer payload.
+type Reader<T> = Arc<dyn Fn(Value) -> Result<Page<T>, Error> + Send + Sync>;
+/// Tells an item from the others, when it can be told.
+type KeyOf<T> = fn(&T) -> Option<u64>;
 
 /// Every page of a paged list, in order: a [`Stream`] of `Result<Page<T>, Error>`.
 #[must_use = "a stream does nothing until polled"]
@@ -51,6 +57,7 @@ pub struct Pages<T> {
     fetch: Option<Fetch<T>>,
     concurrency: usize,
     running: Option<BoxStream<'static, Result<Page<T>, Error>>>,
+    key_of: KeyOf<T>,
 }
 
 impl<T> std::fmt::Debug for Pages<T> {
@@ -73,19 +80,36 @@ impl<T: Send + 'static> Pages<T> {
     ) -> Pages<T>
     where
         A: IntoPage<Item = T> + DeserializeOwned + Send + 'static,
+        T: Keyed,
     {
+        let reader: Reader<T> = Arc::new(move |payload: Value| {
+            decode::<A>(into_root(payload, root)?).map(IntoPage::into_page)
+        });
+        Pages::with_reader(call, method, max_per_page, reader, |item: &T| {
+            Some(item.key())
+        })
+    }
+
+    fn with_reader(
+        call: CallBuilder,
+        method: &'static str,
+        max_per_page: u32,
+        reader: Reader<T>,
+        key_of: KeyOf<T>,
+    ) -> Pages<T> {
         let call = match call.has_param("per_page") {
             true => call,
             false => call.param("per_page", max_per_page),
         };
         let fetch: Fetch<T> = Arc::new(move |page: u64| {
             let call = call.clone().param("page", page);
+            let reader = Arc::clone(&reader);
             Box::pin(async move {
-                let read = async {
-                    let payload = call.send().await?;
-                    decode::<A>(into_root(payload, root)?).map(IntoPage::into_page)
+                let outcome = match call.send().await {
+                    Ok(payload) => reader(payload),
+                    Err(error) => Err(error),
                 };
-                let outcome = read.await.map_err(|error| Error::Page {
+                let outcome = outcome.map_err(|error| Error::Page {
                     method,
                     page,
                     source: Box::new(error),
@@ -97,6 +121,7 @@ impl<T: Send + 'static> Pages<T> {
             fetch: Some(fetch),
             concurrency: DEFAULT_CONCURRENCY,
             running: None,
+            key_of,
         }
     }
 
@@ -108,11 +133,9 @@ impl<T: Send + 'static> Pages<T> {
     }
 
     /// Every item of every page, each once, in page order.
-    pub fn items(self) -> Items<T>
-    where
-        T: Keyed,
-    {
+    pub fn items(self) -> Items<T> {
         let mut seen = HashSet::new();
+        let key_of = self.key_of;
         let items = self
             .flat_map(|page| match page {
                 Ok(page) => stream::iter(page.items.into_iter().map(Ok)).left_stream(),
@@ -120,7 +143,7 @@ impl<T: Send + 'static> Pages<T> {
             })
             .filter(move |item| {
                 let fresh = match item {
-                    Ok(item) => seen.insert(item.key()),
+                    Ok(item) => key_of(item).is_none_or(|key| seen.insert(key)),
                     Err(_) => true,
                 };
                 std::future::ready(fresh)
@@ -255,4 +278,73 @@ fn walk<T: Send + 'static>(
 
 fn is_full<T>(page: &Page<T>, per_page: u64) -> bool {
     per_page > 0 && page.items.len() as u64 >= per_page
+}
+
+/// Walking any paged method by name, its items as [`Value`]s: for methods named at run time
+/// (`ipernity call METHOD --all-pages`).
+impl CallBuilder {
+    /// Every page of this call's list; each page's items are the list's elements as the
+    /// service sent them.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownMethod`] for a method the catalog does not know, [`Error::InvalidParam`]
+    /// naming `page` for a method that does not page.
+    pub fn pages(self) -> Result<Pages<Value>, Error> {
+        let name = self.method().to_owned();
+        let info = methods::lookup(&name).ok_or(Error::UnknownMethod { method: name })?;
+        let paging = info.paging.ok_or_else(|| {
+            Error::invalid_param_of(info.name, "page", format!("{} does not page", info.name))
+        })?;
+        let path = paging.items;
+        let reader: Reader<Value> = Arc::new(move |payload: Value| dynamic_page(payload, path));
+        Ok(Pages::with_reader(
+            self,
+            info.name,
+            paging.max_per_page,
+            reader,
+            value_key,
+        ))
+    }
+
+    /// Every item of this call's list, each once, in order.
+    ///
+    /// # Errors
+    ///
+    /// As [`pages`](Self::pages).
+    pub fn items(self) -> Result<Items<Value>, Error> {
+        self.pages().map(Pages::items)
+    }
+}
+
+/// The page at `path` (down to the page element, then the items' element name) of a payload.
+fn dynamic_page(payload: Value, path: &'static [&'static str]) -> Result<Page<Value>, Error> {
+    let (item, container) = path
+        .split_last()
+        .ok_or(Error::MissingField { field: "items" })?;
+    let mut page = &payload;
+    for step in container {
+        page = page.get(step).ok_or(Error::MissingField { field: step })?;
+    }
+    let number = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|name| page.get(name).and_then(Value::as_u64))
+    };
+    let mut read = Page::default();
+    read.total = number(&["total"]);
+    read.page = number(&["page"]);
+    read.pages = number(&["pages"]);
+    read.per_page = number(&["per_page", "perpage"]);
+    read.count = number(&["count"]);
+    read.items = page.list(item).to_vec();
+    Ok(read)
+}
+
+/// An item named at run time is told from the others by its first `*_id` member.
+fn value_key(item: &Value) -> Option<u64> {
+    item.as_map()?
+        .iter()
+        .find(|(name, _)| name.as_str().ends_with("_id"))
+        .and_then(|(_, id)| id.as_u64())
 }

@@ -470,6 +470,11 @@ impl CallBuilder {
         self
     }
 
+    /// The method this call is for.
+    pub fn method(&self) -> &str {
+        self.call.method()
+    }
+
     /// Whether the call has parameter `name` set.
     pub(crate) fn has_param(&self, name: &str) -> bool {
         self.call.params().contains(name)

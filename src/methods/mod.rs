@@ -254,6 +254,9 @@ pub struct Paging {
     pub default_per_page: u32,
     /// The largest `per_page` accepted.
     pub max_per_page: u32,
+    /// Where the items are in the answer: the elements down to the page, then the element
+    /// each item is (`["album", "docs", "doc"]` for `album.docs.getList`).
+    pub items: &'static [&'static str],
 }
 
 /// One of a method's own error codes (below 100) and what it means for that method.

@@ -345,6 +345,10 @@ struct CallArgs {
     /// Send parameters the method catalog does not list (those it lists are still checked).
     #[arg(long)]
     allow_unknown_params: bool,
+    /// Walk every page of a paged method and print one JSON line per item (pages as full as
+    /// the method allows unless per_page is given, a few at a time, in order).
+    #[arg(long, conflicts_with = "dry_run")]
+    all_pages: bool,
 }
 
 async fn call(args: CallArgs) -> Result<ExitCode, CliError> {
@@ -381,15 +385,36 @@ async fn call(args: CallArgs) -> Result<ExitCode, CliError> {
     if args.allow_unknown_params {
         call = call.allow_unknown_params();
     }
-    let outcome = call.send().await;
+    let outcome = match args.all_pages {
+        true => print_items(call).await,
+        false => match call.send().await {
+            Ok(payload) => serde_json::to_string_pretty(&payload)
+                .map(|text| println!("{text}"))
+                .map_err(CliError::from),
+            Err(error) => Err(error.into()),
+        },
+    };
     connection.close().await;
-    match outcome {
-        Ok(payload) => {
-            println!("{}", serde_json::to_string_pretty(&payload)?);
-            Ok(ExitCode::SUCCESS)
+    outcome.map(|()| ExitCode::SUCCESS)
+}
+
+/// Every item of a paged call, one JSON line each, as they come.
+async fn print_items(call: ipernity::client::CallBuilder) -> Result<(), CliError> {
+    use futures_util::StreamExt;
+    use std::io::Write;
+    let mut items = call.items()?;
+    let mut out = std::io::stdout().lock();
+    while let Some(item) = items.next().await {
+        let line = serde_json::to_string(&item?)?;
+        if let Err(error) = writeln!(out, "{line}") {
+            // A reader that stopped early (`| head`) ends the walk, not in failure.
+            if error.kind() == std::io::ErrorKind::BrokenPipe {
+                return Ok(());
+            }
+            return Err(format!("writing to standard output: {error}").into());
         }
-        Err(error) => Err(error.into()),
     }
+    Ok(())
 }
 
 async fn check_tickets(

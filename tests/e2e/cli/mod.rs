@@ -415,6 +415,55 @@ fn call_refuses_parameters_the_catalog_refuses_before_sending() {
 }
 
 #[test]
+fn call_all_pages_prints_one_line_per_item() {
+    let data = std::env::temp_dir().join(format!("ipernity-cli-pages-{}", std::process::id()));
+    std::fs::remove_dir_all(&data).ok();
+    let files = data.join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    for n in 0..5 {
+        std::fs::write(files.join(format!("{n}.jpg")), format!("\u{ff}\u{d8} {n}")).unwrap();
+    }
+    let run = |args: &[&str]| {
+        common::ipernity_command()
+            .args(args)
+            .env("IPERNITY_DATA_DIR", data.join("emulator"))
+            .env("IPERNITY_TOKEN_DIR", empty_token_dir())
+            .env_remove("IPERNITY_ENDPOINT")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["upload", files.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // Two per page: three pages, five lines, each a document.
+    let out = run(&[
+        "call",
+        "doc.getList",
+        "user_id=1",
+        "per_page=2",
+        "--all-pages",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5, "{}", text(&out.stdout));
+    assert!(
+        lines.iter().all(|doc| doc["doc_id"].is_string()),
+        "{lines:?}"
+    );
+    // A method that does not page is refused before anything is sent.
+    let out = run(&["call", "doc.get", "doc_id=1", "--all-pages"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("does not page"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::remove_dir_all(&data).ok();
+}
+
+#[test]
 fn call_dry_run_sends_nothing_and_redacts_the_token() {
     let out = ipernity(
         &[
