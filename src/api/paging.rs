@@ -331,14 +331,15 @@ fn dynamic_page(payload: Value, path: &'static [&'static str]) -> Result<Page<Va
             .iter()
             .find_map(|name| page.get(name).and_then(Value::as_u64))
     };
-    let mut read = Page::default();
-    read.total = number(&["total"]);
-    read.page = number(&["page"]);
-    read.pages = number(&["pages"]);
-    read.per_page = number(&["per_page", "perpage"]);
-    read.count = number(&["count"]);
-    read.items = page.list(item).to_vec();
-    Ok(read)
+    Ok(Page {
+        total: number(&["total"]),
+        page: number(&["page"]),
+        pages: number(&["pages"]),
+        per_page: number(&["per_page", "perpage"]),
+        count: number(&["count"]),
+        items: page.list(item).to_vec(),
+        ..Page::default()
+    })
 }
 
 /// An item named at run time is told from the others by its first `*_id` member.
