@@ -365,3 +365,97 @@ def api():
 
 
 write(ROOT / "src" / "api" / "generated.rs", api())
+
+
+# ---------------------------------------------------------------------------------------------
+# The same typed API without async (`ipernity::blocking`): each family and builder wraps its
+# async twin and the client's runtime thread; `send` waits for the answer.
+
+
+def blocking_builder(m):
+    name = builder_name(m["name"])
+    optional = [p for p in m["params"] if not p["required"] and p["type"] != "file"]
+    out = f"/// `{m['name']}`: {doc_line(m['description'])} The blocking twin of [`crate::api::{name}`].\n"
+    out += '#[must_use = "a call does nothing until `.send()`"]\n#[derive(Debug)]\n'
+    out += f"pub struct {name} {{\n    inner: crate::api::{name},\n    runtime: Runtime,\n}}\n\n"
+    out += f"impl {name} {{\n"
+    setters = [(var_name(p), *arg_type(p), f"`{p['name']}`: {doc_line(p['description'])}") for p in optional]
+    setters += [("protocol", "Protocol", False, "Sends this call over `protocol` instead of the client's."),
+                ("format", "Format", False, "Asks for `format` instead of the client's.")]
+    for fn, ty, generic, doc in setters:
+        gen = "<S: ParamValue>" if generic else ""
+        out += f"    /// {doc}\n    pub fn {fn}{gen}(self, {fn}: {ty}) -> Self {{\n"
+        out += f"        {name} {{ inner: self.inner.{fn}({fn}), runtime: self.runtime }}\n    }}\n\n"
+    answer = m["answer"]
+    ret = "()" if answer["root"] is None else (answer.get("type") or "Value")
+    out += (
+        "    /// Sends the call and waits for the answer.\n    ///\n    /// # Errors\n    ///\n"
+        f"    /// As [`crate::api::{name}::send`], and [`Error::Runtime`] if the client's runtime stopped.\n"
+        f"    pub fn send(self) -> Result<{ret}, Error> {{\n        self.runtime.block_on(self.inner.send())?\n    }}\n"
+    )
+    if m["paginated"]:
+        ty = answer["type"]
+        item = {"ContainerDocs": "DocSummary", "FolderAlbums": "Album"}.get(ty) or ty[len("Page<"):-1]
+        out += (
+            "\n    /// Every page of the list, in order ([`crate::api::Pages`]).\n"
+            f"    pub fn pages(self) -> PagesIter<{item}> {{\n        PagesIter::new(self.inner.pages(), self.runtime)\n    }}\n\n"
+            "    /// Every item of the list, each once, in order ([`crate::api::Items`]).\n"
+            f"    pub fn items(self) -> ItemsIter<{item}> {{\n        ItemsIter::new(self.inner.items(), self.runtime)\n    }}\n"
+        )
+    out += "}\n"
+    return out
+
+
+def blocking_api():
+    families = {}
+    for m in CATALOG:
+        family = m["name"].rpartition(".")[0]
+        if family.split(".")[0] in HAND_WRITTEN:
+            continue
+        families.setdefault(family, []).append(m)
+        parts = family.split(".")
+        for i in range(1, len(parts)):
+            families.setdefault(".".join(parts[:i]), [])
+    out = HEADER + "\n"
+    out += "//! The blocking twins of the typed builders, one per method, grouped by family.\n\n"
+    out += "use super::{Client, ItemsIter, PagesIter, Runtime};\nuse crate::answers::*;\nuse crate::call::ParamValue;\n"
+    out += "use crate::codes::*;\nuse crate::error::Error;\nuse crate::format::Format;\nuse crate::ids::*;\n"
+    out += "use crate::protocol::Protocol;\nuse crate::value::Value;\n\n"
+    for family in sorted(families):
+        struct = family_struct(family)
+        children = sorted(f for f in families if f.rpartition(".")[0] == family and f != family and "." in f)
+        out += f"/// The `{family}.*` methods.\n#[derive(Debug, Clone)]\npub struct {struct} {{\n"
+        out += f"    inner: crate::api::{struct},\n    runtime: Runtime,\n}}\n\n"
+        out += f"impl {struct} {{\n"
+        for child in children:
+            leaf = snake(child.rpartition(".")[2])
+            out += f"    /// The `{child}.*` methods.\n    pub fn {leaf}(&self) -> {family_struct(child)} {{\n"
+            out += f"        {family_struct(child)} {{ inner: self.inner.{leaf}(), runtime: self.runtime.clone() }}\n    }}\n\n"
+        builders = []
+        for m in families[family]:
+            required = [p for p in m["params"] if p["required"] and p["type"] != "file"]
+            leaf = snake(m["name"].rpartition(".")[2])
+            args, names, generic = [], [], False
+            for p in required:
+                ty, g = arg_type(p)
+                generic = generic or g
+                args.append(f"{var_name(p)}: {ty}")
+                names.append(var_name(p))
+            gen = "<S: ParamValue>" if generic else ""
+            name = builder_name(m["name"])
+            out += (
+                f"    /// `{m['name']}`: {doc_line(m['description'])}\n"
+                f"    pub fn {leaf}{gen}(&self, {', '.join(args)}) -> {name} {{\n"
+                f"        {name} {{ inner: self.inner.{leaf}({', '.join(names)}), runtime: self.runtime.clone() }}\n    }}\n\n"
+            ).replace("(&self, )", "(&self)")
+            builders.append(blocking_builder(m))
+        out += "}\n\n" + "\n".join(builders) + "\n"
+    out += "impl Client {\n"
+    for family in sorted(f for f in families if "." not in f):
+        out += f"    /// The `{family}.*` methods.\n    pub fn {snake(family)}(&self) -> {family_struct(family)} {{\n"
+        out += f"        {family_struct(family)} {{ inner: self.client.{snake(family)}(), runtime: self.runtime.clone() }}\n    }}\n\n"
+    out += "}\n"
+    return out
+
+
+write(ROOT / "src" / "blocking" / "generated.rs", blocking_api())

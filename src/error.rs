@@ -427,6 +427,9 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+    /// The blocking client's runtime thread could not start, or stopped under a call.
+    #[error("the blocking client's runtime: {0}")]
+    Runtime(&'static str),
     /// The payload did not fit the type asked for.
     #[error("the payload does not fit the requested type: {0}")]
     Deserialize(#[source] crate::value::DeError),

@@ -18,6 +18,9 @@ pub mod answers;
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod api;
 pub mod auth;
+#[cfg(feature = "blocking")]
+#[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
+pub mod blocking;
 pub mod call;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]

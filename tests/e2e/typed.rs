@@ -210,3 +210,79 @@ fn md5_hex(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// The blocking client: the same typed API from plain threads, against an emulator that runs on
+/// a runtime of its own.
+#[cfg(feature = "blocking")]
+#[test]
+fn the_blocking_client_calls_uploads_and_walks_from_plain_threads() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let emulator = runtime.block_on(
+        ipernity::server::Emulator::builder()
+            .ticket_delay(std::time::Duration::ZERO)
+            .start(),
+    );
+    let emulator = emulator.unwrap();
+    let credentials = emulator.credentials();
+    let client = ipernity::blocking::Client::new(
+        ipernity::Client::builder()
+            .endpoint(emulator.base_url())
+            .credentials(credentials.api_key.clone(), credentials.secret.clone())
+            .token(credentials.token.clone().unwrap()),
+    )
+    .unwrap();
+    assert_eq!(client.test().hello().send().unwrap(), "hello world!");
+    let threads: Vec<_> = (0..3)
+        .map(|n| {
+            let client = client.clone();
+            std::thread::spawn(move || {
+                client
+                    .upload(
+                        UploadFile::from_bytes("b.jpg", format!("\u{ff}\u{d8} {n}").into_bytes())
+                            .title(format!("blocking {n}"))
+                            .asynchronous(false),
+                    )
+                    .unwrap()
+                    .doc_id
+                    .map(DocId::new)
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut uploaded: Vec<DocId> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let doc = client.doc().get(uploaded[0]).send().unwrap();
+    assert!(doc.title.unwrap().starts_with("blocking"));
+    let mut walked: Vec<DocId> = client
+        .doc()
+        .get_list(UserId::new(1))
+        .per_page(2)
+        .items()
+        .map(|doc| doc.unwrap().doc_id)
+        .collect();
+    uploaded.sort();
+    walked.sort();
+    assert_eq!(walked, uploaded);
+    let pages = client
+        .doc()
+        .get_list(UserId::new(1))
+        .per_page(2)
+        .pages()
+        .count();
+    assert_eq!(pages, 2);
+    let dynamic = client
+        .call("doc.getList")
+        .param("user_id", 1)
+        .send()
+        .unwrap();
+    assert_eq!(dynamic["docs"].list("doc").len(), 3);
+    // The same errors as the async client, before anything is sent and from the service.
+    let refused = client.doc().get_list(UserId::new(1)).per_page(500).send();
+    assert!(
+        matches!(refused, Err(Error::InvalidParam { .. })),
+        "{refused:?}"
+    );
+    let missing = client.doc().get(DocId::new(999_999)).send().unwrap_err();
+    assert_eq!(missing.code().map(|c| c.as_u32()), Some(1));
+    drop(client);
+    runtime.block_on(emulator.shutdown());
+}
