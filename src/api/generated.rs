@@ -5784,3 +5784,640 @@ pub(super) fn read_typed_answer(method: &str, payload: Value) -> Option<Result<S
     };
     Some(read)
 }
+
+/// Calls `method`'s typed builder with sample arguments and prints its typed answer.
+#[cfg(test)]
+pub(super) async fn call_typed(client: &Client, method: &str) -> Option<Result<String, Error>> {
+    let answer = match method {
+        "account.getQuota" => client
+            .account()
+            .get_quota()
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "album.create" => client
+            .album()
+            .create("x")
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "album.delete" => client
+            .album()
+            .delete(AlbumId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "album.docs.add" => client
+            .album()
+            .docs()
+            .add(AlbumId::new(1), &[DocId::new(1)])
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "album.docs.getContext" => client
+            .album()
+            .docs()
+            .get_context(AlbumId::new(1), DocId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "album.docs.getList" => client
+            .album()
+            .docs()
+            .get_list(AlbumId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "album.docs.remove" => client
+            .album()
+            .docs()
+            .remove(AlbumId::new(1), &[DocId::new(1)])
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "album.docs.setList" => client
+            .album()
+            .docs()
+            .set_list(AlbumId::new(1), &[DocId::new(1)], DocId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "album.edit" => client
+            .album()
+            .edit(AlbumId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "album.get" => client
+            .album()
+            .get(AlbumId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "album.getFaves" => client
+            .album()
+            .get_faves(AlbumId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "album.getList" => client
+            .album()
+            .get_list()
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "album.getVisitors" => client
+            .album()
+            .get_visitors(AlbumId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "album.orderList" => client
+            .album()
+            .order_list(&[AlbumId::new(1)])
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "album.setPerms" => client
+            .album()
+            .set_perms(AlbumId::new(1), "0".parse::<Audience>().unwrap())
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "api.methods.get" => client
+            .api()
+            .methods()
+            .get()
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "api.methods.getList" => client
+            .api()
+            .methods()
+            .get_list()
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "doc.albums.add" => client
+            .doc()
+            .albums()
+            .add(DocId::new(1), &[AlbumId::new(1)])
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "doc.checkMD5" => client
+            .doc()
+            .check_md5(&["x"])
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "doc.comments.add" => client
+            .doc()
+            .comments()
+            .add(DocId::new(1), "x")
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "doc.comments.delete" => client
+            .doc()
+            .comments()
+            .delete(CommentId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "doc.comments.edit" => client
+            .doc()
+            .comments()
+            .edit(CommentId::new(1), "x")
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "doc.comments.get" => client
+            .doc()
+            .comments()
+            .get(CommentId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "doc.comments.getList" => client
+            .doc()
+            .comments()
+            .get_list(DocId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "doc.comments.reply" => client
+            .doc()
+            .comments()
+            .reply(CommentId::new(1), "x")
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "doc.delete" => client
+            .doc()
+            .delete(DocId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "doc.get" => client
+            .doc()
+            .get(DocId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "doc.getContainers" => client
+            .doc()
+            .get_containers(DocId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "doc.getContext" => client
+            .doc()
+            .get_context(DocId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "doc.getExif" => client
+            .doc()
+            .get_exif(DocId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "doc.getFaves" => client
+            .doc()
+            .get_faves(DocId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "doc.getList" => client
+            .doc()
+            .get_list(UserId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "doc.getMedias" => client
+            .doc()
+            .get_medias(DocId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "doc.getPerms" => client
+            .doc()
+            .get_perms(DocId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "doc.getVisitors" => client
+            .doc()
+            .get_visitors(DocId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "doc.notes.add" => client
+            .doc()
+            .notes()
+            .add(DocId::new(1), "x", 1, 1, 1, 1)
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "doc.notes.delete" => client
+            .doc()
+            .notes()
+            .delete(NoteId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "doc.notes.edit" => client
+            .doc()
+            .notes()
+            .edit(NoteId::new(1), "x", 1, 1, 1, 1)
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "doc.search" => client
+            .doc()
+            .search()
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "doc.set" => client
+            .doc()
+            .set(DocId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "doc.setGeo" => client
+            .doc()
+            .set_geo(DocId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "doc.setLicense" => client
+            .doc()
+            .set_license(DocId::new(1), "0".parse::<License>().unwrap())
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "doc.setPerms" => client
+            .doc()
+            .set_perms(DocId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "doc.setSafety" => client
+            .doc()
+            .set_safety(DocId::new(1), "1".parse::<Safety>().unwrap())
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "doc.tags.add" => client
+            .doc()
+            .tags()
+            .add(DocId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "doc.tags.edit" => client
+            .doc()
+            .tags()
+            .edit(DocId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "doc.tags.getList" => client
+            .doc()
+            .tags()
+            .get_list(DocId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "doc.tags.remove" => client
+            .doc()
+            .tags()
+            .remove(
+                DocId::new(1),
+                "keyword".parse::<TagKind>().unwrap(),
+                TagId::new(1),
+            )
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "explore.docs.getPopular" => client
+            .explore()
+            .docs()
+            .get_popular()
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "explore.docs.getRecent" => client
+            .explore()
+            .docs()
+            .get_recent()
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "explore.docs.homepage" => client
+            .explore()
+            .docs()
+            .homepage()
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "explore.groups.getRandom" => client
+            .explore()
+            .groups()
+            .get_random()
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "faves.albums.add" => client
+            .faves()
+            .albums()
+            .add()
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "faves.albums.getList" => client
+            .faves()
+            .albums()
+            .get_list(UserId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "faves.albums.remove" => client
+            .faves()
+            .albums()
+            .remove()
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "faves.docs.add" => client
+            .faves()
+            .docs()
+            .add()
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "faves.docs.getList" => client
+            .faves()
+            .docs()
+            .get_list(UserId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "faves.docs.remove" => client
+            .faves()
+            .docs()
+            .remove()
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "folder.albums.add" => client
+            .folder()
+            .albums()
+            .add(FolderId::new(1), &[AlbumId::new(1)])
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "folder.albums.getList" => client
+            .folder()
+            .albums()
+            .get_list(FolderId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "folder.albums.remove" => client
+            .folder()
+            .albums()
+            .remove(FolderId::new(1), &[AlbumId::new(1)])
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "folder.create" => client
+            .folder()
+            .create("x")
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "folder.delete" => client
+            .folder()
+            .delete(FolderId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "folder.edit" => client
+            .folder()
+            .edit(FolderId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "folder.get" => client
+            .folder()
+            .get(FolderId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "folder.getList" => client
+            .folder()
+            .get_list()
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "folder.orderList" => client
+            .folder()
+            .order_list(&[FolderId::new(1)])
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "group.docs.add" => client
+            .group()
+            .docs()
+            .add(GroupId::new(1), &[DocId::new(1)])
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "group.docs.getContext" => client
+            .group()
+            .docs()
+            .get_context(GroupId::new(1), DocId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "group.docs.getList" => client
+            .group()
+            .docs()
+            .get_list(GroupId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "group.docs.remove" => client
+            .group()
+            .docs()
+            .remove(GroupId::new(1), &[DocId::new(1)])
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "group.get" => client
+            .group()
+            .get(GroupId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "group.getList" => client
+            .group()
+            .get_list()
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "group.search" => client
+            .group()
+            .search()
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "network.autocomplete" => client
+            .network()
+            .autocomplete("x")
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "network.docs.getRecent" => client
+            .network()
+            .docs()
+            .get_recent()
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "network.getList" => client
+            .network()
+            .get_list()
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "post.comments.add" => client
+            .post()
+            .comments()
+            .add(PostId::new(1), "x")
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "post.comments.delete" => client
+            .post()
+            .comments()
+            .delete(CommentId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "post.comments.edit" => client
+            .post()
+            .comments()
+            .edit(CommentId::new(1), "x")
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "post.comments.get" => client
+            .post()
+            .comments()
+            .get(CommentId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "post.comments.getList" => client
+            .post()
+            .comments()
+            .get_list(PostId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "post.comments.reply" => client
+            .post()
+            .comments()
+            .reply(CommentId::new(1), "x")
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "post.get" => client
+            .post()
+            .get(PostId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "post.getContext" => client
+            .post()
+            .get_context(PostId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "post.getFaves" => client
+            .post()
+            .get_faves(PostId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "post.getList" => client
+            .post()
+            .get_list(UserId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "post.getVisitors" => client
+            .post()
+            .get_visitors(PostId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "post.search" => client
+            .post()
+            .search()
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "post.set" => client
+            .post()
+            .set("x", "x")
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "tags.docs.getList" => client
+            .tags()
+            .docs()
+            .get_list("keyword".parse::<TagKind>().unwrap(), TagId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "tags.user.getList" => client
+            .tags()
+            .user()
+            .get_list(UserId::new(1), "keyword".parse::<TagKind>().unwrap())
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "tags.user.getPopular" => client
+            .tags()
+            .user()
+            .get_popular(UserId::new(1), "keyword".parse::<TagKind>().unwrap())
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "test.echo" => client
+            .test()
+            .echo("x")
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "test.hello" => client
+            .test()
+            .hello()
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        "user.get" => client
+            .user()
+            .get(UserId::new(1))
+            .send()
+            .await
+            .map(|answer| format!("{answer:?}")),
+        _ => return None,
+    };
+    Some(answer)
+}
