@@ -98,7 +98,8 @@ mod tests {
 
 /// Every documented example, rendered into each of the five formats, is read into its method's
 /// typed answer, the same in every format.
-#[cfg(all(test, feature = "server"))]
+#[cfg(test)]
+#[cfg(feature = "server")]
 mod documented_examples {
     use super::generated::read_typed_answer;
     use crate::format::Format;
@@ -273,7 +274,8 @@ mod documented_values {
 
 /// Every typed builder called end to end, over every protocol and in every format, against a
 /// sender that answers with the method's documented example.
-#[cfg(all(test, feature = "server"))]
+#[cfg(test)]
+#[cfg(feature = "server")]
 mod every_builder_against_its_documented_example {
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
