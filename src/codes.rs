@@ -357,10 +357,10 @@ impl License {
     ///
     /// [`Error::InvalidParam`](crate::Error::InvalidParam) naming `license` for a code that does
     /// not exist.
-    pub fn from_code(code: u32) -> Result<License, crate::Error> {
+    pub fn from_code(code: u32) -> Result<License, crate::error::Error> {
         code.to_string()
             .parse()
-            .map_err(|e: UnknownValue| crate::Error::invalid_param("license", e.to_string()))
+            .map_err(|e: UnknownValue| crate::error::Error::invalid_param("license", e.to_string()))
     }
 }
 
@@ -376,10 +376,10 @@ impl Orientation {
     ///
     /// [`Error::InvalidParam`](crate::Error::InvalidParam) naming `dir` for any code but 1, 3, 6
     /// and 8.
-    pub fn from_code(code: u32) -> Result<Orientation, crate::Error> {
+    pub fn from_code(code: u32) -> Result<Orientation, crate::error::Error> {
         code.to_string()
             .parse()
-            .map_err(|e: UnknownValue| crate::Error::invalid_param("dir", e.to_string()))
+            .map_err(|e: UnknownValue| crate::error::Error::invalid_param("dir", e.to_string()))
     }
 }
 

@@ -413,7 +413,7 @@ pub enum Error {
         /// The method name.
         method: String,
         /// The permission it needs.
-        needed: crate::methods::Permission,
+        needed: crate::permission::Permission,
     },
     /// One page of a walk through a paged list failed (after the client's retries); the pages
     /// before it were yielded, none after.

@@ -39,6 +39,7 @@ mod map;
 pub mod methods;
 pub mod oauth;
 mod params;
+mod permission;
 pub mod protocol;
 mod random;
 #[cfg(feature = "server")]

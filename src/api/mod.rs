@@ -235,7 +235,10 @@ mod documented_values {
         );
         assert_eq!(batch.lines[3].error, Some(1));
         assert_eq!(
-            batch.other.get("group_id").and_then(crate::Value::as_u64),
+            batch
+                .other
+                .get("group_id")
+                .and_then(crate::value::Value::as_u64),
             Some(10551)
         );
 

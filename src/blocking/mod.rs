@@ -121,7 +121,7 @@ impl Runtime {
 /// thread, the connections, the rate limit and the slowdown.
 #[derive(Debug, Clone)]
 pub struct Client {
-    client: crate::Client,
+    client: crate::client::Client,
     runtime: Runtime,
 }
 
@@ -146,13 +146,13 @@ impl Client {
     ///
     /// As [`crate::Client::from_env`].
     pub fn from_env() -> Result<Client, Error> {
-        Client::new(crate::Client::builder_from(|name| {
+        Client::new(crate::client::Client::builder_from(|name| {
             std::env::var(name).ok()
         })?)
     }
 
     /// The async client underneath, for code that has a runtime of its own.
-    pub fn async_client(&self) -> &crate::Client {
+    pub fn async_client(&self) -> &crate::client::Client {
         &self.client
     }
 
