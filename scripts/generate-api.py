@@ -237,6 +237,16 @@ def send_fn(m):
     )
 
 
+def page_item(m):
+    """The type of the items a paged method's answer holds."""
+    ty = m["answer"]["type"]
+    item = {"ContainerDocs": "DocSummary", "FolderAlbums": "Album"}.get(ty)
+    if item is None:
+        assert ty.startswith("Page<"), f"{m['name']}: a paged answer must hold a page"
+        item = ty[len("Page<"):-1]
+    return item
+
+
 def builder(m):
     name = builder_name(m["name"])
     required = [p for p in m["params"] if p["required"] and p["type"] != "file"]
@@ -269,11 +279,7 @@ def builder(m):
     )
     out += send_fn(m)
     if m["paginated"]:
-        ty = m["answer"]["type"]
-        item = {"ContainerDocs": "DocSummary", "FolderAlbums": "Album"}.get(ty)
-        if item is None:
-            assert ty.startswith("Page<"), f"{m['name']}: a paged answer must hold a page"
-            item = ty[len("Page<"):-1]
+        ty, item = m["answer"]["type"], page_item(m)
         out += (
             "\n    /// Every page of the list, in order, a few at a time ([`Pages`]); each as full as the\n"
             f"    /// method allows ({m['paginated']['max']}) unless `per_page` is set.\n"
@@ -303,17 +309,23 @@ def constructor(m, required):
     ).replace("(&self, )", "(&self)")
 
 
-def api():
+def generated_families():
+    """Family name -> its methods, for every family the generator writes (every ancestor family
+    exists, even without methods of its own)."""
     families = {}
     for m in CATALOG:
         family = m["name"].rpartition(".")[0]
         if family.split(".")[0] in HAND_WRITTEN:
             continue
         families.setdefault(family, []).append(m)
-        # every ancestor family exists, even without methods of its own
         parts = family.split(".")
         for i in range(1, len(parts)):
             families.setdefault(".".join(parts[:i]), [])
+    return families
+
+
+def api():
+    families = generated_families()
     out = HEADER + "\n"
     out += "//! The typed builders: one per method, grouped by family as the API groups them.\n\n"
     out += "use super::*;\nuse crate::call::ParamValue;\nuse crate::client::{CallBuilder, Client};\n"
@@ -394,8 +406,7 @@ def blocking_builder(m):
         f"    pub fn send(self) -> Result<{ret}, Error> {{\n        self.runtime.block_on(self.inner.send())?\n    }}\n"
     )
     if m["paginated"]:
-        ty = answer["type"]
-        item = {"ContainerDocs": "DocSummary", "FolderAlbums": "Album"}.get(ty) or ty[len("Page<"):-1]
+        item = page_item(m)
         out += (
             "\n    /// Every page of the list, in order ([`crate::api::Pages`]).\n"
             f"    pub fn pages(self) -> PagesIter<{item}> {{\n        PagesIter::new(self.inner.pages(), self.runtime)\n    }}\n\n"
@@ -407,15 +418,7 @@ def blocking_builder(m):
 
 
 def blocking_api():
-    families = {}
-    for m in CATALOG:
-        family = m["name"].rpartition(".")[0]
-        if family.split(".")[0] in HAND_WRITTEN:
-            continue
-        families.setdefault(family, []).append(m)
-        parts = family.split(".")
-        for i in range(1, len(parts)):
-            families.setdefault(".".join(parts[:i]), [])
+    families = generated_families()
     out = HEADER + "\n"
     out += "//! The blocking twins of the typed builders, one per method, grouped by family.\n\n"
     out += "use super::{Client, ItemsIter, PagesIter, Runtime};\nuse crate::answers::*;\nuse crate::call::ParamValue;\n"
