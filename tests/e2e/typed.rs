@@ -195,6 +195,22 @@ async fn typed_builders_are_checked_like_any_call_and_spawn() {
         "{refused:?}"
     );
     assert_eq!(emulator.requests_seen(), before, "nothing was sent");
+    // A method's own error code comes back with what the catalog says it means for it.
+    let unknown = client
+        .album()
+        .get(ipernity::ids::AlbumId::new(987_654))
+        .send()
+        .await
+        .unwrap_err();
+    let api = unknown.api_error().unwrap();
+    assert_eq!((api.code.as_u32(), api.method), (1, Some("album.get")));
+    assert_eq!(api.meaning, Some("album not found"));
+    assert!(
+        unknown
+            .to_string()
+            .contains("answering album.get: album not found"),
+        "{unknown}"
+    );
     let hello = tokio::spawn(client.test().hello().send())
         .await
         .unwrap()
