@@ -223,7 +223,7 @@ pub(crate) struct RequestToken {
     pub(crate) used: bool,
 }
 
-/// A document.
+/// A document. Members added after the first stores were written default when read from one.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Doc {
     pub(crate) id: u64,
@@ -237,6 +237,93 @@ pub(crate) struct Doc {
     /// The lowercase hex MD5 of the file.
     #[serde(default)]
     pub(crate) md5: String,
+    /// Friends see it.
+    #[serde(default)]
+    pub(crate) is_friend: bool,
+    /// Family sees it.
+    #[serde(default)]
+    pub(crate) is_family: bool,
+    /// The licence code (doc.setLicense's table).
+    #[serde(default)]
+    pub(crate) license: u8,
+    /// The safety level, 1 to 3.
+    #[serde(default = "all_audiences")]
+    pub(crate) safety: u8,
+    /// Who may comment, tag, tag themselves.
+    #[serde(default)]
+    pub(crate) perms: DocPerms,
+    /// Latitude and longitude, when placed.
+    #[serde(default)]
+    pub(crate) geo: Option<(f64, f64)>,
+    /// When it was taken, as the service writes it (`YYYY-MM-DD HH:MM:SS`); empty when unknown.
+    #[serde(default)]
+    pub(crate) created: String,
+    /// How it is turned, in degrees (0, 90, 180, 270).
+    #[serde(default)]
+    pub(crate) rotation: u16,
+    /// When it last changed (Unix time); 0 until it does.
+    #[serde(default)]
+    pub(crate) modified_at: u64,
+}
+
+fn all_audiences() -> u8 {
+    1
+}
+
+impl Doc {
+    /// A new document of `owner`, private, with the service's defaults.
+    pub(crate) fn new(id: u64, owner: u64, title: String) -> Doc {
+        Doc {
+            id,
+            owner,
+            title,
+            description: String::new(),
+            tags: Vec::new(),
+            is_public: false,
+            posted_at: unix_now(),
+            size: 0,
+            md5: String::new(),
+            is_friend: false,
+            is_family: false,
+            license: 0,
+            safety: all_audiences(),
+            perms: DocPerms::default(),
+            geo: None,
+            created: String::new(),
+            rotation: 0,
+            modified_at: 0,
+        }
+    }
+
+    /// The sharing code answers give: 0 private, 1 family, 2 friends, 3 both, 5 public.
+    pub(crate) fn share(&self) -> u8 {
+        match (self.is_public, self.is_friend, self.is_family) {
+            (true, _, _) => 5,
+            (false, true, true) => 3,
+            (false, true, false) => 2,
+            (false, false, true) => 1,
+            (false, false, false) => 0,
+        }
+    }
+}
+
+/// Who may comment, tag and tag themselves on a document (codes 0, 3, 4, 5 of doc.setPerms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct DocPerms {
+    pub(crate) comment: u8,
+    pub(crate) tag: u8,
+    pub(crate) tagme: u8,
+}
+
+impl Default for DocPerms {
+    /// Every member may comment, contacts may tag (the site's own defaults for a new upload).
+    fn default() -> Self {
+        DocPerms {
+            comment: 5,
+            tag: 4,
+            tagme: 4,
+        }
+    }
 }
 
 /// An album and its documents, in order.
@@ -460,6 +547,15 @@ pub(crate) fn requested_grants<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_document_stored_before_its_newer_members_reads_with_their_defaults() {
+        let stored = r#"{"id":7,"owner":1,"title":"t","description":"","tags":[],"is_public":true,"posted_at":5,"size":3,"md5":"ab"}"#;
+        let doc: Doc = serde_json::from_str(stored).unwrap();
+        assert_eq!((doc.safety, doc.license, doc.rotation), (1, 0, 0));
+        assert_eq!(doc.perms, DocPerms::default());
+        assert_eq!((doc.geo, doc.share()), (None, 5));
+    }
 
     #[test]
     fn every_way_to_change_a_table_is_recorded() {

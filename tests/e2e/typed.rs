@@ -302,3 +302,146 @@ fn the_blocking_client_calls_uploads_and_walks_from_plain_threads() {
     drop(client);
     runtime.block_on(emulator.shutdown());
 }
+
+/// What `upload.file`'s page says its parameters do, and the setters of a document, read back
+/// through `doc.get` and `doc.getPerms` in their documented shapes.
+#[tokio::test]
+async fn upload_parameters_and_setters_reach_the_document() {
+    use ipernity::codes::{Audience, License, Orientation, Safety, Share};
+    use ipernity::upload::{CreatedAt, Geo, Visibility};
+    let emulator = ipernity::server::Emulator::builder()
+        .ticket_delay(std::time::Duration::ZERO)
+        .start()
+        .await
+        .unwrap();
+    for (protocol, format) in matrix() {
+        let context = format!("{protocol}/{format}");
+        let client = client_for(&emulator, protocol, format, true);
+        let album = client.album().create("receives").send().await.unwrap();
+        let file = UploadFile::from_bytes("p.jpg", format!("\u{ff}\u{d8} {context}").into_bytes())
+            .title("every parameter")
+            .created_at(CreatedAt::Text("2024-02-29 13:14:15".into()))
+            .license(License::AttributionShareAlike)
+            .visibility(Visibility::FamilyAndFriends)
+            .safety(Safety::Moderate)
+            .album_id(album.album_id.get())
+            .perm_comment(Audience::Contacts)
+            .perm_tag(Audience::OnlyYou)
+            .perm_tagme(Audience::Everybody)
+            .geo(Geo::at(-33.5, 151.25))
+            .orientation(Orientation::Left)
+            .asynchronous(false);
+        let doc_id = DocId::new(client.upload(file).send().await.unwrap().doc_id.unwrap());
+        let doc = client
+            .doc()
+            .get(doc_id)
+            .extra(&[Extra::Geo])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            doc.license,
+            Some(License::AttributionShareAlike),
+            "{context}"
+        );
+        assert_eq!(doc.safety, Some(Safety::Moderate), "{context}");
+        assert_eq!(doc.rotation, Some(270), "{context}");
+        let visibility = doc.visibility.unwrap();
+        assert_eq!(
+            (
+                visibility.ispublic,
+                visibility.isfriend,
+                visibility.isfamily,
+                visibility.share
+            ),
+            (Some(false), Some(true), Some(true), Some(3)),
+            "{context}"
+        );
+        let permissions = doc.permissions.unwrap();
+        assert_eq!(
+            (permissions.comment, permissions.tag, permissions.tagme),
+            (
+                Some(Audience::Contacts),
+                Some(Audience::OnlyYou),
+                Some(Audience::Everybody)
+            ),
+            "{context}"
+        );
+        let geo = doc.geo.unwrap();
+        assert_eq!((geo.lat, geo.lng), (Some(-33.5), Some(151.25)), "{context}");
+        assert_eq!(
+            doc.dates.unwrap().created.as_deref(),
+            Some("2024-02-29 13:14:15")
+        );
+        let in_album = client
+            .album()
+            .docs()
+            .get_list(album.album_id)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            in_album.docs.items[0].doc_id, doc_id,
+            "{context}: album_id took effect"
+        );
+
+        client
+            .doc()
+            .set_license(doc_id, License::Copyleft)
+            .send()
+            .await
+            .unwrap();
+        client
+            .doc()
+            .set_safety(doc_id, Safety::Restricted)
+            .send()
+            .await
+            .unwrap();
+        client
+            .doc()
+            .set_geo(doc_id)
+            .lat(-999.0)
+            .lng(-999.0)
+            .send()
+            .await
+            .unwrap();
+        client
+            .doc()
+            .set_perms(doc_id)
+            .share(Share::Public)
+            .perm_comment(Audience::FriendsAndFamily)
+            .send()
+            .await
+            .unwrap();
+        let doc = client
+            .doc()
+            .get(doc_id)
+            .extra(&[Extra::Geo])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            (doc.license, doc.safety),
+            (Some(License::Copyleft), Some(Safety::Restricted))
+        );
+        assert!(doc.geo.is_none(), "{context}: -999 removes the location");
+        assert_eq!(doc.visibility.unwrap().share, Some(5), "{context}");
+        let perms = client.doc().get_perms(doc_id).send().await.unwrap();
+        assert_eq!(perms.visibility.unwrap().ispublic, Some(true), "{context}");
+        assert_eq!(
+            perms.permissions.unwrap().comment,
+            Some(Audience::FriendsAndFamily),
+            "{context}"
+        );
+        // Half the flags is the method's error 2.
+        let half = client
+            .call("doc.setPerms")
+            .param("doc_id", doc_id)
+            .param("is_public", 1)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(half.code().map(|c| c.as_u32()), Some(2), "{context}");
+    }
+    emulator.shutdown().await;
+}

@@ -100,10 +100,11 @@ async fn every_transport_streams_every_source_and_the_bytes_arrive_intact() {
                 .filter_map(|t| t.get("tag").and_then(Value::as_str))
                 .collect();
             assert_eq!(tags, ["car", "red"]);
+            // Answers spell the flag without the parameter's underscore (doc.get's page).
             assert_eq!(
                 doc.get("visibility")
                     .unwrap()
-                    .get("is_public")
+                    .get("ispublic")
                     .and_then(Value::as_bool),
                 Some(true)
             );

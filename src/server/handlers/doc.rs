@@ -3,8 +3,10 @@
 use serde::Serialize;
 
 use super::{Page, answer, comma_list, id_param, method_error, owned, owned_doc, visible};
+use crate::error::{ApiError, ErrorCode};
 use crate::server::call::{Outcome, Request};
-use crate::server::state::{Doc, ServiceState, doc_file};
+use crate::server::state::{Doc, ServiceState, doc_file, unix_now};
+use crate::value::{Map, Value, to_text_value};
 
 /// The most tags one document holds (the service documents a limit, error 3 of
 /// `doc.tags.add`, without its figure; this is the emulator's). Bounded, a call's work under the
@@ -15,17 +17,49 @@ pub(crate) const MAX_TAGS_PER_DOC: usize = 200;
 struct Owner<'a> {
     user_id: u64,
     username: &'a str,
+    realname: &'a str,
 }
 
+/// `doc.get`'s dates: Unix times, and `created` as the text the service gives.
 #[derive(Serialize)]
-struct Dates {
+struct Dates<'a> {
     posted_at: u64,
+    created: &'a str,
+    modified_at: u64,
 }
 
+/// Who sees a document, as answers spell it (no underscores; `share` 5 for public).
 #[derive(Serialize)]
 struct Visibility {
+    ispublic: bool,
+    isfriend: bool,
+    isfamily: bool,
     share: u8,
-    is_public: bool,
+}
+
+impl Visibility {
+    fn of(doc: &Doc) -> Visibility {
+        Visibility {
+            ispublic: doc.is_public,
+            isfriend: doc.is_friend,
+            isfamily: doc.is_family,
+            share: doc.share(),
+        }
+    }
+}
+
+/// Who may comment, tag, tag themselves, as `doc.get` spells it.
+#[derive(Serialize)]
+struct Permissions {
+    comment: u8,
+    tag: u8,
+    tagme: u8,
+}
+
+#[derive(Serialize)]
+struct Geo {
+    lat: f64,
+    lng: f64,
 }
 
 /// A tag as `doc.tags.*` answer it (the form in use since June 2009).
@@ -62,19 +96,28 @@ impl<'a> Tags<'a> {
     }
 }
 
-/// A document as lists show it, and with the `full` members as `doc.get` does.
+/// A document as lists show it, and with the `full` members as `doc.get` does (its page's
+/// example: attributes, then owner, description, dates, visibility, permissions).
 #[derive(Serialize)]
 struct DocAnswer<'a> {
     doc_id: u64,
     media: &'static str,
+    license: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rotation: Option<u16>,
     title: &'a str,
+    safety: u8,
     owner: Owner<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     description: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    dates: Option<Dates>,
+    dates: Option<Dates<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     visibility: Option<Visibility>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    permissions: Option<Permissions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    geo: Option<Geo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tags: Option<Tags<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -87,19 +130,28 @@ impl<'a> DocAnswer<'a> {
         DocAnswer {
             doc_id: doc.id,
             media: "photo",
+            license: doc.license,
+            rotation: full.then_some(doc.rotation),
             title: &doc.title,
+            safety: doc.safety,
             owner: Owner {
                 user_id: doc.owner,
                 username: owner.map_or("", |u| u.username.as_str()),
+                realname: "",
             },
             description: full.then_some(doc.description.as_str()),
             dates: full.then_some(Dates {
                 posted_at: doc.posted_at,
+                created: &doc.created,
+                modified_at: doc.modified_at,
             }),
-            visibility: full.then_some(Visibility {
-                share: if doc.is_public { 4 } else { 0 },
-                is_public: doc.is_public,
+            visibility: full.then(|| Visibility::of(doc)),
+            permissions: full.then_some(Permissions {
+                comment: doc.perms.comment,
+                tag: doc.perms.tag,
+                tagme: doc.perms.tagme,
             }),
+            geo: None,
             tags: full.then(|| Tags::of(doc)),
             md5: None,
         }
@@ -156,8 +208,12 @@ fn doc_id(request: &Request<'_>) -> Result<u64, crate::error::ApiError> {
 pub(super) fn get(state: &ServiceState, request: &Request<'_>) -> Outcome {
     let doc = visible(state, request, doc_id(request)?)?;
     let mut value = DocAnswer::of(state, doc, true);
-    if comma_list(request, "extra").any(|extra| extra == "md5") {
-        value.md5 = Some(&doc.md5);
+    for extra in comma_list(request, "extra") {
+        match extra {
+            "md5" => value.md5 = Some(&doc.md5),
+            "geo" => value.geo = doc.geo.map(|(lat, lng)| Geo { lat, lng }),
+            _ => {}
+        }
     }
     answer("doc", &value)
 }
@@ -242,11 +298,180 @@ pub(super) fn set(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
         &DocSet {
             doc_id: id,
             title: &doc.title,
-            // Answers say 5 for public (doc.get's legend), 0 for private.
-            share: if doc.is_public { 5 } else { 0 },
+            share: doc.share(),
             description: &doc.description,
         },
     )
+}
+
+/// A code parameter within `allowed`, or the method's error 2 (missing or out of range).
+fn code_param(request: &Request<'_>, name: &str, allowed: &[u8]) -> Result<Option<u8>, ApiError> {
+    match request.param(name) {
+        None => Ok(None),
+        Some(text) => text
+            .parse::<u8>()
+            .ok()
+            .filter(|code| allowed.contains(code))
+            .map(Some)
+            .ok_or_else(|| method_error(2, &format!("{name} is out of range"))),
+    }
+}
+
+/// Licence codes of doc.setLicense's table.
+const LICENSES: &[u8] = &[0, 1, 3, 5, 7, 9, 11, 255];
+/// Who may comment or tag (doc.setPerms): only you, friends and family, contacts, everyone.
+const AUDIENCES: &[u8] = &[0, 3, 4, 5];
+
+/// The documented answer of a status-only method: nothing beside `api`.
+fn status_only() -> Outcome {
+    Ok(Map::default())
+}
+
+/// `doc.setLicense`.
+pub(super) fn set_license(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
+    let id = doc_id(request)?;
+    let license = code_param(request, "license", LICENSES)?
+        .ok_or_else(|| method_error(2, "license is missing"))?;
+    let doc = owned(state, request, id)?;
+    doc.license = license;
+    doc.modified_at = unix_now();
+    status_only()
+}
+
+/// `doc.setSafety`.
+pub(super) fn set_safety(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
+    let id = doc_id(request)?;
+    let safety = code_param(request, "safety", &[1, 2, 3])?
+        .ok_or_else(|| method_error(2, "safety is missing"))?;
+    let doc = owned(state, request, id)?;
+    doc.safety = safety;
+    doc.modified_at = unix_now();
+    status_only()
+}
+
+/// `doc.setGeo`: a place, or none with -999 for both coordinates.
+pub(super) fn set_geo(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
+    let id = doc_id(request)?;
+    let number = |name: &str| request.param(name).and_then(|v| v.parse::<f64>().ok());
+    let geo = match (number("lat"), number("lng")) {
+        (Some(lat), Some(lng)) if lat == -999.0 && lng == -999.0 => None,
+        (Some(lat), Some(lng))
+            if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lng) =>
+        {
+            Some((lat, lng))
+        }
+        _ => return Err(method_error(2, "lat and lng are needed, in degrees")),
+    };
+    let doc = owned(state, request, id)?;
+    doc.geo = geo;
+    doc.modified_at = unix_now();
+    status_only()
+}
+
+/// `doc.setPerms`: `share` when sent, else the three flags (all three needed); the permissions.
+pub(super) fn set_perms(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
+    let id = doc_id(request)?;
+    let share = code_param(request, "share", &[0, 1, 2, 3, 4])?;
+    let flags = ["is_public", "is_family", "is_friend"].map(|name| request.param(name));
+    let visibility = match (share, flags) {
+        (Some(share), _) => Some((
+            share == 4,
+            share == 1 || share == 3,
+            share == 2 || share == 3,
+        )),
+        (None, [Some(public), Some(family), Some(friend)]) => {
+            Some((public == "1", family == "1", friend == "1"))
+        }
+        (None, [None, None, None]) => None,
+        (None, _) => {
+            return Err(method_error(
+                2,
+                "is_public, is_family and is_friend go together",
+            ));
+        }
+    };
+    let comment = code_param(request, "perm_comment", AUDIENCES)?;
+    let tag = code_param(request, "perm_tag", AUDIENCES)?;
+    let tagme = code_param(request, "perm_tagme", AUDIENCES)?;
+    if visibility.is_none() && comment.is_none() && tag.is_none() && tagme.is_none() {
+        return Err(method_error(2, "nothing to set"));
+    }
+    let doc = owned(state, request, id)?;
+    if let Some((public, family, friend)) = visibility {
+        (doc.is_public, doc.is_family, doc.is_friend) = (public, family, friend);
+    }
+    doc.perms.comment = comment.unwrap_or(doc.perms.comment);
+    doc.perms.tag = tag.unwrap_or(doc.perms.tag);
+    doc.perms.tagme = tagme.unwrap_or(doc.perms.tagme);
+    doc.modified_at = unix_now();
+    status_only()
+}
+
+/// `doc.getPerms`'s answer: three elements, as its page shows them.
+#[derive(Serialize)]
+struct PermsAnswer {
+    visibility: PermsVisibility,
+    permissions: PermsCodes,
+    usage: Usage,
+}
+
+#[derive(Serialize)]
+struct PermsVisibility {
+    ispublic: bool,
+    isfriend: bool,
+    isfamily: bool,
+}
+
+#[derive(Serialize)]
+struct PermsCodes {
+    permcomment: u8,
+    permtag: u8,
+    permtagme: u8,
+}
+
+/// What the caller may do; the owner may do everything but print (the emulator prints nothing).
+#[derive(Serialize)]
+struct Usage {
+    canfave: bool,
+    cancomment: bool,
+    cantag: bool,
+    cantagme: bool,
+    canzoom: bool,
+    candownload: bool,
+    canprint: bool,
+}
+
+/// `doc.getPerms`.
+pub(super) fn get_perms(state: &ServiceState, request: &Request<'_>) -> Outcome {
+    let doc = owned_doc(state, request, doc_id(request)?)?;
+    let answer = PermsAnswer {
+        visibility: PermsVisibility {
+            ispublic: doc.is_public,
+            isfriend: doc.is_friend,
+            isfamily: doc.is_family,
+        },
+        permissions: PermsCodes {
+            permcomment: doc.perms.comment,
+            permtag: doc.perms.tag,
+            permtagme: doc.perms.tagme,
+        },
+        usage: Usage {
+            canfave: false,
+            cancomment: true,
+            cantag: true,
+            cantagme: true,
+            canzoom: true,
+            candownload: true,
+            canprint: false,
+        },
+    };
+    match to_text_value(&answer) {
+        Ok(Value::Map(members)) => Ok(members),
+        _ => Err(ApiError::new(
+            ErrorCode::ServiceError,
+            "Service error: the answer could not be built",
+        )),
+    }
 }
 
 /// `doc.delete`: the document, its file, and its place in every album.
@@ -401,15 +626,9 @@ mod tests {
         state.docs.insert(
             7,
             Doc {
-                id: 7,
-                owner: USER_ID,
-                title: String::new(),
-                description: String::new(),
                 tags,
-                is_public: false,
-                posted_at: 0,
                 size: 1,
-                md5: String::new(),
+                ..Doc::new(7, USER_ID, String::new())
             },
         );
         state.mark_saved();

@@ -11,7 +11,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::protocol::FileContent;
 use crate::server::call::{Outcome, Request};
 use crate::server::state::{
-    Doc, ReceivedUpload, ServiceState, Ticket, USER_ID, doc_file, pending_replacement, unix_now,
+    Doc, ReceivedUpload, ServiceState, Ticket, USER_ID, doc_file, pending_replacement,
 };
 
 /// The most tickets one `upload.checkTickets` call may ask about.
@@ -186,6 +186,45 @@ pub(super) fn check_tickets(state: &ServiceState, request: &Request<'_>) -> Outc
 
 /// `upload.file` and `upload.replace`: the file goes to the data directory under a name of the
 /// emulator's choosing, and a ticket completes after the ticket delay.
+/// What `upload.file`'s page says each of its parameters does to the new document: visibility,
+/// licence, safety, permissions, location (`-999` for none), creation date, orientation.
+fn apply_upload_params(doc: &mut Doc, request: &Request<'_>) {
+    let flag = |name: &str| request.param(name) == Some("1");
+    doc.is_public = flag("is_public");
+    doc.is_family = flag("is_family");
+    doc.is_friend = flag("is_friend");
+    let code = |name: &str| request.param(name).and_then(|v| v.parse::<u8>().ok());
+    if let Some(license) = code("license") {
+        doc.license = license;
+    }
+    if let Some(safety) = code("safety").filter(|s| (1..=3).contains(s)) {
+        doc.safety = safety;
+    }
+    for (name, slot) in [
+        ("perm_comment", &mut doc.perms.comment),
+        ("perm_tag", &mut doc.perms.tag),
+        ("perm_tagme", &mut doc.perms.tagme),
+    ] {
+        if let Some(value) = code(name).filter(|v| *v <= 5) {
+            *slot = value;
+        }
+    }
+    let number = |name: &str| request.param(name).and_then(|v| v.parse::<f64>().ok());
+    doc.geo = match (number("lat"), number("lng")) {
+        (Some(lat), Some(lng)) if lat != -999.0 && lng != -999.0 => Some((lat, lng)),
+        _ => None,
+    };
+    if let Some(created) = request.param("created_at") {
+        doc.created = created.to_owned();
+    }
+    doc.rotation = match request.param("dir") {
+        Some("3") => 180,
+        Some("6") => 270,
+        Some("8") => 90,
+        _ => 0,
+    };
+}
+
 pub(super) fn upload(state: &mut ServiceState, request: &Request<'_>, replace: bool) -> Outcome {
     state.last_upload = Some(ReceivedUpload {
         params: request.params.clone(),
@@ -214,20 +253,18 @@ pub(super) fn upload(state: &mut ServiceState, request: &Request<'_>, replace: b
             .or(file.filename.as_deref())
             .unwrap_or_default()
             .to_owned();
-        Doc {
-            id: state.ids.next(),
-            owner: request.user_id().unwrap_or(USER_ID),
+        let mut doc = Doc::new(
+            state.ids.next(),
+            request.user_id().unwrap_or(USER_ID),
             title,
-            description: request.param("description").unwrap_or_default().to_owned(),
-            tags: comma_list(request, "keywords")
-                .take(MAX_TAGS_PER_DOC)
-                .map(|k| (0, k.to_owned()))
-                .collect(),
-            is_public: request.param("is_public") == Some("1"),
-            posted_at: unix_now(),
-            size: 0,
-            md5: String::new(),
-        }
+        );
+        doc.description = request.param("description").unwrap_or_default().to_owned();
+        doc.tags = comma_list(request, "keywords")
+            .take(MAX_TAGS_PER_DOC)
+            .map(|k| (0, k.to_owned()))
+            .collect();
+        apply_upload_params(&mut doc, request);
+        doc
     };
     doc.size = file.len();
     doc.md5 = match &file.content {
@@ -240,6 +277,7 @@ pub(super) fn upload(state: &mut ServiceState, request: &Request<'_>, replace: b
         tag.0 = state.ids.next();
     }
     let ticket = format!("{}-{}", state.ids.next(), doc.id);
+    let doc_id = doc.id;
     // A replacement waits beside the document's file, which stays what it is until the ticket
     // completes.
     let path = if replace {
@@ -268,5 +306,20 @@ pub(super) fn upload(state: &mut ServiceState, request: &Request<'_>, replace: b
             replaces: replace,
         },
     );
+    // `album_id`: one of the caller's albums receives the new document (its lists show it once
+    // the ticket is done); someone else's album, or none, is ignored.
+    let album = request
+        .param("album_id")
+        .and_then(|id| id.parse::<u64>().ok());
+    if let Some(album) = album.filter(|_| !replace)
+        && state
+            .albums
+            .get(&album)
+            .is_some_and(|a| Some(a.owner) == request.user_id())
+        && let Some(album) = state.albums.get_mut(&album)
+        && !album.docs.contains(&doc_id)
+    {
+        album.docs.push(doc_id);
+    }
     answer("ticket", &ticket)
 }
