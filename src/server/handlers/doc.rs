@@ -2,11 +2,14 @@
 
 use serde::Serialize;
 
-use super::{Page, answer, comma_list, id_param, method_error, owned, owned_doc, visible};
-use crate::error::{ApiError, ErrorCode};
+use super::{
+    Page, answer, comma_list, geo_params, id_param, members, method_error, owned, owned_doc,
+    visible,
+};
+use crate::error::ApiError;
 use crate::server::call::{Outcome, Request};
 use crate::server::state::{Doc, ServiceState, doc_file, unix_now};
-use crate::value::{Map, Value, to_text_value};
+use crate::value::Map;
 
 /// The most tags one document holds (the service documents a limit, error 3 of
 /// `doc.tags.add`, without its figure; this is the emulator's). Bounded, a call's work under the
@@ -352,16 +355,8 @@ pub(super) fn set_safety(state: &mut ServiceState, request: &Request<'_>) -> Out
 /// `doc.setGeo`: a place, or none with -999 for both coordinates.
 pub(super) fn set_geo(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
     let id = doc_id(request)?;
-    let number = |name: &str| request.param(name).and_then(|v| v.parse::<f64>().ok());
-    let geo = match (number("lat"), number("lng")) {
-        (Some(lat), Some(lng)) if lat == -999.0 && lng == -999.0 => None,
-        (Some(lat), Some(lng))
-            if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lng) =>
-        {
-            Some((lat, lng))
-        }
-        _ => return Err(method_error(2, "lat and lng are needed, in degrees")),
-    };
+    let geo =
+        geo_params(request).map_err(|()| method_error(2, "lat and lng are needed, in degrees"))?;
     let doc = owned(state, request, id)?;
     doc.geo = geo;
     doc.modified_at = unix_now();
@@ -465,13 +460,7 @@ pub(super) fn get_perms(state: &ServiceState, request: &Request<'_>) -> Outcome 
             canprint: false,
         },
     };
-    match to_text_value(&answer) {
-        Ok(Value::Map(members)) => Ok(members),
-        _ => Err(ApiError::new(
-            ErrorCode::ServiceError,
-            "Service error: the answer could not be built",
-        )),
-    }
+    members(&answer)
 }
 
 /// `doc.delete`: the document, its file, and its place in every album.

@@ -10,7 +10,7 @@ use super::call::{Outcome, Request};
 use super::state::{Doc, ServiceState};
 use crate::error::{ApiError, ErrorCode};
 use crate::methods::MethodInfo;
-use crate::value::{Map, Text, to_text_value};
+use crate::value::{Map, Text, Value, to_text_value};
 
 mod album;
 mod api;
@@ -62,13 +62,44 @@ pub(super) fn dispatch(
 
 /// The payload `{root: answer}`.
 fn answer<T: Serialize + ?Sized>(root: &str, answer: &T) -> Outcome {
-    let value = to_text_value(answer).map_err(|error| {
+    let value = text_value(answer)?;
+    Ok(Map::from_iter([(Text::from(root), value)]))
+}
+
+/// The payload made of `answer`'s members, for answers with several top-level elements
+/// (`doc.getPerms`' `visibility`, `permissions`, `usage`).
+fn members<T: Serialize + ?Sized>(answer: &T) -> Outcome {
+    match text_value(answer)? {
+        Value::Map(members) => Ok(members),
+        _ => Err(ApiError::new(
+            ErrorCode::ServiceError,
+            "Service error: the answer is not a set of elements",
+        )),
+    }
+}
+
+fn text_value<T: Serialize + ?Sized>(answer: &T) -> Result<Value, ApiError> {
+    to_text_value(answer).map_err(|error| {
         ApiError::new(
             ErrorCode::ServiceError,
             format!("Service error: the answer could not be built: {error}"),
         )
-    })?;
-    Ok(Map::from_iter([(Text::from(root), value)]))
+    })
+}
+
+/// Latitude and longitude from `lat` and `lng`: `Ok(None)` for `-999` in both (no location),
+/// `Err(())` when either is missing, not a number or out of range.
+fn geo_params(request: &Request<'_>) -> Result<Option<(f64, f64)>, ()> {
+    let number = |name: &str| request.param(name).and_then(|v| v.parse::<f64>().ok());
+    match (number("lat"), number("lng")) {
+        (Some(lat), Some(lng)) if lat == -999.0 && lng == -999.0 => Ok(None),
+        (Some(lat), Some(lng))
+            if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lng) =>
+        {
+            Ok(Some((lat, lng)))
+        }
+        _ => Err(()),
+    }
 }
 
 /// The method-specific error `code`.

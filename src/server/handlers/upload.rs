@@ -6,7 +6,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::doc::MAX_TAGS_PER_DOC;
-use super::{answer, comma_list, id_param, method_error, owned_doc};
+use super::{answer, comma_list, geo_params, id_param, method_error, owned_doc};
 use crate::error::{ApiError, ErrorCode};
 use crate::protocol::FileContent;
 use crate::server::call::{Outcome, Request};
@@ -209,11 +209,8 @@ fn apply_upload_params(doc: &mut Doc, request: &Request<'_>) {
             *slot = value;
         }
     }
-    let number = |name: &str| request.param(name).and_then(|v| v.parse::<f64>().ok());
-    doc.geo = match (number("lat"), number("lng")) {
-        (Some(lat), Some(lng)) if lat != -999.0 && lng != -999.0 => Some((lat, lng)),
-        _ => None,
-    };
+    // Without a usable location the file's own (none in the emulator) stands.
+    doc.geo = geo_params(request).unwrap_or(None);
     if let Some(created) = request.param("created_at") {
         doc.created = created.to_owned();
     }
