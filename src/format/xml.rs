@@ -7,7 +7,8 @@
 //!   after the element, repeated ones a list; an element with only text becomes a string; text of
 //!   an element that also has attributes or children goes under `_value`.
 //! - The renderer writes scalars inside objects as attributes and the direct payload of `<api>` as
-//!   elements.
+//!   elements, except the members in `TEXT_ELEMENTS` (`description`, `content`), which the
+//!   service always gives as elements of their own (`<description>…</description>`).
 //!
 //! The parser keeps an explicit stack (no recursion), stops at [`MAX_DEPTH`] levels, refuses DTDs
 //! (so no entity is ever expanded) and refuses anything but whitespace, comments and processing
@@ -27,6 +28,15 @@ use crate::value::{Map, Text, Value, push_entry};
 
 /// The member that holds the text of an element that also has attributes or children.
 pub const TEXT_MEMBER: &str = "_value";
+
+/// Members the service writes as text-only child elements, never as attributes. Read back, a
+/// text-only element becomes a string member, as an attribute does: both directions agree.
+pub(crate) const TEXT_ELEMENTS: [&str; 2] = ["description", "content"];
+
+/// Whether `key: value`, inside an element, is written as a child element.
+fn is_child(key: &str, value: &Value) -> bool {
+    matches!(value, Value::List(_) | Value::Map(_)) || TEXT_ELEMENTS.contains(&key)
+}
 
 /// Decodes an `/xml` response body.
 pub fn decode(body: &[u8]) -> Result<Value, Error> {
@@ -105,7 +115,7 @@ fn write_map_element(out: &mut String, name: &str, map: &Map) {
     let mut has_children = false;
     for (key, value) in map {
         match value {
-            Value::List(_) | Value::Map(_) => has_children = true,
+            _ if is_child(key, value) => has_children = true,
             _ if key == TEXT_MEMBER => text = value.to_text(),
             scalar => {
                 out.push(' ');
@@ -125,7 +135,7 @@ fn write_map_element(out: &mut String, name: &str, map: &Map) {
         escape_text_into(out, &text);
     }
     for (key, value) in map {
-        if matches!(value, Value::List(_) | Value::Map(_)) {
+        if is_child(key, value) {
             write_member_as_elements(out, key, value);
         }
     }
@@ -684,6 +694,7 @@ mod tests {
         let doc: Map = [
             ("doc_id".into(), Value::from("1")),
             ("title".into(), Value::from("a \"b\" & c")),
+            ("description".into(), Value::from("x < y")),
             (
                 "tags".into(),
                 Value::Map(
@@ -704,7 +715,7 @@ mod tests {
         let body = String::from_utf8(render(Ok(&payload))).unwrap();
         assert_eq!(
             body,
-            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<api status=\"ok\"><doc doc_id=\"1\" title=\"a &quot;b&quot; &amp; c\"><tags><tag>x</tag><tag>y</tag></tags></doc><hello>hi</hello></api>"
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<api status=\"ok\"><doc doc_id=\"1\" title=\"a &quot;b&quot; &amp; c\"><description>x &lt; y</description><tags><tag>x</tag><tag>y</tag></tags></doc><hello>hi</hello></api>"
         );
         assert_eq!(decode(body.as_bytes()).unwrap(), Value::Map(payload));
     }

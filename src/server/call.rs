@@ -19,6 +19,12 @@ pub(crate) struct Request<'a> {
     pub(crate) ticket_delay: Duration,
     pub(crate) data_dir: &'a std::path::Path,
     pub(crate) max_file_size: u64,
+    /// How many bytes a member may upload in a month.
+    pub(crate) upload_quota: u64,
+    /// How the method pages its lists, from the catalog.
+    pub(crate) paging: Option<crate::methods::Paging>,
+    /// `http://ADDR`, the emulator's own origin: every media URL in an answer points here.
+    pub(crate) origin: &'a str,
 }
 
 impl Request<'_> {

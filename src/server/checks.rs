@@ -122,6 +122,9 @@ fn answer(shared: &Shared, parsed: &ParsedRequest, context: &OAuthContext) -> Ou
         ticket_delay: shared.ticket_delay,
         data_dir: &shared.data_dir,
         max_file_size: shared.max_file_size,
+        upload_quota: shared.upload_quota,
+        paging: info.paging,
+        origin: &shared.origin,
     };
     let outcome = handlers::dispatch(&mut state, info, &request);
     shared.persist(&mut state)?;

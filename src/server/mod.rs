@@ -34,14 +34,18 @@ mod faults;
 mod handlers;
 mod limits;
 mod listen;
+mod media;
 mod oauth;
 mod pages;
+mod provision;
 mod receive;
+mod records;
 mod shared;
 mod state;
 mod store;
 
 pub use faults::{Fault, Schedule};
+pub use media::sample_jpeg;
 use shared::Shared;
 use state::ServiceState;
 pub use state::{Grants, ReceivedUpload};
@@ -59,11 +63,13 @@ pub struct EmulatorBuilder {
     latency: Duration,
     data_dir: Option<PathBuf>,
     max_file_size: u64,
+    upload_quota: u64,
     callback: Option<String>,
     auth_lifetime: Duration,
     idle_timeout: Duration,
     max_connections: usize,
     fresh: bool,
+    provision: provision::Provision,
 }
 
 /// The emulator's entry point: [`Emulator::builder`].
@@ -120,11 +126,13 @@ impl Emulator {
             latency: Duration::ZERO,
             data_dir: None,
             max_file_size: 1024 * 1024 * 1024,
+            upload_quota: 10 * 1024 * 1024 * 1024,
             callback: None,
             auth_lifetime: AUTH_LIFETIME,
             idle_timeout: Duration::from_secs(30),
             max_connections: limits::DEFAULT_MAX_CONNECTIONS,
             fresh: false,
+            provision: provision::Provision::default(),
         }
     }
 }
@@ -158,6 +166,82 @@ impl EmulatorBuilder {
     /// The provisioned user's token.
     pub fn token(mut self, token: impl Into<Secret>) -> Self {
         self.token = token.into();
+        self
+    }
+
+    /// Adds a member with a token of its own, holding the same permissions as the provisioned
+    /// user's. The provisioned user has id 1; members get 2, 3, … in the order they are added.
+    ///
+    /// ```
+    /// # async fn run() -> std::io::Result<()> {
+    /// use ipernity::codes::Relation;
+    /// use ipernity::server::Emulator;
+    /// let emulator = Emulator::builder()
+    ///     .member("alice", "alice-token") // user 2
+    ///     .member("bob", "bob-token") // user 3
+    ///     .relation(1, 2, Relation::Friends) // user 1 lists alice as a friend
+    ///     .block(1, 3) // and blocks bob
+    ///     .group("Blue skies", true, false) // group 1, everyone a member
+    ///     .post(1, "Holidays", "We went to the sea.", true) // post 1
+    ///     .start()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn member(mut self, username: impl Into<String>, token: impl Into<Secret>) -> Self {
+        self.provision.members.push(provision::Member {
+            username: username.into(),
+            token: token.into(),
+        });
+        self
+    }
+
+    /// Makes user `owner` list user `member` in its network: [`Relation::Contacts`],
+    /// [`Relation::Friends`], [`Relation::Family`] or [`Relation::FriendsAndFamily`]
+    /// ([`Relation::Everyone`] removes `member` from it).
+    ///
+    /// [`Relation::Contacts`]: crate::codes::Relation::Contacts
+    /// [`Relation::Friends`]: crate::codes::Relation::Friends
+    /// [`Relation::Family`]: crate::codes::Relation::Family
+    /// [`Relation::FriendsAndFamily`]: crate::codes::Relation::FriendsAndFamily
+    /// [`Relation::Everyone`]: crate::codes::Relation::Everyone
+    pub fn relation(mut self, owner: u64, member: u64, relation: crate::codes::Relation) -> Self {
+        self.provision.relations.push((owner, member, relation));
+        self
+    }
+
+    /// Makes user `owner` block user `member`: `member` may no longer comment on, tag, note
+    /// or fave what `owner` shows (error 109).
+    pub fn block(mut self, owner: u64, member: u64) -> Self {
+        self.provision.blocks.push((owner, member));
+        self
+    }
+
+    /// Adds a group owned by user 1 with every user as a member (ids 1, 2, … in the order
+    /// added). In a `moderated` group, documents wait for a moderator.
+    pub fn group(mut self, title: impl Into<String>, is_public: bool, moderated: bool) -> Self {
+        self.provision.groups.push(provision::GroupPlan {
+            title: title.into(),
+            is_public,
+            moderated,
+            members: None,
+        });
+        self
+    }
+
+    /// Adds a blog post of user `owner` (ids 1, 2, … in the order added).
+    pub fn post(
+        mut self,
+        owner: u64,
+        title: impl Into<String>,
+        content: impl Into<String>,
+        is_public: bool,
+    ) -> Self {
+        self.provision.posts.push(provision::PostPlan {
+            owner,
+            title: title.into(),
+            content: content.into(),
+            is_public,
+        });
         self
     }
 
@@ -227,6 +311,14 @@ impl EmulatorBuilder {
         self
     }
 
+    /// How many bytes each member may upload in a calendar month (UTC; default 10 GiB): an
+    /// upload beyond it is refused with `upload.file`'s error 4, and `account.getQuota` counts
+    /// against it.
+    pub fn monthly_upload_limit(mut self, bytes: u64) -> Self {
+        self.upload_quota = bytes;
+        self
+    }
+
     /// Binds the address and serves in the background. An empty API key, secret or token is
     /// refused: an empty secret signs everything, an empty token is no token.
     ///
@@ -238,11 +330,19 @@ impl EmulatorBuilder {
     /// ([`std::io::ErrorKind::InvalidData`], naming the file; [`fresh`](Self::fresh) replaces
     /// it).
     pub async fn start(self) -> std::io::Result<EmulatorHandle> {
+        let member_tokens = self
+            .provision
+            .members
+            .iter()
+            .map(|member| ("member's token", member.token.expose()));
         for (name, value) in [
             ("API key", self.api_key.as_str()),
             ("secret", self.secret.expose()),
             ("token", self.token.expose()),
-        ] {
+        ]
+        .into_iter()
+        .chain(member_tokens)
+        {
             if value.trim().is_empty() {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::InvalidInput,
@@ -273,6 +373,8 @@ impl EmulatorBuilder {
             &self.grants,
             self.auth_lifetime,
         );
+        self.provision
+            .apply(&mut state, &self.api_key, &self.grants);
         // A data directory given by the caller keeps the state across restarts.
         let store = match temporary {
             true => None,
@@ -302,13 +404,17 @@ impl EmulatorBuilder {
             latency: self.latency,
             data_dir: data_dir.clone(),
             max_file_size: self.max_file_size,
+            upload_quota: self.upload_quota,
             callback: self.callback.clone(),
             idle_timeout: self.idle_timeout,
+            origin: format!("http://{addr}"),
+            resizes: tokio::sync::Semaphore::new(media::MAX_RESIZES),
         });
         let router = Router::new()
             .route("/api", any(receive::api))
             .route("/api/", any(receive::api))
             .route("/api/{*path}", any(receive::api))
+            .route("/media/{name}", get(media::serve))
             .route("/apps/authorize", get(pages::authorize))
             .route("/apps/callback", get(pages::callback_page))
             .route("/apps/oauth/request", any(oauth::request))

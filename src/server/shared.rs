@@ -21,8 +21,13 @@ pub(crate) struct Shared {
     pub(crate) latency: Duration,
     pub(crate) data_dir: PathBuf,
     pub(crate) max_file_size: u64,
+    pub(crate) upload_quota: u64,
     pub(crate) callback: Option<String>,
     pub(crate) idle_timeout: Duration,
+    /// `http://ADDR`: where media URLs point.
+    pub(crate) origin: String,
+    /// Turns to make a thumbnail ([`super::media::MAX_RESIZES`] at once).
+    pub(crate) resizes: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for Shared {

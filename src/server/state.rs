@@ -15,6 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::call::{Params, Secret};
 use crate::methods::{Level, Target};
 
+use super::records::{Comment, Fave, Folder, Group, Note, Post, User, Visit};
 use crate::error::{ApiError, ErrorCode};
 
 /// The permissions a token holds, by target.
@@ -56,8 +57,8 @@ impl<K: Ord + Clone, V> Tracked<K, V> {
         self.items.contains_key(key)
     }
 
-    /// The values, in key order.
-    pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
+    /// The values, in key order (either way).
+    pub(crate) fn values(&self) -> impl DoubleEndedIterator<Item = &V> {
         self.items.values()
     }
 
@@ -174,14 +175,6 @@ impl IdCounter {
     }
 }
 
-/// A user of the emulator.
-#[derive(Debug, Clone)]
-pub(crate) struct User {
-    pub(crate) id: u64,
-    pub(crate) username: String,
-    pub(crate) realname: String,
-}
-
 /// What a token allows.
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Grant {
@@ -264,6 +257,47 @@ pub(crate) struct Doc {
     /// When it last changed (Unix time); 0 until it does.
     #[serde(default)]
     pub(crate) modified_at: u64,
+    /// When its file was last replaced (Unix time); 0 until it is.
+    #[serde(default)]
+    pub(crate) replaced_at: u64,
+    /// `photo`, `video`, `audio` or `other`, from what the file is.
+    #[serde(default = "photo")]
+    pub(crate) media: String,
+    /// The file name the upload carried.
+    #[serde(default)]
+    pub(crate) filename: String,
+    /// The picture's size in pixels (0 when not a picture the emulator can read).
+    #[serde(default)]
+    pub(crate) width: u32,
+    #[serde(default)]
+    pub(crate) height: u32,
+    /// Member tags: the tag's id, the member named, who tagged.
+    #[serde(default)]
+    pub(crate) member_tags: Vec<MemberTag>,
+    /// Who added a keyword tag other than the owner, by tag id.
+    #[serde(default)]
+    pub(crate) tagged_by: BTreeMap<u64, u64>,
+    #[serde(default)]
+    pub(crate) faves: Vec<Fave>,
+    #[serde(default)]
+    pub(crate) visits: Vec<Visit>,
+    /// The secret in its thumbnails' URLs, and the one in its original's.
+    #[serde(default)]
+    pub(crate) secret: String,
+    #[serde(default)]
+    pub(crate) original_secret: String,
+}
+
+/// A member tag on a document: the member it names, and who tagged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct MemberTag {
+    pub(crate) id: u64,
+    pub(crate) member_id: u64,
+    pub(crate) user_id: u64,
+}
+
+fn photo() -> String {
+    "photo".to_owned()
 }
 
 fn all_audiences() -> u8 {
@@ -292,6 +326,17 @@ impl Doc {
             created: String::new(),
             rotation: 0,
             modified_at: 0,
+            replaced_at: 0,
+            media: photo(),
+            filename: String::new(),
+            width: 0,
+            height: 0,
+            member_tags: Vec::new(),
+            tagged_by: BTreeMap::new(),
+            faves: Vec::new(),
+            visits: Vec::new(),
+            secret: String::new(),
+            original_secret: String::new(),
         }
     }
 
@@ -334,6 +379,48 @@ pub(crate) struct Album {
     pub(crate) title: String,
     pub(crate) description: String,
     pub(crate) docs: Vec<u64>,
+    /// The document whose thumbnail stands for the album.
+    #[serde(default)]
+    pub(crate) cover: Option<u64>,
+    /// Who may comment (album.setPerms: 0, 3, 4, 5).
+    #[serde(default = "every_member")]
+    pub(crate) perm_comment: u8,
+    #[serde(default)]
+    pub(crate) created_at: u64,
+    #[serde(default)]
+    pub(crate) updated_at: u64,
+    /// Its place among its owner's albums (`album.orderList`); ties by id.
+    #[serde(default)]
+    pub(crate) position: u64,
+    #[serde(default)]
+    pub(crate) faves: Vec<Fave>,
+    #[serde(default)]
+    pub(crate) visits: Vec<Visit>,
+}
+
+fn every_member() -> u8 {
+    5
+}
+
+impl Album {
+    /// A new empty album of `owner`.
+    pub(crate) fn new(id: u64, owner: u64, title: String, description: String) -> Album {
+        let now = unix_now();
+        Album {
+            id,
+            owner,
+            title,
+            description,
+            docs: Vec::new(),
+            cover: None,
+            perm_comment: every_member(),
+            created_at: now,
+            updated_at: now,
+            position: 0,
+            faves: Vec::new(),
+            visits: Vec::new(),
+        }
+    }
 }
 
 /// An upload being processed.
@@ -388,8 +475,13 @@ pub(crate) struct ServiceState {
     pub(crate) tickets: Tracked<String, Ticket>,
     /// OAuth nonces inside the clock window, by consumer, with their timestamps.
     pub(crate) nonces: Tracked<(String, String), u64>,
+    pub(crate) users: Tracked<u64, User>,
+    pub(crate) comments: Tracked<u64, Comment>,
+    pub(crate) notes: Tracked<u64, Note>,
+    pub(crate) folders: Tracked<u64, Folder>,
+    pub(crate) groups: Tracked<u64, Group>,
+    pub(crate) posts: Tracked<u64, Post>,
     pub(crate) ids: IdCounter,
-    pub(crate) users: HashMap<u64, User>,
     pub(crate) frobs: HashMap<String, Frob>,
     pub(crate) oauth_requests: HashMap<String, RequestToken>,
     /// How long frobs and request tokens stay usable.
@@ -406,11 +498,6 @@ impl ServiceState {
         grants: &Grants,
         auth_lifetime: Duration,
     ) -> ServiceState {
-        let user = User {
-            id: USER_ID,
-            username: "emulated".to_owned(),
-            realname: "Emulated User".to_owned(),
-        };
         let mut state = ServiceState {
             apps: Tracked::default(),
             tokens: Tracked::default(),
@@ -422,12 +509,20 @@ impl ServiceState {
                 last: 1000,
                 changed: false,
             },
-            users: [(user.id, user)].into_iter().collect(),
+            users: Tracked::default(),
+            comments: Tracked::default(),
+            notes: Tracked::default(),
+            folders: Tracked::default(),
+            groups: Tracked::default(),
+            posts: Tracked::default(),
             frobs: HashMap::new(),
             oauth_requests: HashMap::new(),
             auth_lifetime,
             last_upload: None,
         };
+        state
+            .users
+            .insert(USER_ID, User::new(USER_ID, "emulated", "Emulated User"));
         state.apps.insert(api_key.to_owned(), secret.clone());
         state.tokens.insert(
             token.expose().to_owned(),
@@ -450,6 +545,12 @@ impl ServiceState {
         self.tokens.saved();
         self.apps.saved();
         self.nonces.saved();
+        self.users.saved();
+        self.comments.saved();
+        self.notes.saved();
+        self.folders.saved();
+        self.groups.saved();
+        self.posts.saved();
         self.ids.saved();
     }
 
@@ -461,6 +562,12 @@ impl ServiceState {
             && self.tokens.changes().is_empty()
             && self.apps.changes().is_empty()
             && self.nonces.changes().is_empty()
+            && self.users.changes().is_empty()
+            && self.comments.changes().is_empty()
+            && self.notes.changes().is_empty()
+            && self.folders.changes().is_empty()
+            && self.groups.changes().is_empty()
+            && self.posts.changes().is_empty()
             && !self.ids.changed()
     }
 

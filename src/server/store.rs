@@ -8,11 +8,18 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use redb::{Database, ReadableTable, TableDefinition};
 
-use super::state::{Album, Doc, Grant, ServiceState, Ticket};
+use super::records::{Comment, Folder, Group, Note, Post, User};
+use super::state::{Album, Doc, Grant, ServiceState, Ticket, Tracked};
 use crate::call::Secret;
 
 const DOCS: TableDefinition<u64, &[u8]> = TableDefinition::new("docs");
 const ALBUMS: TableDefinition<u64, &[u8]> = TableDefinition::new("albums");
+const USERS: TableDefinition<u64, &[u8]> = TableDefinition::new("users");
+const COMMENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("comments");
+const NOTES: TableDefinition<u64, &[u8]> = TableDefinition::new("notes");
+const FOLDERS: TableDefinition<u64, &[u8]> = TableDefinition::new("folders");
+const GROUPS: TableDefinition<u64, &[u8]> = TableDefinition::new("groups");
+const POSTS: TableDefinition<u64, &[u8]> = TableDefinition::new("posts");
 const TICKETS: TableDefinition<&str, &[u8]> = TableDefinition::new("tickets");
 const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("tokens");
 const APPS: TableDefinition<&str, &str> = TableDefinition::new("apps");
@@ -48,6 +55,52 @@ struct StoredTicket {
     replaces: bool,
 }
 
+/// Puts the records a table holds (JSON, under their id) into `into`; a table never written
+/// holds none. A record that does not read is an error naming its table and key.
+fn load_records<T: serde::de::DeserializeOwned>(
+    read: &redb::ReadTransaction,
+    table: TableDefinition<u64, &[u8]>,
+    into: &mut Tracked<u64, T>,
+    id_of: impl Fn(&T) -> u64,
+) -> std::io::Result<()> {
+    let Ok(opened) = read.open_table(table) else {
+        return Ok(());
+    };
+    for entry in opened.iter().map_err(io_error)? {
+        let (key, bytes) = entry.map_err(io_error)?;
+        let record: T = serde_json::from_slice(bytes.value()).map_err(|error| {
+            io_error(format!(
+                "record {} of table {} does not read: {error}",
+                key.value(),
+                redb::TableHandle::name(&table)
+            ))
+        })?;
+        into.load(id_of(&record), record);
+    }
+    Ok(())
+}
+
+/// Writes the records of `from` that changed, and deletes those removed.
+fn save_records<T: serde::Serialize>(
+    write: &redb::WriteTransaction,
+    table: TableDefinition<u64, &[u8]>,
+    from: &Tracked<u64, T>,
+) -> std::io::Result<()> {
+    let mut opened = write.open_table(table).map_err(io_error)?;
+    for id in from.changes() {
+        match from.get(id) {
+            Some(record) => {
+                let bytes = serde_json::to_vec(record).map_err(io_error)?;
+                opened.insert(*id, bytes.as_slice()).map_err(io_error)?;
+            }
+            None => {
+                opened.remove(*id).map_err(io_error)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The database's file name in the data directory.
 const DATABASE: &str = "emulator.redb";
 
@@ -68,7 +121,8 @@ fn remove_state_files(dir: &Path) -> std::io::Result<()> {
         let name = entry.file_name();
         let name = name.to_string_lossy();
         let ours = name == DATABASE
-            || (name.starts_with("doc-") || name.starts_with("replace-")) && name.ends_with(".bin");
+            || (name.starts_with("doc-") || name.starts_with("replace-")) && name.ends_with(".bin")
+            || name.starts_with("thumb-") && name.ends_with(".jpg");
         if ours {
             std::fs::remove_file(entry.path())?;
         }
@@ -167,20 +221,14 @@ impl Store {
                 }
             }
         }
-        if let Ok(table) = read.open_table(DOCS) {
-            for entry in table.iter().map_err(io_error)? {
-                let (_, doc) = entry.map_err(io_error)?;
-                let doc: Doc = serde_json::from_slice(doc.value()).map_err(io_error)?;
-                state.docs.load(doc.id, doc);
-            }
-        }
-        if let Ok(table) = read.open_table(ALBUMS) {
-            for entry in table.iter().map_err(io_error)? {
-                let (_, album) = entry.map_err(io_error)?;
-                let album: Album = serde_json::from_slice(album.value()).map_err(io_error)?;
-                state.albums.load(album.id, album);
-            }
-        }
+        load_records(&read, DOCS, &mut state.docs, |doc: &Doc| doc.id)?;
+        load_records(&read, ALBUMS, &mut state.albums, |album: &Album| album.id)?;
+        load_records(&read, USERS, &mut state.users, |user: &User| user.id)?;
+        load_records(&read, COMMENTS, &mut state.comments, |c: &Comment| c.id)?;
+        load_records(&read, NOTES, &mut state.notes, |note: &Note| note.id)?;
+        load_records(&read, FOLDERS, &mut state.folders, |f: &Folder| f.id)?;
+        load_records(&read, GROUPS, &mut state.groups, |group: &Group| group.id)?;
+        load_records(&read, POSTS, &mut state.posts, |post: &Post| post.id)?;
         if let Ok(table) = read.open_table(TICKETS) {
             for entry in table.iter().map_err(io_error)? {
                 let (id, stored) = entry.map_err(io_error)?;
@@ -228,31 +276,14 @@ impl Store {
         {
             let now = Instant::now();
             let now_ms = unix_ms(SystemTime::now());
-            let mut docs = write.open_table(DOCS).map_err(io_error)?;
-            for id in state.docs.changes() {
-                match state.docs.get(id) {
-                    Some(doc) => {
-                        docs.insert(*id, serde_json::to_vec(doc).map_err(io_error)?.as_slice())
-                            .map_err(io_error)?;
-                    }
-                    None => {
-                        docs.remove(*id).map_err(io_error)?;
-                    }
-                }
-            }
-            let mut albums = write.open_table(ALBUMS).map_err(io_error)?;
-            for id in state.albums.changes() {
-                match state.albums.get(id) {
-                    Some(album) => {
-                        albums
-                            .insert(*id, serde_json::to_vec(album).map_err(io_error)?.as_slice())
-                            .map_err(io_error)?;
-                    }
-                    None => {
-                        albums.remove(*id).map_err(io_error)?;
-                    }
-                }
-            }
+            save_records(&write, DOCS, &state.docs)?;
+            save_records(&write, ALBUMS, &state.albums)?;
+            save_records(&write, USERS, &state.users)?;
+            save_records(&write, COMMENTS, &state.comments)?;
+            save_records(&write, NOTES, &state.notes)?;
+            save_records(&write, FOLDERS, &state.folders)?;
+            save_records(&write, GROUPS, &state.groups)?;
+            save_records(&write, POSTS, &state.posts)?;
             let mut tickets = write.open_table(TICKETS).map_err(io_error)?;
             for id in state.tickets.changes() {
                 match state.tickets.get(id) {

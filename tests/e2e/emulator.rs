@@ -538,13 +538,13 @@ async fn every_check_answers_its_error_in_every_format() {
             110,
             "{context}"
         );
-        // 103: a registered method the emulator does not implement is still a documented error.
-        let unimplemented = Call::new("group.search")
+        // A method's own error, past every check: group.search without text is its error 1.
+        let no_text = Call::new("group.search")
             .param("query", "x")
             .signed(&credentials);
         assert_eq!(
-            api_code(send_raw(encode(&unimplemented), format).await),
-            103,
+            api_code(send_raw(encode(&no_text), format).await),
+            1,
             "{context}"
         );
     }

@@ -48,7 +48,9 @@ async fn every_emulated_method_through_its_typed_builder_on_every_protocol() {
         let quota = client.account().get_quota().send().await.unwrap();
         assert_eq!(quota.user_id, Some(UserId::new(1)), "{context}");
 
-        let bytes = format!("\u{ff}\u{d8} typed {context}").into_bytes();
+        // A real JPEG: the emulator reads what a file is from its content, as the service does
+        // (an XML-RPC upload carries no file name).
+        let bytes = ipernity::server::sample_jpeg(32, 24, Some("2020-01-02 03:04:05"), None);
         let md5 = md5_hex(&bytes);
         let doc_id = client
             .upload(

@@ -83,6 +83,7 @@ async fn every_transport_streams_every_source_and_the_bytes_arrive_intact() {
             let doc = client
                 .call("doc.get")
                 .param("doc_id", doc_id)
+                .param("extra", "tags")
                 .format(Format::Json)
                 .send()
                 .await
@@ -97,7 +98,8 @@ async fn every_transport_streams_every_source_and_the_bytes_arrive_intact() {
                 .unwrap()
                 .list("tag")
                 .iter()
-                .filter_map(|t| t.get("tag").and_then(Value::as_str))
+                // doc.get names a tag's text `title` (its page's example).
+                .filter_map(|t| t.get("title").and_then(Value::as_str))
                 .collect();
             assert_eq!(tags, ["car", "red"]);
             // Answers spell the flag without the parameter's underscore (doc.get's page).

@@ -1,70 +1,474 @@
-//! `album.*`: albums and the documents in them, in order.
+//! `album.*`: albums, the documents in them in order, their cover, faves and visitors, and the
+//! order of a member's albums.
 
 use serde::Serialize;
 
-use super::doc::DocPage;
-use super::{answer, comma_list, id_param, method_error};
+use super::views::{Context, DocPage, FavesPage, VisitsPage, filter_safe_media, visible_docs};
+use super::{answer, comma_list, id_param, in_audience, method_error, not_blocked};
+use crate::error::ApiError;
 use crate::server::call::{Outcome, Request};
-use crate::server::state::{Album, Doc, ServiceState, USER_ID};
+use crate::server::media::{thumb_size, thumb_url};
+use crate::server::records::record_visit;
+use crate::server::state::{Album, Doc, ServiceState, USER_ID, unix_now};
+use crate::value::Map;
+
+/// The most albums one member has (account.getQuota's example: 2048).
+pub(crate) const MAX_ALBUMS: usize = 2048;
+/// The most documents one album holds (error 4 of album.docs.setList; the figure is the
+/// emulator's, the service documents none).
+pub(crate) const MAX_ALBUM_DOCS: usize = 10_000;
 
 #[derive(Serialize)]
-struct AlbumOwner {
-    user_id: u64,
+struct Visibility {
+    family: usize,
+    friend: usize,
+    ff: usize,
+    public: usize,
 }
 
 #[derive(Serialize)]
-struct AlbumCount {
+struct Dates {
+    created_at: u64,
+    comment_at: u64,
+}
+
+#[derive(Serialize)]
+struct ListDates {
+    created_at: u64,
+    last_comment_at: u64,
+    last_update_at: u64,
+}
+
+#[derive(Serialize)]
+struct Count {
     docs: usize,
+    visits: u64,
+    faves: usize,
+    comments: usize,
+    #[serde(flatten)]
+    visibility: Visibility,
 }
 
+#[derive(Serialize)]
+struct Cover {
+    doc_id: u64,
+    w: u32,
+    h: u32,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct Can {
+    fave: bool,
+    comment: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    add_doc: Option<bool>,
+}
+
+#[derive(Serialize)]
+struct Permissions {
+    comment: u8,
+}
+
+#[derive(Serialize)]
+struct You {
+    isfave: bool,
+    visits: u64,
+    last_visit_at: u64,
+}
+
+/// An album as `album.get`, `album.create` and `album.edit` answer it.
 #[derive(Serialize)]
 struct AlbumAnswer<'a> {
     album_id: u64,
+    link: String,
     title: &'a str,
+    thumbsize: &'a str,
     description: &'a str,
-    owner: AlbumOwner,
-    count: AlbumCount,
+    dates: Dates,
+    count: Count,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cover: Option<Cover>,
+    can: Can,
+    permissions: Permissions,
+    you: You,
+}
+
+/// An album in `album.getList`.
+#[derive(Serialize)]
+struct AlbumItem<'a> {
+    album_id: u64,
+    link: String,
+    title: &'a str,
+    dates: ListDates,
+    count: Count,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cover: Option<Cover>,
+    can: Can,
+    permissions: Permissions,
+}
+
+fn link(origin: &str, album: &Album) -> String {
+    format!("{origin}/doc/{}/album/{}", album.owner, album.id)
+}
+
+/// How many of the album's documents each audience sees.
+fn visibility(state: &ServiceState, album: &Album) -> Visibility {
+    let docs: Vec<&Doc> = album
+        .docs
+        .iter()
+        .filter_map(|id| state.docs.get(id))
+        .collect();
+    let count = |keep: &dyn Fn(&Doc) -> bool| docs.iter().filter(|d| keep(d)).count();
+    Visibility {
+        family: count(&|d| d.is_public || d.is_family),
+        friend: count(&|d| d.is_public || d.is_friend),
+        ff: count(&|d| d.is_public || d.is_friend || d.is_family),
+        public: count(&|d| d.is_public),
+    }
+}
+
+fn count(state: &ServiceState, album: &Album) -> Count {
+    Count {
+        docs: album.docs.len(),
+        visits: album.visits.iter().map(|v| v.visits).sum(),
+        faves: album.faves.len(),
+        comments: 0,
+        visibility: visibility(state, album),
+    }
+}
+
+fn cover(state: &ServiceState, request: &Request<'_>, album: &Album, label: &str) -> Option<Cover> {
+    let doc = album
+        .cover
+        .or_else(|| album.docs.first().copied())
+        .and_then(|id| state.docs.get(&id))?;
+    let (w, h) = thumb_size(label, doc.width, doc.height);
+    Some(Cover {
+        doc_id: doc.id,
+        w,
+        h,
+        url: thumb_url(request.origin, doc, label),
+    })
+}
+
+fn can(state: &ServiceState, request: &Request<'_>, album: &Album) -> Can {
+    let caller = request.user_id();
+    let unblocked = not_blocked(state, request, album.owner).is_ok();
+    Can {
+        fave: caller.is_some_and(|c| c != album.owner) && unblocked,
+        comment: in_audience(state, request, album.owner, album.perm_comment) && unblocked,
+        add_doc: Some(caller == Some(album.owner)),
+    }
 }
 
 impl<'a> AlbumAnswer<'a> {
-    fn of(album: &'a Album) -> AlbumAnswer<'a> {
+    fn of(state: &ServiceState, request: &'a Request<'_>, album: &'a Album) -> Self {
+        let label = super::views::thumbsize(request);
+        let caller = request.user_id();
+        let mine = album
+            .visits
+            .iter()
+            .find(|v| v.user_id.is_some() && v.user_id == caller);
         AlbumAnswer {
             album_id: album.id,
+            link: link(request.origin, album),
             title: &album.title,
+            thumbsize: label,
             description: &album.description,
-            owner: AlbumOwner {
-                user_id: album.owner,
+            dates: Dates {
+                created_at: album.created_at,
+                comment_at: 0,
             },
-            count: AlbumCount {
-                docs: album.docs.len(),
+            count: count(state, album),
+            cover: cover(state, request, album, label),
+            can: can(state, request, album),
+            permissions: Permissions {
+                comment: album.perm_comment,
+            },
+            you: You {
+                isfave: caller.is_some_and(|c| album.faves.iter().any(|f| f.user_id == c)),
+                visits: mine.map_or(0, |v| v.visits),
+                last_visit_at: mine.map_or(0, |v| v.visited_at),
             },
         }
     }
 }
 
-#[derive(Serialize)]
-struct AlbumId {
-    album_id: u64,
-}
-
-/// `album.getList`'s answer (no `pages`: the page documents none).
+/// `album.getList`'s answer.
 #[derive(Serialize)]
 struct AlbumList<'a> {
     total: usize,
     per_page: usize,
     page: usize,
+    pages: usize,
     count: usize,
-    album: Vec<AlbumAnswer<'a>>,
+    thumbsize: &'a str,
+    can: CanCreate,
+    album: Vec<AlbumItem<'a>>,
 }
 
-/// `album.docs.add`'s answer: the album, its new total, and one line per document sent.
 #[derive(Serialize)]
-struct AlbumDocsAdded {
-    album_id: u64,
-    total: usize,
-    added: usize,
-    skipped: usize,
-    doc: Vec<AddedLine>,
+struct CanCreate {
+    create: bool,
+}
+
+pub(super) fn album_id(request: &Request<'_>) -> Result<u64, ApiError> {
+    id_param(request, "album_id", "Album")
+}
+
+/// An album of the caller's, to read.
+fn own_album<'a>(
+    state: &'a ServiceState,
+    request: &Request<'_>,
+    id: u64,
+) -> Result<&'a Album, ApiError> {
+    state
+        .albums
+        .get(&id)
+        .filter(|a| Some(a.owner) == request.user_id())
+        .ok_or_else(|| method_error(1, "Album not found"))
+}
+
+/// An album of the caller's, to change.
+fn own_album_mut<'a>(
+    state: &'a mut ServiceState,
+    request: &Request<'_>,
+    id: u64,
+) -> Result<&'a mut Album, ApiError> {
+    own_album(state, request, id)?;
+    state
+        .albums
+        .get_mut(&id)
+        .ok_or_else(|| method_error(1, "Album not found"))
+}
+
+/// A cover parameter: one of the caller's documents (error `code` otherwise).
+fn cover_param(
+    state: &ServiceState,
+    request: &Request<'_>,
+    code: u32,
+) -> Result<Option<u64>, ApiError> {
+    let Some(cover) = request.param("cover_id") else {
+        return Ok(None);
+    };
+    cover
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|id| {
+            state
+                .docs
+                .get(id)
+                .is_some_and(|d| Some(d.owner) == request.user_id())
+        })
+        .map(Some)
+        .ok_or_else(|| method_error(code, "Cover document not found"))
+}
+
+/// `album.create`: an album of the caller's, with its cover (which it then holds).
+pub(super) fn create(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
+    let title = request
+        .param("title")
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| method_error(1, "Title missing"))?;
+    let cover = cover_param(state, request, 2)?;
+    let owner = request.user_id().unwrap_or(USER_ID);
+    if state.albums.values().filter(|a| a.owner == owner).count() >= MAX_ALBUMS {
+        return Err(method_error(4, "Album limit reached"));
+    }
+    let mut album = Album::new(
+        state.ids.next(),
+        owner,
+        title.to_owned(),
+        request.param("description").unwrap_or_default().to_owned(),
+    );
+    if let Some(perm) = request
+        .param("perm_comment")
+        .and_then(|p| p.parse::<u8>().ok())
+    {
+        album.perm_comment = perm.min(5);
+    }
+    album.cover = cover;
+    album.docs.extend(cover);
+    album.position = album.id;
+    let id = album.id;
+    state.albums.insert(id, album);
+    let album = state
+        .albums
+        .get(&id)
+        .ok_or_else(|| method_error(1, "Album not found"))?;
+    answer("album", &AlbumAnswer::of(state, request, album))
+}
+
+/// `album.get`: a visit by anyone but the owner is counted.
+pub(super) fn get(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
+    let id = album_id(request)?;
+    let owner = state
+        .albums
+        .get(&id)
+        .ok_or_else(|| method_error(1, "Album not found"))?
+        .owner;
+    if request.user_id() != Some(owner)
+        && let Some(album) = state.albums.get_mut(&id)
+    {
+        record_visit(&mut album.visits, request.user_id(), unix_now());
+    }
+    let album = state
+        .albums
+        .get(&id)
+        .ok_or_else(|| method_error(1, "Album not found"))?;
+    answer("album", &AlbumAnswer::of(state, request, album))
+}
+
+/// `album.getList`: a member's albums, in the order the member gave them.
+pub(super) fn list(state: &ServiceState, request: &Request<'_>) -> Outcome {
+    let owner = super::user_param(state, request, 1)?;
+    let mut albums: Vec<&Album> = state.albums.values().filter(|a| a.owner == owner).collect();
+    albums.sort_by_key(|a| (a.position, a.id));
+    let page = super::Page::of(request, albums.len());
+    let label = super::views::thumbsize(request);
+    let album: Vec<AlbumItem<'_>> = page
+        .slice(&albums)
+        .iter()
+        .map(|album| AlbumItem {
+            album_id: album.id,
+            link: link(request.origin, album),
+            title: &album.title,
+            dates: ListDates {
+                created_at: album.created_at,
+                last_comment_at: 0,
+                last_update_at: album.updated_at,
+            },
+            count: count(state, album),
+            cover: cover(state, request, album, label),
+            can: Can {
+                add_doc: None,
+                ..can(state, request, album)
+            },
+            permissions: Permissions {
+                comment: album.perm_comment,
+            },
+        })
+        .collect();
+    answer(
+        "albums",
+        &AlbumList {
+            total: albums.len(),
+            per_page: page.per_page,
+            page: page.page,
+            pages: page.pages,
+            count: album.len(),
+            thumbsize: label,
+            can: CanCreate {
+                create: request.user_id() == Some(owner),
+            },
+            album,
+        },
+    )
+}
+
+/// `album.edit`: title, description, cover; at least one.
+pub(super) fn edit(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
+    let id = album_id(request)?;
+    own_album(state, request, id)?;
+    let title = request.params.get("title");
+    let description = request.params.get("description");
+    if title.is_some_and(|t| t.trim().is_empty()) {
+        return Err(method_error(3, "Title sent empty"));
+    }
+    let cover = cover_param(state, request, 2)?;
+    if title.is_none() && description.is_none() && cover.is_none() {
+        return Err(method_error(4, "Nothing to change"));
+    }
+    let album = own_album_mut(state, request, id)?;
+    if let Some(title) = title {
+        album.title = title.to_owned();
+    }
+    if let Some(description) = description {
+        album.description = description.to_owned();
+    }
+    if let Some(cover) = cover {
+        album.cover = Some(cover);
+        if !album.docs.contains(&cover) {
+            album.docs.push(cover);
+        }
+    }
+    album.updated_at = unix_now();
+    let album = own_album(state, request, id)?;
+    answer("album", &AlbumAnswer::of(state, request, album))
+}
+
+/// `album.delete`: the album, not its documents; folders forget it.
+pub(super) fn delete(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
+    let id = album_id(request)?;
+    own_album(state, request, id)?;
+    state.albums.remove(&id);
+    state.folders.update_each(|_, folder| {
+        let held = folder.albums.contains(&id);
+        folder.albums.retain(|a| *a != id);
+        held
+    });
+    Ok(Map::default())
+}
+
+/// `album.setPerms`: who may comment (0, 3, 4, 5).
+pub(super) fn set_perms(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
+    let id = album_id(request)?;
+    own_album(state, request, id)?;
+    let perm = request
+        .param("perm_comment")
+        .and_then(|p| p.parse::<u8>().ok())
+        .filter(|p| [0, 3, 4, 5].contains(p))
+        .ok_or_else(|| method_error(2, "perm_comment is missing or out of range"))?;
+    own_album_mut(state, request, id)?.perm_comment = perm;
+    Ok(Map::default())
+}
+
+/// `album.orderList`: the caller's albums in the order given; those not named keep theirs
+/// after them.
+pub(super) fn order_list(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
+    let order: Vec<u64> = comma_list(request, "album_ids")
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let caller = request.user_id();
+    if order.is_empty()
+        || order
+            .iter()
+            .any(|id| state.albums.get(id).is_none_or(|a| Some(a.owner) != caller))
+    {
+        return Err(method_error(1, "Album not found"));
+    }
+    let named = order.len() as u64;
+    state.albums.update_each(|id, album| {
+        if Some(album.owner) != caller {
+            return false;
+        }
+        album.position = match order.iter().position(|o| o == id) {
+            Some(at) => at as u64,
+            None => named + album.position,
+        };
+        true
+    });
+    Ok(Map::default())
+}
+
+/// The documents named by `doc_id` (comma-separated).
+fn doc_ids(request: &Request<'_>, name: &str) -> Vec<u64> {
+    comma_list(request, name)
+        .filter_map(|d| d.parse().ok())
+        .collect()
+}
+
+/// Whether every document is the caller's.
+fn all_owned(state: &ServiceState, request: &Request<'_>, docs: &[u64]) -> bool {
+    !docs.is_empty()
+        && docs.iter().all(|d| {
+            state
+                .docs
+                .get(d)
+                .is_some_and(|doc| Some(doc.owner) == request.user_id())
+        })
 }
 
 #[derive(Serialize)]
@@ -74,97 +478,27 @@ struct AddedLine {
     error: u8,
 }
 
-/// `album.docs.getList`'s answer: the page of documents inside the album element.
+/// `album.docs.add`'s answer: the album, its new total, and one line per document sent.
 #[derive(Serialize)]
-struct AlbumDocs<'a> {
+struct DocsAdded {
     album_id: u64,
-    docs: DocPage<'a>,
-}
-
-fn album_id(request: &Request<'_>) -> Result<u64, crate::error::ApiError> {
-    id_param(request, "album_id", "Album")
-}
-
-/// `album.create`.
-pub(super) fn create(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
-    let title = request
-        .param("title")
-        .ok_or_else(|| method_error(1, "Title missing"))?;
-    let album = Album {
-        id: state.ids.next(),
-        owner: request.user_id().unwrap_or(USER_ID),
-        title: title.to_owned(),
-        description: request.param("description").unwrap_or_default().to_owned(),
-        docs: Vec::new(),
-    };
-    let id = album.id;
-    state.albums.insert(id, album);
-    answer("album", &AlbumId { album_id: id })
-}
-
-/// `album.get`.
-pub(super) fn get(state: &ServiceState, request: &Request<'_>) -> Outcome {
-    let album = state
-        .albums
-        .get(&album_id(request)?)
-        .ok_or_else(|| method_error(1, "Album not found"))?;
-    answer("album", &AlbumAnswer::of(album))
-}
-
-/// `album.getList`: a user's albums.
-pub(super) fn list(state: &ServiceState, request: &Request<'_>) -> Outcome {
-    let owner = match request.param("user_id") {
-        Some(id) => id
-            .parse::<u64>()
-            .map_err(|_| method_error(1, "User not found"))?,
-        None => request.user_id().unwrap_or(USER_ID),
-    };
-    if !state.users.contains_key(&owner) {
-        return Err(method_error(1, "User not found"));
-    }
-    let album: Vec<AlbumAnswer<'_>> = state
-        .albums
-        .values()
-        .filter(|a| a.owner == owner)
-        .map(AlbumAnswer::of)
-        .collect();
-    answer(
-        "albums",
-        &AlbumList {
-            total: album.len(),
-            // Every album on one page, as many as there are (at least the documented 100).
-            per_page: album.len().max(100),
-            page: 1,
-            count: album.len(),
-            album,
-        },
-    )
+    total: usize,
+    added: usize,
+    skipped: usize,
+    doc: Vec<AddedLine>,
 }
 
 /// `album.docs.add`: the caller's documents, appended in the order given, each once.
 pub(super) fn docs_add(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
     let id = album_id(request)?;
-    let user = request.user_id();
-    let wanted: Vec<u64> = comma_list(request, "doc_id")
-        .filter_map(|d| d.parse().ok())
-        .collect();
-    if wanted.is_empty()
-        || wanted
-            .iter()
-            .any(|d| state.docs.get(d).is_none_or(|doc| Some(doc.owner) != user))
-    {
+    let wanted = doc_ids(request, "doc_id");
+    if !all_owned(state, request, &wanted) {
         return Err(method_error(2, "Document not found"));
     }
-    if state.albums.get(&id).is_none_or(|a| Some(a.owner) != user) {
-        return Err(method_error(1, "Album not found"));
-    }
-    let album = state
-        .albums
-        .get_mut(&id)
-        .ok_or_else(|| method_error(1, "Album not found"))?;
+    let album = own_album_mut(state, request, id)?;
     let mut lines = Vec::with_capacity(wanted.len());
     for doc in wanted {
-        let added = !album.docs.contains(&doc);
+        let added = !album.docs.contains(&doc) && album.docs.len() < MAX_ALBUM_DOCS;
         if added {
             album.docs.push(doc);
         }
@@ -174,10 +508,11 @@ pub(super) fn docs_add(state: &mut ServiceState, request: &Request<'_>) -> Outco
             error: 0,
         });
     }
+    album.updated_at = unix_now();
     let added = lines.iter().filter(|line| line.added).count();
     answer(
         "album",
-        &AlbumDocsAdded {
+        &DocsAdded {
             album_id: id,
             total: album.docs.len(),
             added,
@@ -187,23 +522,201 @@ pub(super) fn docs_add(state: &mut ServiceState, request: &Request<'_>) -> Outco
     )
 }
 
-/// `album.docs.getList`: the documents the caller may see, in album order.
+#[derive(Serialize)]
+struct RemovedLine {
+    doc_id: u64,
+    removed: bool,
+}
+
+#[derive(Serialize)]
+struct DocsRemoved {
+    album_id: u64,
+    total: usize,
+    removed: usize,
+    skipped: usize,
+    doc: Vec<RemovedLine>,
+}
+
+/// `album.docs.remove`: the documents leave the album (not the account).
+pub(super) fn docs_remove(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
+    let id = album_id(request)?;
+    own_album(state, request, id)?;
+    let wanted = doc_ids(request, "doc_id");
+    if !all_owned(state, request, &wanted) {
+        return Err(method_error(2, "Document not found"));
+    }
+    let album = own_album_mut(state, request, id)?;
+    let doc: Vec<RemovedLine> = wanted
+        .into_iter()
+        .map(|doc_id| {
+            let removed = album.docs.contains(&doc_id);
+            album.docs.retain(|d| *d != doc_id);
+            RemovedLine { doc_id, removed }
+        })
+        .collect();
+    if album.cover.is_some_and(|c| !album.docs.contains(&c)) {
+        album.cover = album.docs.first().copied();
+    }
+    album.updated_at = unix_now();
+    let removed = doc.iter().filter(|d| d.removed).count();
+    answer(
+        "album",
+        &DocsRemoved {
+            album_id: id,
+            total: album.docs.len(),
+            removed,
+            skipped: doc.len() - removed,
+            doc,
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct SetLine {
+    doc_id: u64,
+    added: bool,
+    error: u8,
+}
+
+#[derive(Serialize)]
+struct DocsSet {
+    album_id: u64,
+    cover_id: u64,
+    total: usize,
+    added: usize,
+    skipped: usize,
+    doc: Vec<SetLine>,
+}
+
+/// `album.docs.setList`: the album holds exactly these documents, in this order, with this
+/// cover.
+pub(super) fn docs_set_list(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
+    let id = album_id(request)?;
+    own_album(state, request, id)?;
+    let wanted = doc_ids(request, "doc_ids");
+    if !all_owned(state, request, &wanted) {
+        return Err(method_error(2, "Document not found"));
+    }
+    let cover = request
+        .param("cover_id")
+        .and_then(|c| c.trim().parse::<u64>().ok())
+        .filter(|c| wanted.contains(c))
+        .ok_or_else(|| method_error(3, "cover_id missing or not among doc_ids"))?;
+    let mut unique: Vec<u64> = Vec::with_capacity(wanted.len());
+    for doc in &wanted {
+        if !unique.contains(doc) {
+            unique.push(*doc);
+        }
+    }
+    if unique.len() > MAX_ALBUM_DOCS {
+        return Err(method_error(4, "Too many documents for one album"));
+    }
+    let album = own_album_mut(state, request, id)?;
+    let before = std::mem::replace(&mut album.docs, unique.clone());
+    album.cover = Some(cover);
+    album.updated_at = unix_now();
+    let doc: Vec<SetLine> = unique
+        .iter()
+        .map(|d| SetLine {
+            doc_id: *d,
+            added: !before.contains(d),
+            error: 0,
+        })
+        .collect();
+    let added = doc.iter().filter(|d| d.added).count();
+    answer(
+        "album",
+        &DocsSet {
+            album_id: id,
+            cover_id: cover,
+            total: unique.len(),
+            added,
+            skipped: doc.len() - added,
+            doc,
+        },
+    )
+}
+
+/// `album.docs.getList`'s answer: the page of documents inside the album element.
+#[derive(Serialize)]
+struct AlbumDocs<'a> {
+    album_id: u64,
+    docs: DocPage<'a>,
+}
+
+/// The album's documents the caller sees, in album order, filtered as asked.
+fn album_docs<'a>(state: &'a ServiceState, request: &Request<'_>, album: &Album) -> Vec<&'a Doc> {
+    let mut docs = visible_docs(state, request, album.docs.iter().copied());
+    filter_safe_media(request, &mut docs);
+    docs
+}
+
+/// `album.docs.getList`.
 pub(super) fn docs_list(state: &ServiceState, request: &Request<'_>) -> Outcome {
     let album = state
         .albums
         .get(&album_id(request)?)
         .ok_or_else(|| method_error(1, "Album not found"))?;
-    let docs: Vec<&Doc> = album
-        .docs
-        .iter()
-        .filter_map(|id| state.docs.get(id))
-        .filter(|doc| doc.is_public || Some(doc.owner) == request.user_id())
-        .collect();
+    let docs = album_docs(state, request, album);
     answer(
         "album",
         &AlbumDocs {
             album_id: album.id,
-            docs: DocPage::of(state, request, &docs),
+            docs: DocPage::of(state, request, &docs, false),
         },
     )
+}
+
+#[derive(Serialize)]
+struct ContextAlbum<'a> {
+    album_id: u64,
+    total: usize,
+    thumbsize: &'a str,
+}
+
+#[derive(Serialize)]
+struct AlbumContext<'a> {
+    album: ContextAlbum<'a>,
+    #[serde(flatten)]
+    context: Context<'a>,
+}
+
+/// `album.docs.getContext`: the document among the album's, in album order.
+pub(super) fn docs_context(state: &ServiceState, request: &Request<'_>) -> Outcome {
+    let album = state
+        .albums
+        .get(&album_id(request)?)
+        .ok_or_else(|| method_error(1, "Album not found"))?;
+    let doc = super::doc::doc_id(request)?;
+    let docs = album_docs(state, request, album);
+    let at = docs
+        .iter()
+        .position(|d| d.id == doc)
+        .ok_or_else(|| method_error(2, "Document not in this album"))?;
+    let in_link = format!("/in/album/{}", album.id);
+    let context = Context::of(request, &docs, at, &in_link)
+        .ok_or_else(|| method_error(2, "Document not in this album"))?;
+    super::members(&AlbumContext {
+        album: ContextAlbum {
+            album_id: album.id,
+            total: docs.len(),
+            thumbsize: super::views::thumbsize(request),
+        },
+        context,
+    })
+}
+
+/// `album.getFaves`.
+pub(super) fn faves(state: &ServiceState, request: &Request<'_>) -> Outcome {
+    let album = state
+        .albums
+        .get(&album_id(request)?)
+        .ok_or_else(|| method_error(1, "Album not found"))?;
+    answer("faves", &FavesPage::of(state, request, &album.faves))
+}
+
+/// `album.getVisitors`: the owner's to see.
+pub(super) fn visitors(state: &ServiceState, request: &Request<'_>) -> Outcome {
+    let album = own_album(state, request, album_id(request)?)?;
+    answer("visits", &VisitsPage::of(state, request, &album.visits))
 }

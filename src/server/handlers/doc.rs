@@ -2,12 +2,18 @@
 
 use serde::Serialize;
 
+use super::views::{
+    Context, DocAnswer, DocPage, FavesPage, Original, Thumbs, VisitsPage, filter_safe_media,
+    normalised,
+};
 use super::{
-    Page, answer, comma_list, geo_params, id_param, members, method_error, owned, owned_doc,
+    answer, comma_list, geo_params, id_param, members, method_error, owned, owned_doc, sees,
     visible,
 };
 use crate::error::ApiError;
 use crate::server::call::{Outcome, Request};
+use crate::server::media;
+use crate::server::records::{Commented, record_visit};
 use crate::server::state::{Doc, ServiceState, doc_file, unix_now};
 use crate::value::Map;
 
@@ -17,208 +23,25 @@ use crate::value::Map;
 pub(crate) const MAX_TAGS_PER_DOC: usize = 200;
 
 #[derive(Serialize)]
-struct Owner<'a> {
-    user_id: u64,
-    username: &'a str,
-    realname: &'a str,
-}
-
-/// `doc.get`'s dates: Unix times, and `created` as the text the service gives.
-#[derive(Serialize)]
-struct Dates<'a> {
-    posted_at: u64,
-    created: &'a str,
-    modified_at: u64,
-}
-
-/// Who sees a document, as answers spell it (no underscores; `share` 5 for public).
-#[derive(Serialize)]
-struct Visibility {
-    ispublic: bool,
-    isfriend: bool,
-    isfamily: bool,
-    share: u8,
-}
-
-impl Visibility {
-    fn of(doc: &Doc) -> Visibility {
-        Visibility {
-            ispublic: doc.is_public,
-            isfriend: doc.is_friend,
-            isfamily: doc.is_family,
-            share: doc.share(),
-        }
-    }
-}
-
-/// Who may comment, tag, tag themselves, as `doc.get` spells it.
-#[derive(Serialize)]
-struct Permissions {
-    comment: u8,
-    tag: u8,
-    tagme: u8,
-}
-
-#[derive(Serialize)]
-struct Geo {
-    lat: f64,
-    lng: f64,
-}
-
-/// A tag as `doc.tags.*` answer it (the form in use since June 2009).
-#[derive(Serialize)]
-struct Tag<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    id: u64,
-    user_id: u64,
-    tag: &'a str,
-}
-
-#[derive(Serialize)]
-struct Tags<'a> {
-    total: usize,
-    tag: Vec<Tag<'a>>,
-}
-
-impl<'a> Tags<'a> {
-    fn of(doc: &'a Doc) -> Tags<'a> {
-        Tags {
-            total: doc.tags.len(),
-            tag: doc
-                .tags
-                .iter()
-                .map(|(tag_id, tag)| Tag {
-                    kind: "keyword",
-                    id: *tag_id,
-                    user_id: doc.owner,
-                    tag,
-                })
-                .collect(),
-        }
-    }
-}
-
-/// A document as lists show it, and with the `full` members as `doc.get` does (its page's
-/// example: attributes, then owner, description, dates, visibility, permissions).
-#[derive(Serialize)]
-struct DocAnswer<'a> {
-    doc_id: u64,
-    media: &'static str,
-    license: u8,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rotation: Option<u16>,
-    title: &'a str,
-    safety: u8,
-    owner: Owner<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    description: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    dates: Option<Dates<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    visibility: Option<Visibility>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    permissions: Option<Permissions>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    geo: Option<Geo>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tags: Option<Tags<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    md5: Option<&'a str>,
-}
-
-impl<'a> DocAnswer<'a> {
-    fn of(state: &'a ServiceState, doc: &'a Doc, full: bool) -> DocAnswer<'a> {
-        let owner = state.users.get(&doc.owner);
-        DocAnswer {
-            doc_id: doc.id,
-            media: "photo",
-            license: doc.license,
-            rotation: full.then_some(doc.rotation),
-            title: &doc.title,
-            safety: doc.safety,
-            owner: Owner {
-                user_id: doc.owner,
-                username: owner.map_or("", |u| u.username.as_str()),
-                realname: "",
-            },
-            description: full.then_some(doc.description.as_str()),
-            dates: full.then_some(Dates {
-                posted_at: doc.posted_at,
-                created: &doc.created,
-                modified_at: doc.modified_at,
-            }),
-            visibility: full.then(|| Visibility::of(doc)),
-            permissions: full.then_some(Permissions {
-                comment: doc.perms.comment,
-                tag: doc.perms.tag,
-                tagme: doc.perms.tagme,
-            }),
-            geo: None,
-            tags: full.then(|| Tags::of(doc)),
-            md5: None,
-        }
-    }
-}
-
-/// A page of documents.
-#[derive(Serialize)]
-pub(super) struct DocPage<'a> {
-    total: usize,
-    per_page: usize,
-    page: usize,
-    pages: usize,
-    doc: Vec<DocAnswer<'a>>,
-}
-
-impl<'a> DocPage<'a> {
-    /// The page the request asks for of `docs`.
-    pub(super) fn of(state: &'a ServiceState, request: &Request<'_>, docs: &[&'a Doc]) -> Self {
-        let page = Page::of(request, docs.len());
-        DocPage {
-            page: page.page,
-            pages: page.pages,
-            per_page: page.per_page,
-            total: docs.len(),
-            doc: page
-                .slice(docs)
-                .iter()
-                .map(|doc| DocAnswer::of(state, doc, false))
-                .collect(),
-        }
-    }
-}
-
-#[derive(Serialize)]
 struct DocId {
     doc_id: u64,
 }
 
-/// `doc.tags.add`'s answer: how many keywords were added and dropped (already there), and the
-/// tags added.
-#[derive(Serialize)]
-struct TagsAdded<'a> {
-    added: usize,
-    dropped: usize,
-    tag: Vec<Tag<'a>>,
-}
-
-fn doc_id(request: &Request<'_>) -> Result<u64, crate::error::ApiError> {
+pub(super) fn doc_id(request: &Request<'_>) -> Result<u64, crate::error::ApiError> {
     id_param(request, "doc_id", "Document")
 }
 
-/// `doc.get`, with `md5` among the extras when asked.
-pub(super) fn get(state: &ServiceState, request: &Request<'_>) -> Outcome {
-    let doc = visible(state, request, doc_id(request)?)?;
-    let mut value = DocAnswer::of(state, doc, true);
-    for extra in comma_list(request, "extra") {
-        match extra {
-            "md5" => value.md5 = Some(&doc.md5),
-            "geo" => value.geo = doc.geo.map(|(lat, lng)| Geo { lat, lng }),
-            _ => {}
-        }
+/// `doc.get`, with the extras asked for. A visit by anyone but the owner is counted.
+pub(super) fn get(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
+    let id = doc_id(request)?;
+    let owner = visible(state, request, id)?.owner;
+    if request.user_id() != Some(owner)
+        && let Some(doc) = state.docs.get_mut(&id)
+    {
+        record_visit(&mut doc.visits, request.user_id(), unix_now());
     }
-    answer("doc", &value)
+    let doc = visible(state, request, id)?;
+    answer("doc", &DocAnswer::of(state, request, doc))
 }
 
 /// One checksum asked about, and the caller's document with that original if there is one.
@@ -290,6 +113,7 @@ struct DocSet<'a> {
 pub(super) fn set(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
     let id = doc_id(request)?;
     let doc = owned(state, request, id)?;
+    doc.modified_at = unix_now();
     if let Some(title) = request.params.get("title") {
         doc.title = title.to_owned();
     }
@@ -466,118 +290,391 @@ pub(super) fn get_perms(state: &ServiceState, request: &Request<'_>) -> Outcome 
 /// `doc.delete`: the document, its file, and its place in every album.
 pub(super) fn delete(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
     let id = doc_id(request)?;
-    owned_doc(state, request, id)?;
-    state.docs.remove(&id);
+    if let Some(doc) = state
+        .docs
+        .remove(&id)
+        .filter(|doc| Some(doc.owner) == request.user_id())
+    {
+        media::remove_thumbs(request.data_dir, &doc);
+    } else {
+        return Err(method_error(1, "Document not found"));
+    }
     std::fs::remove_file(doc_file(request.data_dir, id)).ok();
     state.albums.update_each(|_, album| {
-        let held = album.docs.contains(&id);
+        let held = album.docs.contains(&id) || album.cover == Some(id);
         album.docs.retain(|d| *d != id);
+        if album.cover == Some(id) {
+            album.cover = album.docs.first().copied();
+        }
         held
     });
+    state.folders.update_each(|_, folder| {
+        let held = folder.cover == Some(id);
+        if held {
+            folder.cover = None;
+        }
+        held
+    });
+    state.groups.update_each(|_, group| {
+        let held = group.docs.iter().any(|d| d.doc_id == id);
+        group.docs.retain(|d| d.doc_id != id);
+        held
+    });
+    state
+        .comments
+        .retain(|_, comment| comment.on != Commented::Doc(id));
+    state.notes.retain(|_, note| note.doc_id != id);
     answer("doc", &DocId { doc_id: id })
 }
 
-/// `doc.getList` (a user's documents) and `doc.search` (a text in titles, descriptions, tags).
-pub(super) fn list(
-    state: &ServiceState,
-    request: &Request<'_>,
-    text_filter: Option<&str>,
-) -> Outcome {
-    let owner = match request.param("user_id") {
-        Some(id) => Some(
-            id.parse::<u64>()
-                .map_err(|_| method_error(1, "User not found"))?,
-        ),
-        None if text_filter.is_none() => request.user_id(),
-        None => None,
-    };
-    if let Some(owner) = owner
-        && !state.users.contains_key(&owner)
-    {
-        return Err(method_error(1, "User not found"));
-    }
-    let needle = text_filter.map(str::to_lowercase);
-    let docs: Vec<&Doc> = state
+/// `doc.getList`: a member's documents (the caller's by default) that the caller sees, newest
+/// first, filtered by `media`, `share` and `safesurf`.
+pub(super) fn list(state: &ServiceState, request: &Request<'_>) -> Outcome {
+    let owner = super::user_param(state, request, 1)?;
+    let share = request.param("share").and_then(|s| s.parse::<u8>().ok());
+    let mut docs: Vec<&Doc> = state
         .docs
         .values()
-        .filter(|doc| doc.is_public || Some(doc.owner) == request.user_id())
-        .filter(|doc| owner.is_none_or(|o| doc.owner == o))
+        .rev()
+        .filter(|doc| doc.owner == owner && sees(state, request.user_id(), doc))
+        .filter(|doc| share.is_none_or(|share| share_matches(doc, share)))
+        .collect();
+    filter_safe_media(request, &mut docs);
+    answer("docs", &DocPage::of(state, request, &docs, false))
+}
+
+/// Whether a document is shared as a `share` filter (0 private … 4 public) asks.
+fn share_matches(doc: &Doc, share: u8) -> bool {
+    match share {
+        4 => doc.is_public,
+        code => !doc.is_public && doc.share() == code,
+    }
+}
+
+/// A parameter as a number, when sent.
+fn number<T: std::str::FromStr>(request: &Request<'_>, name: &str) -> Option<T> {
+    request.param(name).and_then(|v| v.trim().parse().ok())
+}
+
+/// The great-circle distance in metres.
+fn distance_m((lat1, lng1): (f64, f64), (lat2, lng2): (f64, f64)) -> f64 {
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let dp = (lat2 - lat1).to_radians();
+    let dl = (lng2 - lng1).to_radians();
+    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    2.0 * 6_371_000.0 * a.sqrt().asin()
+}
+
+/// `doc.search`: the documents the caller sees that match every criterion sent — words in the
+/// title, description or tags; every tag of `tags`; owner, album, group; licences; media, share,
+/// safety; posted and created ranges; a distance around a place — in the order `sort` asks.
+pub(super) fn search(state: &ServiceState, request: &Request<'_>) -> Outcome {
+    let owner = match request.param("user_id") {
+        Some(_) => Some(super::user_param(state, request, 1)?),
+        None => None,
+    };
+    let words: Vec<String> = request
+        .param("text")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_lowercase)
+        .collect();
+    let tags: Vec<String> = comma_list(request, "tags").map(normalised).collect();
+    let album = number::<u64>(request, "album_id").and_then(|id| state.albums.get(&id));
+    let group = number::<u64>(request, "group_id").and_then(|id| state.groups.get(&id));
+    if request.param("album_id").is_some() && album.is_none()
+        || request.param("group_id").is_some() && group.is_none()
+    {
+        return answer("docs", &DocPage::of(state, request, &[], true));
+    }
+    let licenses: Vec<u8> = comma_list(request, "license")
+        .filter_map(|l| l.parse().ok())
+        .collect();
+    let share = number::<u8>(request, "share");
+    let posted = (
+        number::<u64>(request, "posted_min").unwrap_or(0),
+        number::<u64>(request, "posted_max").unwrap_or(u64::MAX),
+    );
+    let created_min = request.param("created_min").unwrap_or("");
+    let created_max = request.param("created_max");
+    let place = match (number::<f64>(request, "lat"), number::<f64>(request, "lng")) {
+        (Some(lat), Some(lng)) => {
+            Some(((lat, lng), number::<f64>(request, "dist").unwrap_or(5000.0)))
+        }
+        _ => None,
+    };
+    let mut docs: Vec<&Doc> = state
+        .docs
+        .values()
+        .filter(|doc| sees(state, request.user_id(), doc))
+        .filter(|doc| owner.is_none_or(|owner| doc.owner == owner))
+        .filter(|doc| album.is_none_or(|album| album.docs.contains(&doc.id)))
         .filter(|doc| {
-            needle.as_deref().is_none_or(|needle| {
-                doc.title.to_lowercase().contains(needle)
-                    || doc.description.to_lowercase().contains(needle)
+            group.is_none_or(|group| group.docs.iter().any(|d| d.doc_id == doc.id && !d.pending))
+        })
+        .filter(|doc| licenses.is_empty() || licenses.contains(&doc.license))
+        .filter(|doc| share.is_none_or(|share| share_matches(doc, share)))
+        .filter(|doc| (posted.0..=posted.1).contains(&doc.posted_at))
+        .filter(|doc| {
+            (created_min.is_empty() || doc.created.as_str() >= created_min)
+                && created_max
+                    .is_none_or(|max| !doc.created.is_empty() && doc.created.as_str() <= max)
+        })
+        .filter(|doc| {
+            place.is_none_or(|(centre, radius)| {
+                doc.geo.is_some_and(|geo| distance_m(centre, geo) <= radius)
+            })
+        })
+        .filter(|doc| {
+            let doc_tags: Vec<String> = doc.tags.iter().map(|(_, t)| normalised(t)).collect();
+            tags.iter().all(|tag| doc_tags.contains(tag))
+        })
+        .filter(|doc| {
+            words.iter().all(|word| {
+                doc.title.to_lowercase().contains(word)
+                    || doc.description.to_lowercase().contains(word)
                     || doc
                         .tags
                         .iter()
-                        .any(|(_, tag)| tag.to_lowercase().contains(needle))
+                        .any(|(_, t)| t.to_lowercase().contains(word))
             })
         })
         .collect();
-    answer("docs", &DocPage::of(state, request, &docs))
+    filter_safe_media(request, &mut docs);
+    match request.param("sort").unwrap_or("relevance") {
+        "popular" => docs.sort_by_key(|doc| std::cmp::Reverse(popularity(doc))),
+        "posted-asc" => docs.sort_by_key(|doc| (doc.posted_at, doc.id)),
+        "created-desc" => docs.sort_by(|a, b| b.created.cmp(&a.created).then(b.id.cmp(&a.id))),
+        "created-asc" => docs.sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id))),
+        // relevance and posted-desc: the newest first.
+        _ => docs.sort_by_key(|doc| std::cmp::Reverse((doc.posted_at, doc.id))),
+    }
+    answer("docs", &DocPage::of(state, request, &docs, true))
 }
 
-/// `doc.tags.add`: keywords, each once; beyond [`MAX_TAGS_PER_DOC`] nothing is added.
-pub(super) fn tags_add(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
-    let id = doc_id(request)?;
-    if request.param("keywords").is_none() {
-        return Err(method_error(2, "Keywords missing"));
-    }
-    let keywords: Vec<&str> = comma_list(request, "keywords").collect();
-    // Read first: a call refused for the tag limit changes nothing and writes nothing.
-    let doc = owned_doc(state, request, id)?;
-    let mut present: std::collections::HashSet<&str> = doc
-        .tags
-        .iter()
-        .map(|(_, keyword)| keyword.as_str())
+/// How popular a document is: its faves weigh more than its visits.
+pub(super) fn popularity(doc: &Doc) -> u64 {
+    let visits: u64 = doc.visits.iter().map(|v| v.visits).sum();
+    (doc.faves.len() as u64)
+        .saturating_mul(10)
+        .saturating_add(visits)
+}
+
+/// `doc.getContext`: the document among its owner's, oldest first.
+pub(super) fn context(state: &ServiceState, request: &Request<'_>) -> Outcome {
+    let doc = visible(state, request, doc_id(request)?)?;
+    let mut docs: Vec<&Doc> = state
+        .docs
+        .values()
+        .filter(|d| d.owner == doc.owner && sees(state, request.user_id(), d))
         .collect();
-    let mut new = Vec::new();
-    for keyword in keywords {
-        if present.insert(keyword) {
-            new.push(keyword.to_owned());
-            if present.len() > MAX_TAGS_PER_DOC {
-                return Err(method_error(
-                    3,
-                    "Tag limit would be exceeded: nothing was added",
-                ));
-            }
-        }
+    filter_safe_media(request, &mut docs);
+    if !docs.iter().any(|d| d.id == doc.id) {
+        docs.push(doc);
+        docs.sort_by_key(|d| d.id);
     }
-    drop(present);
-    let sent = comma_list(request, "keywords").count();
-    let added: Vec<(u64, String)> = new
-        .into_iter()
-        .map(|keyword| (state.ids.next(), keyword))
-        .collect();
-    let doc = owned(state, request, id)?;
-    let first_new = doc.tags.len();
-    doc.tags.extend(added);
-    let owner = doc.owner;
-    let tag: Vec<Tag<'_>> = doc
-        .tags
-        .get(first_new..)
-        .unwrap_or_default()
-        .iter()
-        .map(|(tag_id, tag)| Tag {
-            kind: "keyword",
-            id: *tag_id,
-            user_id: owner,
-            tag,
+    let at = docs.iter().position(|d| d.id == doc.id).unwrap_or(0);
+    let context =
+        Context::of(request, &docs, at, "").ok_or_else(|| method_error(1, "Document not found"))?;
+    members(&context)
+}
+
+#[derive(Serialize)]
+struct ContainerAlbum<'a> {
+    album_id: u64,
+    title: &'a str,
+    docs: usize,
+    cover: String,
+    link: String,
+}
+
+#[derive(Serialize)]
+struct ContainerAlbums<'a> {
+    total: usize,
+    album: Vec<ContainerAlbum<'a>>,
+}
+
+#[derive(Serialize)]
+struct ContainerGroup<'a> {
+    group_id: u64,
+    title: &'a str,
+    docs: usize,
+    pending: bool,
+    invited: bool,
+    cover: String,
+    link: String,
+}
+
+#[derive(Serialize)]
+struct ContainerGroups<'a> {
+    total: usize,
+    added: usize,
+    pending: usize,
+    invited: usize,
+    group: Vec<ContainerGroup<'a>>,
+}
+
+#[derive(Serialize)]
+struct Containers<'a> {
+    albums: ContainerAlbums<'a>,
+    groups: ContainerGroups<'a>,
+}
+
+/// `doc.getContainers`: the albums and groups the document is in.
+pub(super) fn containers(state: &ServiceState, request: &Request<'_>) -> Outcome {
+    let doc = visible(state, request, doc_id(request)?)?;
+    let origin = request.origin;
+    let cover_of = |id: Option<u64>| {
+        id.and_then(|id| state.docs.get(&id))
+            .map(|d| media::thumb_url(origin, d, "75x"))
+            .unwrap_or_default()
+    };
+    let album: Vec<ContainerAlbum<'_>> = state
+        .albums
+        .values()
+        .filter(|a| a.docs.contains(&doc.id))
+        .map(|a| ContainerAlbum {
+            album_id: a.id,
+            title: &a.title,
+            docs: a.docs.len(),
+            cover: cover_of(a.cover.or(a.docs.first().copied())),
+            link: format!("{origin}/doc/{}/album/{}", a.owner, a.id),
         })
         .collect();
-    answer(
-        "tags",
-        &TagsAdded {
-            added: tag.len(),
-            dropped: sent - tag.len(),
-            tag,
+    let group: Vec<ContainerGroup<'_>> = state
+        .groups
+        .values()
+        .filter_map(|g| {
+            let posted = g.docs.iter().find(|d| d.doc_id == doc.id)?;
+            Some(ContainerGroup {
+                group_id: g.id,
+                title: &g.title,
+                docs: g.docs.iter().filter(|d| !d.pending).count(),
+                pending: posted.pending,
+                invited: false,
+                cover: format!("{origin}/group/{}/icon.jpg", g.id),
+                link: format!("{origin}/group/{}", g.id),
+            })
+        })
+        .collect();
+    let pending = group.iter().filter(|g| g.pending).count();
+    members(&Containers {
+        albums: ContainerAlbums {
+            total: album.len(),
+            album,
         },
-    )
+        groups: ContainerGroups {
+            total: group.len(),
+            added: group.len() - pending,
+            pending,
+            invited: 0,
+            group,
+        },
+    })
 }
 
-/// `doc.tags.getList`.
-pub(super) fn tags_list(state: &ServiceState, request: &Request<'_>) -> Outcome {
+/// `doc.getFaves`.
+pub(super) fn faves(state: &ServiceState, request: &Request<'_>) -> Outcome {
     let doc = visible(state, request, doc_id(request)?)?;
-    answer("tags", &Tags::of(doc))
+    answer("faves", &FavesPage::of(state, request, &doc.faves))
+}
+
+/// `doc.getVisitors`: the owner's to see.
+pub(super) fn visitors(state: &ServiceState, request: &Request<'_>) -> Outcome {
+    let doc = owned_doc(state, request, doc_id(request)?)?;
+    answer("visits", &VisitsPage::of(state, request, &doc.visits))
+}
+
+/// `doc.getMedias`' answer: the thumbnails and, to those who may download it, the original.
+#[derive(Serialize)]
+struct Medias<'a> {
+    thumbs: Thumbs,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    original: Option<Original<'a>>,
+}
+
+/// `doc.getMedias`.
+pub(super) fn medias(state: &ServiceState, request: &Request<'_>) -> Outcome {
+    let doc = visible(state, request, doc_id(request)?)?;
+    members(&Medias {
+        thumbs: Thumbs::of(request.origin, doc),
+        original: super::views::may_download(state, request, doc)
+            .then(|| Original::of(request.origin, doc)),
+    })
+}
+
+/// `doc.getExif`: every EXIF field of the original, as attributes of `<exif>`.
+pub(super) fn exif(state: &ServiceState, request: &Request<'_>) -> Outcome {
+    let doc = visible(state, request, doc_id(request)?)?;
+    let fields = media::exif_fields(&doc_file(request.data_dir, doc.id));
+    let exif: std::collections::BTreeMap<String, String> = fields.into_iter().collect();
+    answer("exif", &exif)
+}
+
+#[derive(Serialize)]
+struct AlbumLine {
+    album_id: u64,
+    added: bool,
+    error: u8,
+}
+
+#[derive(Serialize)]
+struct DocAlbumsAdded {
+    doc_id: u64,
+    total: usize,
+    added: usize,
+    skipped: usize,
+    album: Vec<AlbumLine>,
+}
+
+/// `doc.albums.add`: the caller's document into several of the caller's albums.
+pub(super) fn albums_add(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
+    let id = doc_id(request)?;
+    owned_doc(state, request, id)?;
+    let wanted: Vec<u64> = comma_list(request, "album_id")
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    if wanted.is_empty() {
+        return Err(method_error(2, "Album not found"));
+    }
+    let caller = request.user_id();
+    let mut album = Vec::with_capacity(wanted.len());
+    for album_id in wanted {
+        let line = match state.albums.get(&album_id) {
+            Some(a) if Some(a.owner) == caller && a.docs.contains(&id) => (false, 0),
+            Some(a) if Some(a.owner) == caller && a.docs.len() >= super::album::MAX_ALBUM_DOCS => {
+                (false, 1)
+            }
+            Some(a) if Some(a.owner) == caller => (true, 0),
+            _ => (false, 1),
+        };
+        if line.0
+            && let Some(a) = state.albums.get_mut(&album_id)
+        {
+            a.docs.push(id);
+            a.updated_at = unix_now();
+        }
+        album.push(AlbumLine {
+            album_id,
+            added: line.0,
+            error: line.1,
+        });
+    }
+    let added = album.iter().filter(|a| a.added).count();
+    answer(
+        "doc",
+        &DocAlbumsAdded {
+            doc_id: id,
+            total: state
+                .albums
+                .values()
+                .filter(|a| a.docs.contains(&id))
+                .count(),
+            added,
+            skipped: album.len() - added,
+            album,
+        },
+    )
 }
 
 #[cfg(test)]
@@ -596,6 +693,9 @@ mod tests {
             ticket_delay: std::time::Duration::ZERO,
             data_dir: std::path::Path::new("/nonexistent"),
             max_file_size: 1,
+            upload_quota: 1,
+            paging: None,
+            origin: "http://127.0.0.1:1",
         }
     }
 
@@ -630,7 +730,8 @@ mod tests {
         let params: Params = [("doc_id", "7"), ("keywords", "one-too-many")]
             .into_iter()
             .collect();
-        let refused = tags_add(&mut state, &request(&params, grant.clone())).unwrap_err();
+        let refused =
+            super::super::tags::add(&mut state, &request(&params, grant.clone())).unwrap_err();
         assert_eq!(refused.code, crate::error::ErrorCode::Method(3));
         assert!(state.unchanged(), "a refused call writes nothing");
         let params: Params = [("doc_id", "7"), ("title", "new")].into_iter().collect();

@@ -7,6 +7,7 @@
 use serde::Serialize;
 
 use super::call::{Outcome, Request};
+use super::records::may_see;
 use super::state::{Doc, ServiceState};
 use crate::error::{ApiError, ErrorCode};
 use crate::methods::MethodInfo;
@@ -15,8 +16,19 @@ use crate::value::{Map, Text, Value, to_text_value};
 mod album;
 mod api;
 mod auth;
+mod comments;
 mod doc;
+mod explore;
+mod faves;
+mod folder;
+mod group;
+mod network;
+mod post;
+mod tags;
 mod upload;
+mod views;
+
+use comments::On;
 
 pub(super) fn dispatch(
     state: &mut ServiceState,
@@ -43,16 +55,89 @@ pub(super) fn dispatch(
         "doc.setGeo" => doc::set_geo(state, request),
         "doc.setPerms" => doc::set_perms(state, request),
         "doc.getPerms" => doc::get_perms(state, request),
-        "doc.getList" => doc::list(state, request, None),
-        "doc.search" => doc::list(state, request, request.param("text")),
-        "doc.tags.add" => doc::tags_add(state, request),
+        "doc.getList" => doc::list(state, request),
+        "doc.search" => doc::search(state, request),
         "doc.checkMD5" => doc::check_md5(state, request),
-        "doc.tags.getList" => doc::tags_list(state, request),
+        "doc.getContext" => doc::context(state, request),
+        "doc.getContainers" => doc::containers(state, request),
+        "doc.getFaves" => doc::faves(state, request),
+        "doc.getVisitors" => doc::visitors(state, request),
+        "doc.getMedias" => doc::medias(state, request),
+        "doc.getExif" => doc::exif(state, request),
+        "doc.albums.add" => doc::albums_add(state, request),
+        "doc.tags.add" => tags::add(state, request),
+        "doc.tags.edit" => tags::edit(state, request),
+        "doc.tags.remove" => tags::remove(state, request),
+        "doc.tags.getList" => tags::list(state, request),
+        "doc.comments.add" => comments::add(state, request, On::Doc),
+        "doc.comments.delete" => comments::delete(state, request, On::Doc),
+        "doc.comments.edit" => comments::edit(state, request, On::Doc),
+        "doc.comments.get" => comments::get(state, request, On::Doc),
+        "doc.comments.getList" => comments::list(state, request, On::Doc),
+        "doc.comments.reply" => comments::reply(state, request, On::Doc),
+        "doc.notes.add" => comments::note_add(state, request),
+        "doc.notes.edit" => comments::note_edit(state, request),
+        "doc.notes.delete" => comments::note_delete(state, request),
+        "tags.docs.getList" => tags::docs_list(state, request),
+        "tags.user.getList" => tags::user_list(state, request),
+        "tags.user.getPopular" => tags::user_popular(state, request),
         "album.create" => album::create(state, request),
         "album.get" => album::get(state, request),
         "album.getList" => album::list(state, request),
+        "album.edit" => album::edit(state, request),
+        "album.delete" => album::delete(state, request),
+        "album.setPerms" => album::set_perms(state, request),
+        "album.orderList" => album::order_list(state, request),
+        "album.getFaves" => album::faves(state, request),
+        "album.getVisitors" => album::visitors(state, request),
         "album.docs.add" => album::docs_add(state, request),
+        "album.docs.remove" => album::docs_remove(state, request),
+        "album.docs.setList" => album::docs_set_list(state, request),
         "album.docs.getList" => album::docs_list(state, request),
+        "album.docs.getContext" => album::docs_context(state, request),
+        "faves.docs.add" => faves::doc(state, request, true),
+        "faves.docs.remove" => faves::doc(state, request, false),
+        "faves.docs.getList" => faves::docs_list(state, request),
+        "faves.albums.add" => faves::album(state, request, true),
+        "faves.albums.remove" => faves::album(state, request, false),
+        "faves.albums.getList" => faves::albums_list(state, request),
+        "folder.create" => folder::create(state, request),
+        "folder.get" => folder::get(state, request),
+        "folder.getList" => folder::list(state, request),
+        "folder.edit" => folder::edit(state, request),
+        "folder.delete" => folder::delete(state, request),
+        "folder.orderList" => folder::order_list(state, request),
+        "folder.albums.add" => folder::albums_add(state, request),
+        "folder.albums.remove" => folder::albums_remove(state, request),
+        "folder.albums.getList" => folder::albums_list(state, request),
+        "group.get" => group::get(state, request),
+        "group.getList" => group::list(state, request),
+        "group.search" => group::search(state, request),
+        "group.docs.add" => group::docs_add(state, request),
+        "group.docs.remove" => group::docs_remove(state, request),
+        "group.docs.getList" => group::docs_list(state, request),
+        "group.docs.getContext" => group::docs_context(state, request),
+        "explore.groups.getRandom" => group::random(state, request),
+        "explore.docs.getRecent" => explore::recent(state, request),
+        "explore.docs.getPopular" => explore::popular(state, request),
+        "explore.docs.homepage" => explore::homepage(state, request),
+        "network.getList" => network::list(state, request),
+        "network.autocomplete" => network::autocomplete(state, request),
+        "network.docs.getRecent" => network::docs_recent(state, request),
+        "user.get" => network::get(state, request),
+        "post.get" => post::get(state, request),
+        "post.set" => post::set(state, request),
+        "post.getList" => post::list(state, request),
+        "post.search" => post::search(state, request),
+        "post.getContext" => post::context(state, request),
+        "post.getFaves" => post::faves(state, request),
+        "post.getVisitors" => post::visitors(state, request),
+        "post.comments.add" => comments::add(state, request, On::Post),
+        "post.comments.delete" => comments::delete(state, request, On::Post),
+        "post.comments.edit" => comments::edit(state, request, On::Post),
+        "post.comments.get" => comments::get(state, request, On::Post),
+        "post.comments.getList" => comments::list(state, request, On::Post),
+        "post.comments.reply" => comments::reply(state, request, On::Post),
         other => Err(ApiError::new(
             ErrorCode::MethodNotFound,
             format!("Method not found: {other} is not emulated"),
@@ -125,7 +210,18 @@ fn comma_list<'a>(request: &'a Request<'_>, name: &str) -> impl Iterator<Item = 
         .filter(|item| !item.is_empty())
 }
 
-/// A document the caller may see: public ones, and any of the caller's own.
+/// Whether the caller sees `doc`: its owner, anyone when it is public, the owner's friends and
+/// family as its flags say.
+fn sees(state: &ServiceState, viewer: Option<u64>, doc: &Doc) -> bool {
+    may_see(
+        state.users.get(&doc.owner),
+        doc.owner,
+        viewer,
+        (doc.is_public, doc.is_friend, doc.is_family),
+    )
+}
+
+/// A document the caller may see.
 fn visible<'a>(
     state: &'a ServiceState,
     request: &Request<'_>,
@@ -134,8 +230,58 @@ fn visible<'a>(
     state
         .docs
         .get(&id)
-        .filter(|doc| doc.is_public || Some(doc.owner) == request.user_id())
+        .filter(|doc| sees(state, request.user_id(), doc))
         .ok_or_else(|| method_error(1, "Document not found"))
+}
+
+/// Error 109 when `owner` blocks the caller; a caller acting on their own things passes.
+fn not_blocked(state: &ServiceState, request: &Request<'_>, owner: u64) -> Result<(), ApiError> {
+    let caller = request.user_id();
+    let blocked = caller.is_some_and(|caller| {
+        state
+            .users
+            .get(&owner)
+            .is_some_and(|owner| owner.blocked.contains(&caller))
+    });
+    match blocked {
+        true => Err(ApiError::new(
+            ErrorCode::ActionBlocked,
+            "Action blocked: the owner blocks you",
+        )),
+        false => Ok(()),
+    }
+}
+
+/// Whether the caller belongs to `audience` (§9.1's codes) of what `owner` shows: the owner
+/// always does.
+fn in_audience(state: &ServiceState, request: &Request<'_>, owner: u64, audience: u8) -> bool {
+    match request.user_id() {
+        Some(caller) if caller == owner => true,
+        Some(caller) => state
+            .users
+            .get(&owner)
+            .is_some_and(|owner| owner.closeness(caller).within(audience)),
+        None => false,
+    }
+}
+
+/// The user a `user_id` parameter names, else the caller; error `code` when there is none or it
+/// is unknown.
+fn user_param(state: &ServiceState, request: &Request<'_>, code: u32) -> Result<u64, ApiError> {
+    let id = match request.param("user_id") {
+        Some(id) => id.trim().parse::<u64>().ok(),
+        None => request.user_id(),
+    };
+    id.filter(|id| state.users.contains_key(id))
+        .ok_or_else(|| method_error(code, "User not found"))
+}
+
+/// A user's name, empty when unknown.
+fn username(state: &ServiceState, id: u64) -> &str {
+    state
+        .users
+        .get(&id)
+        .map_or("", |user| user.username.as_str())
 }
 
 /// A document the caller owns, to read (nothing is recorded as changed).
@@ -165,7 +311,7 @@ fn owned<'a>(
 }
 
 /// A page of a list: `page` (1-based, clamped to the pages there are), `pages`, `per_page`
-/// (1 to 100, default 100).
+/// (1 to the method's maximum, its default when not sent).
 #[derive(Debug, Clone, Copy)]
 struct Page {
     page: usize,
@@ -175,12 +321,17 @@ struct Page {
 
 impl Page {
     fn of(request: &Request<'_>, total: usize) -> Page {
+        let (default, max) = request.paging.map_or((20, 100), |paging| {
+            (
+                usize::try_from(paging.default_per_page).unwrap_or(20),
+                usize::try_from(paging.max_per_page).unwrap_or(100),
+            )
+        });
         let per_page = request
             .param("per_page")
             .and_then(|p| p.parse().ok())
-            // doc.getList, doc.search and album.docs.getList: 20 by default, at most 100.
-            .unwrap_or(20usize)
-            .clamp(1, 100);
+            .unwrap_or(default)
+            .clamp(1, max.max(1));
         let pages = total.div_ceil(per_page).max(1);
         let page = request
             .param("page")

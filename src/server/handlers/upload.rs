@@ -5,20 +5,50 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use super::album::MAX_ALBUMS;
 use super::doc::MAX_TAGS_PER_DOC;
 use super::{answer, comma_list, geo_params, id_param, method_error, owned_doc};
 use crate::error::{ApiError, ErrorCode};
 use crate::protocol::FileContent;
 use crate::server::call::{Outcome, Request};
+use crate::server::media;
 use crate::server::state::{
-    Doc, ReceivedUpload, ServiceState, Ticket, USER_ID, doc_file, pending_replacement,
+    Doc, MemberTag, ReceivedUpload, ServiceState, Ticket, USER_ID, doc_file, fresh_credential,
+    pending_replacement, unix_now,
 };
 
 /// The most tickets one `upload.checkTickets` call may ask about.
 const MAX_TICKETS: usize = 50;
 
-/// Every account's upload allowance.
-const QUOTA: u64 = 10 * 1024 * 1024 * 1024;
+/// The smallest video or audio file accepted (error 3 below it).
+const MIN_TIMED_MEDIA: u64 = 5 * 1024;
+
+/// The start (Unix time, UTC) of the month `now` is in.
+fn month_start(now: u64) -> u64 {
+    // Civil-from-days (H. Hinnant): the day's year and month, then back to that month's first.
+    let days = now / 86_400;
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day_of_month = doy - (153 * mp + 2) / 5; // 0-based
+    (days - day_of_month) * 86_400
+}
+
+/// What `user` uploaded since the month began.
+fn used_this_month(state: &ServiceState, user: u64) -> u64 {
+    let since = month_start(unix_now());
+    let pending = state.tickets.values().filter(|t| !t.done).map(|t| &t.doc);
+    state
+        .docs
+        .values()
+        .chain(pending)
+        .filter(|doc| doc.owner == user && doc.posted_at.max(doc.replaced_at) >= since)
+        .map(|doc| doc.size)
+        .sum()
+}
 
 #[derive(Serialize)]
 struct Amount {
@@ -30,10 +60,10 @@ struct Amount {
 }
 
 impl Amount {
-    /// An amount of the allowance, with its share of it.
-    fn of_quota(bytes: u64) -> Amount {
+    /// An amount of the allowance `quota`, with its share of it.
+    fn of_quota(bytes: u64, quota: u64) -> Amount {
         Amount {
-            percent: Some(bytes.saturating_mul(100) / QUOTA),
+            percent: Some(bytes.saturating_mul(100) / quota.max(1)),
             ..Amount::size(bytes)
         }
     }
@@ -70,18 +100,24 @@ struct Quota {
     is_pro: bool,
     upload: UploadAllowance,
     maxfilesize: MaxFileSize,
+    albums: AlbumAllowance,
 }
 
-/// `account.getQuota`: the allowance, what the caller's documents use, the largest file.
+#[derive(Serialize)]
+struct AlbumAllowance {
+    max: usize,
+    created: usize,
+    left: usize,
+}
+
+/// `account.getQuota`: the month's allowance, what the caller uploaded this month, what is
+/// left, the largest file, the albums made and left.
 pub(super) fn quota(state: &ServiceState, request: &Request<'_>) -> Outcome {
     let user = request.user_id().unwrap_or(USER_ID);
-    let used: u64 = state
-        .docs
-        .values()
-        .filter(|d| d.owner == user)
-        .map(|d| d.size)
-        .sum();
+    let used = used_this_month(state, user);
+    let quota = request.upload_quota;
     let largest = request.max_file_size;
+    let albums = state.albums.values().filter(|a| a.owner == user).count();
     answer(
         "quota",
         &Quota {
@@ -89,15 +125,20 @@ pub(super) fn quota(state: &ServiceState, request: &Request<'_>) -> Outcome {
             is_pro: true,
             upload: UploadAllowance {
                 unlimited: false,
-                max: Amount::of_quota(QUOTA),
-                used: Amount::of_quota(used),
-                left: Amount::of_quota(QUOTA.saturating_sub(used)),
+                max: Amount::of_quota(quota, quota),
+                used: Amount::of_quota(used, quota),
+                left: Amount::of_quota(quota.saturating_sub(used), quota),
             },
             maxfilesize: MaxFileSize {
                 photo: Amount::size(largest),
                 audio: Amount::size(largest),
                 video: Amount::size(largest),
                 other: Amount::size(largest),
+            },
+            albums: AlbumAllowance {
+                max: MAX_ALBUMS,
+                created: albums,
+                left: MAX_ALBUMS.saturating_sub(albums),
             },
         },
     )
@@ -184,8 +225,6 @@ pub(super) fn check_tickets(state: &ServiceState, request: &Request<'_>) -> Outc
     )
 }
 
-/// `upload.file` and `upload.replace`: the file goes to the data directory under a name of the
-/// emulator's choosing, and a ticket completes after the ticket delay.
 /// What `upload.file`'s page says each of its parameters does to the new document: visibility,
 /// licence, safety, permissions, location (`-999` for none), creation date, orientation.
 fn apply_upload_params(doc: &mut Doc, request: &Request<'_>) {
@@ -209,8 +248,10 @@ fn apply_upload_params(doc: &mut Doc, request: &Request<'_>) {
             *slot = value;
         }
     }
-    // Without a usable location the file's own (none in the emulator) stands.
-    doc.geo = geo_params(request).unwrap_or(None);
+    // Sent, the location replaces the file's own (-999 for both: none); else the EXIF one stands.
+    if let Ok(geo) = geo_params(request) {
+        doc.geo = geo;
+    }
     if let Some(created) = request.param("created_at") {
         doc.created = created.to_owned();
     }
@@ -222,6 +263,10 @@ fn apply_upload_params(doc: &mut Doc, request: &Request<'_>) {
     };
 }
 
+/// `upload.file` and `upload.replace`: the file goes to the data directory under a name of the
+/// emulator's choosing, and a ticket completes after the ticket delay (`async=0` is answered
+/// once it has, with the `doc_id`: §14). Refused before anything is kept: no file (1), too large (2), a
+/// video or audio file under 5 KB (3), the month's upload limit (4).
 pub(super) fn upload(state: &mut ServiceState, request: &Request<'_>, replace: bool) -> Outcome {
     state.last_upload = Some(ReceivedUpload {
         params: request.params.clone(),
@@ -238,6 +283,13 @@ pub(super) fn upload(state: &mut ServiceState, request: &Request<'_>, replace: b
             "File size exceeded limits (see account.getQuota)",
         ));
     }
+    let owner = request.user_id().unwrap_or(USER_ID);
+    if used_this_month(state, owner).saturating_add(file.len()) > request.upload_quota {
+        return Err(method_error(
+            4,
+            "Upload limit of the month reached (see account.getQuota)",
+        ));
+    }
     let mut doc = if replace {
         let id = id_param(request, "doc_id", "Document")
             .map_err(|_| method_error(4, "Document not found"))?;
@@ -250,17 +302,12 @@ pub(super) fn upload(state: &mut ServiceState, request: &Request<'_>, replace: b
             .or(file.filename.as_deref())
             .unwrap_or_default()
             .to_owned();
-        let mut doc = Doc::new(
-            state.ids.next(),
-            request.user_id().unwrap_or(USER_ID),
-            title,
-        );
+        let mut doc = Doc::new(state.ids.next(), owner, title);
         doc.description = request.param("description").unwrap_or_default().to_owned();
         doc.tags = comma_list(request, "keywords")
             .take(MAX_TAGS_PER_DOC)
             .map(|k| (0, k.to_owned()))
             .collect();
-        apply_upload_params(&mut doc, request);
         doc
     };
     doc.size = file.len();
@@ -274,7 +321,6 @@ pub(super) fn upload(state: &mut ServiceState, request: &Request<'_>, replace: b
         tag.0 = state.ids.next();
     }
     let ticket = format!("{}-{}", state.ids.next(), doc.id);
-    let doc_id = doc.id;
     // A replacement waits beside the document's file, which stays what it is until the ticket
     // completes.
     let path = if replace {
@@ -293,6 +339,49 @@ pub(super) fn upload(state: &mut ServiceState, request: &Request<'_>, replace: b
             format!("Service error: storing the file failed: {e}"),
         )
     })?;
+    // What the file is decides the rest; a refused file leaves nothing behind.
+    let filename = file.filename.clone().unwrap_or_default();
+    let facts = media::inspect(&path, &filename);
+    if matches!(facts.media, "video" | "audio") && file.len() < MIN_TIMED_MEDIA {
+        std::fs::remove_file(&path).ok();
+        return Err(method_error(
+            3,
+            "File not accepted: a video or audio file of less than 5 KB",
+        ));
+    }
+    let secrets = fresh_credential().and_then(|s| Ok((s, fresh_credential()?)));
+    let Ok((secret, original_secret)) = secrets else {
+        std::fs::remove_file(&path).ok();
+        return Err(ApiError::new(
+            ErrorCode::ServiceError,
+            "Service error: the random source failed",
+        ));
+    };
+    if replace {
+        doc.replaced_at = unix_now();
+    } else {
+        // The file's EXIF date and place, unless the call says otherwise (below).
+        doc.created = facts.created.clone().unwrap_or_default();
+        doc.geo = facts.geo;
+        apply_upload_params(&mut doc, request);
+        for member in comma_list(request, "member_ids").filter_map(|m| m.parse::<u64>().ok()) {
+            if state.users.contains_key(&member)
+                && !doc.member_tags.iter().any(|t| t.member_id == member)
+            {
+                doc.member_tags.push(MemberTag {
+                    id: state.ids.next(),
+                    member_id: member,
+                    user_id: owner,
+                });
+            }
+        }
+    }
+    doc.media = facts.media.to_owned();
+    (doc.width, doc.height) = (facts.width, facts.height);
+    doc.filename = filename;
+    doc.secret = secret;
+    doc.original_secret = original_secret;
+    let doc_id = doc.id;
     state.tickets.insert(
         ticket.clone(),
         Ticket {
