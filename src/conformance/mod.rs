@@ -29,10 +29,14 @@ use crate::value::Value;
 
 #[cfg(feature = "client")]
 mod endpoint;
+#[cfg(feature = "client")]
+mod methods;
 mod validate;
 
 #[cfg(feature = "client")]
 pub use endpoint::{EndpointOutcome, run_against};
+#[cfg(feature = "client")]
+pub use methods::{MethodCase, MethodCasesError, MethodOutcome, method_cases, run_method_cases};
 pub use validate::{Failure, canonical, same_request};
 
 /// The base URL the encoding fixtures are written against.

@@ -24,6 +24,11 @@ pub(crate) struct User {
     pub(crate) town: String,
     #[serde(default)]
     pub(crate) country: String,
+    /// Where this member lives, in degrees (0, 0 when unknown).
+    #[serde(default)]
+    pub(crate) lat: f64,
+    #[serde(default)]
+    pub(crate) lng: f64,
     /// When this member joined (Unix time).
     #[serde(default)]
     pub(crate) joined_at: u64,
@@ -40,6 +45,8 @@ impl User {
             blocked: BTreeSet::new(),
             town: String::new(),
             country: String::new(),
+            lat: 0.0,
+            lng: 0.0,
             joined_at: 0,
         }
     }

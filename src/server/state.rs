@@ -277,6 +277,9 @@ pub(crate) struct Doc {
     /// Who added a keyword tag other than the owner, by tag id.
     #[serde(default)]
     pub(crate) tagged_by: BTreeMap<u64, u64>,
+    /// When each tag was added (Unix time), by tag id; a tag missing here came with the upload.
+    #[serde(default)]
+    pub(crate) tag_times: BTreeMap<u64, u64>,
     #[serde(default)]
     pub(crate) faves: Vec<Fave>,
     #[serde(default)]
@@ -333,6 +336,7 @@ impl Doc {
             height: 0,
             member_tags: Vec::new(),
             tagged_by: BTreeMap::new(),
+            tag_times: BTreeMap::new(),
             faves: Vec::new(),
             visits: Vec::new(),
             secret: String::new(),

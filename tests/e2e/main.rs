@@ -33,6 +33,7 @@ mod edges;
 mod emulator;
 mod interop;
 mod interop_emulator;
+mod methods;
 mod paging;
 mod persistence;
 mod tls;

@@ -49,12 +49,38 @@ struct Count {
     visibility: Visibility,
 }
 
+/// An album's cover: `doc_id` in most answers, `cover_id` in `album.edit`'s (its page).
 #[derive(Serialize)]
 struct Cover {
-    doc_id: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    doc_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cover_id: Option<u64>,
     w: u32,
     h: u32,
     url: String,
+}
+
+/// Who sees an album's documents: `album.create` counts them per audience, `album.edit` gives
+/// flags and the sharing code (each as its page shows).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum AlbumVisibility {
+    Counts(Visibility),
+    Flags {
+        ispublic: bool,
+        isfamily: bool,
+        isfriends: bool,
+        share: u8,
+    },
+}
+
+/// Which method answers an album: the pages differ in a few members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Create,
+    Get,
+    Edit,
 }
 
 #[derive(Serialize)]
@@ -83,15 +109,19 @@ struct AlbumAnswer<'a> {
     album_id: u64,
     link: String,
     title: &'a str,
-    thumbsize: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thumbsize: Option<&'a str>,
     description: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    visibility: Option<AlbumVisibility>,
     dates: Dates,
     count: Count,
     #[serde(skip_serializing_if = "Option::is_none")]
     cover: Option<Cover>,
     can: Can,
     permissions: Permissions,
-    you: You,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    you: Option<You>,
 }
 
 /// An album in `album.getList`.
@@ -145,7 +175,8 @@ fn cover(state: &ServiceState, request: &Request<'_>, album: &Album, label: &str
         .and_then(|id| state.docs.get(&id))?;
     let (w, h) = thumb_size(label, doc.width, doc.height);
     Some(Cover {
-        doc_id: doc.id,
+        doc_id: Some(doc.id),
+        cover_id: None,
         w,
         h,
         url: thumb_url(request.origin, doc, label),
@@ -163,34 +194,58 @@ fn can(state: &ServiceState, request: &Request<'_>, album: &Album) -> Can {
 }
 
 impl<'a> AlbumAnswer<'a> {
-    fn of(state: &ServiceState, request: &'a Request<'_>, album: &'a Album) -> Self {
+    fn of(state: &ServiceState, request: &'a Request<'_>, album: &'a Album, shape: Shape) -> Self {
         let label = super::views::thumbsize(request);
         let caller = request.user_id();
         let mine = album
             .visits
             .iter()
             .find(|v| v.user_id.is_some() && v.user_id == caller);
+        let counts = visibility(state, album);
+        let visibility = match shape {
+            Shape::Get => None,
+            Shape::Create => Some(AlbumVisibility::Counts(visibility(state, album))),
+            Shape::Edit => Some(AlbumVisibility::Flags {
+                ispublic: counts.public > 0,
+                isfamily: counts.family > 0,
+                isfriends: counts.friend > 0,
+                share: match (counts.public > 0, counts.friend > 0, counts.family > 0) {
+                    (true, _, _) => 5,
+                    (false, true, true) => 3,
+                    (false, true, false) => 2,
+                    (false, false, true) => 1,
+                    (false, false, false) => 0,
+                },
+            }),
+        };
+        let mut cover = cover(state, request, album, label);
+        if shape == Shape::Edit
+            && let Some(cover) = &mut cover
+        {
+            cover.cover_id = cover.doc_id.take();
+        }
         AlbumAnswer {
             album_id: album.id,
             link: link(request.origin, album),
             title: &album.title,
-            thumbsize: label,
+            thumbsize: (shape == Shape::Get).then_some(label),
             description: &album.description,
+            visibility,
             dates: Dates {
                 created_at: album.created_at,
                 comment_at: 0,
             },
             count: count(state, album),
-            cover: cover(state, request, album, label),
+            cover,
             can: can(state, request, album),
             permissions: Permissions {
                 comment: album.perm_comment,
             },
-            you: You {
+            you: (shape == Shape::Get).then(|| You {
                 isfave: caller.is_some_and(|c| album.faves.iter().any(|f| f.user_id == c)),
                 visits: mine.map_or(0, |v| v.visits),
                 last_visit_at: mine.map_or(0, |v| v.visited_at),
-            },
+            }),
         }
     }
 }
@@ -298,7 +353,10 @@ pub(super) fn create(state: &mut ServiceState, request: &Request<'_>) -> Outcome
         .albums
         .get(&id)
         .ok_or_else(|| method_error(1, "Album not found"))?;
-    answer("album", &AlbumAnswer::of(state, request, album))
+    answer(
+        "album",
+        &AlbumAnswer::of(state, request, album, Shape::Create),
+    )
 }
 
 /// `album.get`: a visit by anyone but the owner is counted.
@@ -318,7 +376,7 @@ pub(super) fn get(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
         .albums
         .get(&id)
         .ok_or_else(|| method_error(1, "Album not found"))?;
-    answer("album", &AlbumAnswer::of(state, request, album))
+    answer("album", &AlbumAnswer::of(state, request, album, Shape::Get))
 }
 
 /// `album.getList`: a member's albums, in the order the member gave them.
@@ -396,7 +454,10 @@ pub(super) fn edit(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
     }
     album.updated_at = unix_now();
     let album = own_album(state, request, id)?;
-    answer("album", &AlbumAnswer::of(state, request, album))
+    answer(
+        "album",
+        &AlbumAnswer::of(state, request, album, Shape::Edit),
+    )
 }
 
 /// `album.delete`: the album, not its documents; folders forget it.
@@ -641,6 +702,8 @@ pub(super) fn docs_set_list(state: &mut ServiceState, request: &Request<'_>) -> 
 #[derive(Serialize)]
 struct AlbumDocs<'a> {
     album_id: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cover: Option<Cover>,
     docs: DocPage<'a>,
 }
 
@@ -662,6 +725,7 @@ pub(super) fn docs_list(state: &ServiceState, request: &Request<'_>) -> Outcome 
         "album",
         &AlbumDocs {
             album_id: album.id,
+            cover: cover(state, request, album, super::views::thumbsize(request)),
             docs: DocPage::of(state, request, &docs, false),
         },
     )

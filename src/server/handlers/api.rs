@@ -27,6 +27,8 @@ pub(super) fn test_echo(request: &Request<'_>) -> Outcome {
 #[derive(Serialize)]
 struct MethodEntry {
     name: &'static str,
+    /// The method's family (its name without the last part), as the service groups them.
+    service: &'static str,
     title: &'static str,
     authentication: Authentication,
     permissions: MethodPermission,
@@ -56,6 +58,10 @@ struct MethodList {
 fn method_entry(info: &MethodInfo) -> MethodEntry {
     MethodEntry {
         name: info.name,
+        service: info
+            .name
+            .rsplit_once('.')
+            .map_or(info.name, |(family, _)| family),
         title: info.title,
         authentication: Authentication {
             post: info.post,
@@ -90,7 +96,20 @@ struct MethodDetails {
     #[serde(flatten)]
     entry: MethodEntry,
     parameters: Parameters,
+    /// The documented answer, as the method's page shows it.
+    response: Response,
     errors: Errors,
+    /// The method's history: the catalog records none, so the element is empty.
+    changelog: Changelog,
+}
+
+#[derive(Serialize)]
+struct Changelog {}
+
+#[derive(Serialize)]
+struct Response {
+    #[serde(rename = "_value")]
+    example: &'static str,
 }
 
 #[derive(Serialize)]
@@ -137,6 +156,10 @@ pub(super) fn method_get(request: &Request<'_>) -> Outcome {
                 })
                 .collect(),
         },
+        response: Response {
+            example: info.answer_example.unwrap_or_default(),
+        },
+        changelog: Changelog {},
         errors: Errors {
             error: info
                 .errors

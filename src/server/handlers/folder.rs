@@ -33,12 +33,19 @@ struct Count {
     ff: usize,
 }
 
+/// A folder's cover, as `folder.get` and `folder.edit` give it: the thumbnail's label, secret,
+/// URL, where it is stored (farm, path, extension), the icon of its kind, size, document.
 #[derive(Serialize)]
 struct Cover {
     label: String,
+    secret: String,
+    url: String,
+    farm: u8,
+    path: String,
+    ext: &'static str,
+    icon: String,
     h: u32,
     w: u32,
-    url: String,
     doc_id: u64,
 }
 
@@ -102,9 +109,14 @@ fn cover(
     let (w, h) = thumb_size(label, doc.width, doc.height);
     Some(Cover {
         label: label.to_owned(),
+        secret: doc.secret.clone(),
+        url: thumb_url(request.origin, doc, label),
+        farm: 1,
+        path: "/media/".to_owned(),
+        ext: "jpg",
+        icon: format!("{}/media/icons/{}.{label}.png", request.origin, doc.media),
         h,
         w,
-        url: thumb_url(request.origin, doc, label),
         doc_id,
     })
 }

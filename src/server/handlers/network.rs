@@ -65,6 +65,8 @@ fn count(state: &ServiceState, request: &Request<'_>, user: &User) -> Count {
 struct Location<'a> {
     country: &'a str,
     town: &'a str,
+    lat: f64,
+    lng: f64,
 }
 
 #[derive(Serialize)]
@@ -119,6 +121,8 @@ pub(super) fn get(state: &ServiceState, request: &Request<'_>) -> Outcome {
             location: Location {
                 country: &user.country,
                 town: &user.town,
+                lat: user.lat,
+                lng: user.lng,
             },
             count: count(state, request, user),
         },
@@ -197,6 +201,8 @@ pub(super) fn list(state: &ServiceState, request: &Request<'_>) -> Outcome {
             location: extras.contains(&"location").then_some(Location {
                 country: &u.country,
                 town: &u.town,
+                lat: u.lat,
+                lng: u.lng,
             }),
         })
         .collect();

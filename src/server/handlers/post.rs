@@ -97,6 +97,11 @@ struct Can {
     comment: bool,
     tag: bool,
     tagme: bool,
+    zoom: bool,
+    share: bool,
+    download: bool,
+    print: bool,
+    extra: bool,
 }
 
 #[derive(Serialize)]
@@ -208,6 +213,11 @@ fn post_answer<'a>(
             comment: allowed(post.perm_comment),
             tag: allowed(post.perm_tag),
             tagme: allowed(post.perm_tagme),
+            zoom: false,
+            share: post.is_public,
+            download: false,
+            print: false,
+            extra: false,
         },
         you: You {
             isfave: caller.is_some_and(|c| post.faves.iter().any(|f| f.user_id == c)),

@@ -27,6 +27,7 @@ struct Tag<'a> {
     id: u64,
     user_id: u64,
     tag: &'a str,
+    added_at: u64,
 }
 
 #[derive(Serialize)]
@@ -45,13 +46,21 @@ fn tags_of<'a>(state: &'a ServiceState, doc: &'a Doc) -> Vec<Tag<'a>> {
             id: *id,
             user_id: doc.tagged_by.get(id).copied().unwrap_or(doc.owner),
             tag: text,
+            added_at: doc.tag_times.get(id).copied().unwrap_or(doc.posted_at),
         })
         .collect();
-    tags.extend(doc.member_tags.iter().map(|member| Tag {
-        kind: "member",
-        id: member.id,
-        user_id: member.user_id,
-        tag: super::username(state, member.member_id),
+    tags.extend(doc.member_tags.iter().map(|member| {
+        Tag {
+            kind: "member",
+            id: member.id,
+            user_id: member.user_id,
+            tag: super::username(state, member.member_id),
+            added_at: doc
+                .tag_times
+                .get(&member.id)
+                .copied()
+                .unwrap_or(doc.posted_at),
+        }
     }));
     tags
 }
@@ -183,9 +192,12 @@ pub(super) fn add(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
         doc.tagged_by
             .extend(keyword_ids.iter().map(|(tag, _)| (*tag, caller)));
     }
+    let now = unix_now();
+    doc.tag_times
+        .extend(added_ids.iter().map(|tag| (*tag, now)));
     doc.tags.extend(keyword_ids);
     doc.member_tags.extend(member_tags);
-    doc.modified_at = unix_now();
+    doc.modified_at = now;
     let doc = state
         .docs
         .get(&id)
@@ -274,7 +286,16 @@ pub(super) fn edit(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
     if members_sent {
         doc.member_tags = new_members;
     }
-    doc.modified_at = unix_now();
+    let now = unix_now();
+    doc.tag_times.extend(added.iter().map(|tag| (*tag, now)));
+    let kept: HashSet<u64> = doc
+        .tags
+        .iter()
+        .map(|(tag, _)| *tag)
+        .chain(doc.member_tags.iter().map(|t| t.id))
+        .collect();
+    doc.tag_times.retain(|tag, _| kept.contains(tag));
+    doc.modified_at = now;
     let doc = super::owned_doc(state, request, id)?;
     let removed = old_keywords.len() + old_members.len()
         - (doc.tags.len() + doc.member_tags.len() - added.len());
@@ -329,6 +350,7 @@ pub(super) fn remove(state: &mut ServiceState, request: &Request<'_>) -> Outcome
             doc.tagged_by.remove(&tag_id);
         }
     }
+    doc.tag_times.remove(&tag_id);
     doc.modified_at = unix_now();
     Ok(Map::default())
 }

@@ -20,6 +20,9 @@ use crate::server::state::{
 /// The most tickets one `upload.checkTickets` call may ask about.
 const MAX_TICKETS: usize = 50;
 
+/// Seconds of video a month (account.getQuota's example).
+const VIDEO_SECONDS: u64 = 7200;
+
 /// The smallest video or audio file accepted (error 3 below it).
 const MIN_TIMED_MEDIA: u64 = 5 * 1024;
 
@@ -57,6 +60,9 @@ struct Amount {
     mb: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     percent: Option<u64>,
+    /// Seconds of video, for the upload allowance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seconds: Option<u64>,
 }
 
 impl Amount {
@@ -74,6 +80,7 @@ impl Amount {
             kb: bytes / 1024,
             mb: bytes / 1024 / 1024,
             percent: None,
+            seconds: None,
         }
     }
 }
@@ -125,9 +132,19 @@ pub(super) fn quota(state: &ServiceState, request: &Request<'_>) -> Outcome {
             is_pro: true,
             upload: UploadAllowance {
                 unlimited: false,
-                max: Amount::of_quota(quota, quota),
-                used: Amount::of_quota(used, quota),
-                left: Amount::of_quota(quota.saturating_sub(used), quota),
+                // Video seconds: the emulator measures no durations, so none are used.
+                max: Amount {
+                    seconds: Some(VIDEO_SECONDS),
+                    ..Amount::of_quota(quota, quota)
+                },
+                used: Amount {
+                    seconds: Some(0),
+                    ..Amount::of_quota(used, quota)
+                },
+                left: Amount {
+                    seconds: Some(VIDEO_SECONDS),
+                    ..Amount::of_quota(quota.saturating_sub(used), quota)
+                },
             },
             maxfilesize: MaxFileSize {
                 photo: Amount::size(largest),
