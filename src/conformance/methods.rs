@@ -107,7 +107,7 @@ async fn must(client: &Client, method: &str, params: &[(&str, &str)]) -> Result<
 }
 
 /// Uploads a photo and waits for its document.
-async fn upload_photo(client: &Client, title: &str) -> Result<(String, String), String> {
+async fn upload_photo(client: &Client, title: String) -> Result<(String, String), String> {
     let photo = crate::server::sample_jpeg(
         320,
         240,
@@ -145,8 +145,14 @@ async fn make_fixtures(client: &Client, made: &mut Made) -> Result<Fixtures, Str
     fixtures.insert("user".into(), user.clone());
     // Uploads take the suite's photo, not a parameter: `file` only says to send one.
     fixtures.insert("photo".into(), "conformance.jpg".into());
-    for name in ["doc", "doc_b", "doc_deleted"] {
-        let (doc, md5_ticket) = upload_photo(client, &format!("conformance {name}")).await?;
+    // The three photos at once: each waits for its ticket.
+    let names = ["doc", "doc_b", "doc_deleted"];
+    let uploads = futures_util::future::join_all(
+        names.map(|name| upload_photo(client, format!("conformance {name}"))),
+    )
+    .await;
+    for (name, uploaded) in names.into_iter().zip(uploads) {
+        let (doc, md5_ticket) = uploaded?;
         made.push(("doc", doc.clone()));
         if name == "doc" {
             let (md5, ticket) = md5_ticket.split_once(' ').unwrap_or_default();

@@ -36,6 +36,7 @@ pub(super) async fn answer_request(
     context: &OAuthContext,
     incoming: IncomingRequest<'_>,
     spooled: Option<FilePart>,
+    peer: Option<std::net::IpAddr>,
 ) -> Response {
     shared
         .requests
@@ -65,6 +66,19 @@ pub(super) async fn answer_request(
             content: file.content,
         });
     }
+    // The quotas, before any credential is checked (the key is counted as sent).
+    let quota = match &parsed {
+        Ok(parsed) => shared.rates.admit(
+            parsed
+                .call
+                .params()
+                .get("api_key")
+                .or(parsed.call.params().get("oauth_consumer_key")),
+            peer,
+            super::state::unix_now(),
+        ),
+        Err(_) => Ok(()),
+    };
     let (format, outcome) = match (parsed, fault) {
         (_, Some(Fault::Http(status))) => return faults::http_page(status),
         (_, Some(Fault::CloseConnection)) => return faults::dropped_connection(),
@@ -73,6 +87,7 @@ pub(super) async fn answer_request(
             parsed.format,
             Err(ApiError::global(ErrorCode::from_u32(code))),
         ),
+        (Ok(parsed), None) if quota.is_err() => (parsed.format, quota.map(|()| Map::default())),
         (Ok(parsed), None) => {
             let mut outcome = answer(shared, &parsed, context);
             if let Ok(payload) = &mut outcome
@@ -86,6 +101,17 @@ pub(super) async fn answer_request(
     };
     let body = format.render(outcome.as_ref());
     let mut response = (StatusCode::OK, body).into_response();
+    // A quota answer says when to come back: the next second.
+    if let Err(error) = &outcome
+        && matches!(
+            error.code,
+            ErrorCode::ApplicationQuota | ErrorCode::ClientIpQuota
+        )
+    {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(format.content_type()),

@@ -11,6 +11,10 @@ use axum::Router;
 #[derive(Debug, Clone, Copy)]
 pub(super) struct LocalAddr(pub(super) Option<SocketAddr>);
 
+/// The address of the client a request came from (its quota's key, error 113).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PeerAddr(pub(super) Option<SocketAddr>);
+
 /// Accepts connections until `stopped`, then lets each finish its request and closes it. A
 /// client gets `idle` to send its request head (hyper's header timeout) and, in the handlers, to
 /// send each piece of its body: a slow-loris client is cut off instead of holding a task and
@@ -43,8 +47,8 @@ pub(super) async fn serve(
         };
         // Finished connections are reaped as new ones come.
         while connections.try_join_next().is_some() {}
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match accepted {
+            Ok((stream, peer)) => (stream, PeerAddr(Some(peer))),
             Err(error) => {
                 // Out of file descriptors and the like: pause instead of spinning.
                 tracing::warn!(%error, "accepting a connection failed");
@@ -59,6 +63,7 @@ pub(super) async fn serve(
         let service = hyper::service::service_fn(
             move |mut request: hyper::Request<hyper::body::Incoming>| {
                 request.extensions_mut().insert(local);
+                request.extensions_mut().insert(peer);
                 hyper::service::Service::call(&inner, request)
             },
         );

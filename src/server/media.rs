@@ -486,6 +486,11 @@ pub fn sample_jpeg(
     }
 }
 
+/// The EXIF segment [`sample_jpeg`] writes, for seeds that put it before a shared picture.
+pub(crate) fn exif_segment_for(taken: Option<&str>, place: Option<(f64, f64)>) -> Vec<u8> {
+    exif_segment(taken, place)
+}
+
 /// An APP1 segment holding a big-endian TIFF structure: IFD0 pointing at an EXIF IFD
 /// (`DateTimeOriginal`) and a GPS IFD (latitude and longitude with their references).
 fn exif_segment(taken: Option<&str>, place: Option<(f64, f64)>) -> Vec<u8> {

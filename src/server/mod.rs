@@ -38,14 +38,17 @@ mod media;
 mod oauth;
 mod pages;
 mod provision;
+mod rates;
 mod receive;
 mod records;
+mod seed;
 mod shared;
 mod state;
 mod store;
 
 pub use faults::{Fault, Schedule};
 pub use media::sample_jpeg;
+pub use seed::SeededMember;
 use shared::Shared;
 use state::ServiceState;
 pub use state::{Grants, ReceivedUpload};
@@ -70,6 +73,8 @@ pub struct EmulatorBuilder {
     max_connections: usize,
     fresh: bool,
     provision: provision::Provision,
+    seed: Option<usize>,
+    rate_limits: (Option<u32>, Option<u32>),
 }
 
 /// The emulator's entry point: [`Emulator::builder`].
@@ -133,6 +138,8 @@ impl Emulator {
             max_connections: limits::DEFAULT_MAX_CONNECTIONS,
             fresh: false,
             provision: provision::Provision::default(),
+            seed: None,
+            rate_limits: (None, None),
         }
     }
 }
@@ -242,6 +249,25 @@ impl EmulatorBuilder {
             content: content.into(),
             is_public,
         });
+        self
+    }
+
+    /// Starts with a deterministic account family of `documents` documents (see
+    /// [`SeededMember`] for the members it adds, and `ipernity serve --seed`): small JPEGs with
+    /// EXIF, tags of every kind, notes, comments, faves, visits, albums and folders in order,
+    /// groups, posts, and members who list each other. With a data directory, only a store
+    /// without documents is seeded: a restart keeps what the first start made.
+    pub fn seed(mut self, documents: usize) -> Self {
+        self.seed = Some(documents);
+        self
+    }
+
+    /// Request quotas, as the service's 112 and 113 answer them: at most `per_key` calls a
+    /// second per application key and `per_address` per client address (`None`: no limit, the
+    /// default). Counted before any credential is checked; a refused call carries
+    /// `Retry-After: 1`.
+    pub fn rate_limits(mut self, per_key: Option<u32>, per_address: Option<u32>) -> Self {
+        self.rate_limits = (per_key, per_address);
         self
     }
 
@@ -381,10 +407,23 @@ impl EmulatorBuilder {
             false => {
                 let store = store::Store::open(&data_dir, self.fresh)?;
                 store.load_into(&mut state)?;
-                store.save(&mut state)?;
                 Some(store)
             }
         };
+        let seeded = match self.seed {
+            Some(documents) if state.docs.values().next().is_none() => seed::seed(
+                &mut state,
+                &data_dir,
+                &self.api_key,
+                &self.grants,
+                documents,
+            )?,
+            _ => Vec::new(),
+        };
+        match &store {
+            Some(store) => store.save(&mut state)?,
+            None => state.mark_saved(),
+        }
         // Uploads cut off by a crash left their spool files: no document took them. Only now,
         // with the database's lock held: another emulator on this directory is refused above
         // before it could touch the files of uploads in flight.
@@ -409,6 +448,7 @@ impl EmulatorBuilder {
             idle_timeout: self.idle_timeout,
             origin: format!("http://{addr}"),
             resizes: tokio::sync::Semaphore::new(media::MAX_RESIZES),
+            rates: rates::Rates::new(self.rate_limits.0, self.rate_limits.1),
         });
         let router = Router::new()
             .route("/api", any(receive::api))
@@ -433,6 +473,7 @@ impl EmulatorBuilder {
             stopped,
         ));
         Ok(EmulatorHandle {
+            seeded,
             shared: Arc::clone(&shared),
             addr,
             credentials,
@@ -446,6 +487,7 @@ impl EmulatorBuilder {
 /// A running emulator: its address, its provisioned credentials, and a graceful shutdown.
 #[derive(Debug)]
 pub struct EmulatorHandle {
+    seeded: Vec<SeededMember>,
     shared: Arc<Shared>,
     addr: SocketAddr,
     credentials: Credentials,
@@ -474,6 +516,12 @@ impl EmulatorHandle {
     /// The address the emulator listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The members a seed added this start, with their tokens (empty without a seed, or when
+    /// the store already held documents).
+    pub fn seeded_members(&self) -> &[SeededMember] {
+        &self.seeded
     }
 
     /// The provisioned application key, secret and user token.

@@ -14,7 +14,7 @@ use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
 use super::limits::{self, BodyRefused, Spool};
-use super::listen::LocalAddr;
+use super::listen::{LocalAddr, PeerAddr};
 use super::shared::Shared;
 use crate::protocol::{
     FileContent, FilePart, HttpMethod, IncomingRequest, MultipartEvent, Protocol,
@@ -27,6 +27,7 @@ const SPOOL_BUFFER: usize = 1024 * 1024;
 pub(super) async fn api(
     State(shared): State<Arc<Shared>>,
     local: Option<axum::Extension<LocalAddr>>,
+    peer: Option<axum::Extension<PeerAddr>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -116,7 +117,10 @@ pub(super) async fn api(
         body: &body,
     };
     // `_spool` lives to here: a file no document took is removed with it.
-    super::checks::answer_request(&shared, &context, incoming, spooled).await
+    let peer = peer
+        .and_then(|axum::Extension(PeerAddr(addr))| addr)
+        .map(|a| a.ip());
+    super::checks::answer_request(&shared, &context, incoming, spooled, peer).await
 }
 
 fn too_many_params() -> Response {

@@ -26,6 +26,8 @@ pub(crate) struct Shared {
     pub(crate) idle_timeout: Duration,
     /// `http://ADDR`: where media URLs point.
     pub(crate) origin: String,
+    /// The request quotas (112, 113), off unless configured.
+    pub(crate) rates: super::rates::Rates,
     /// Turns to make a thumbnail ([`super::media::MAX_RESIZES`] at once).
     pub(crate) resizes: tokio::sync::Semaphore,
 }

@@ -131,8 +131,12 @@ impl Remote {
                 let dir = embedded_data_dir()?;
                 create_private_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
                 // A fixed key: what `login` keeps for the embedded emulator replaces, not piles up.
+                // A group and a blog post, which no method can make: every method then has
+                // something to act on (`ipernity conformance` runs them all).
                 let emulator = Emulator::builder()
                     .api_key("ipernity-embedded-emulator")
+                    .group("Emulated group", true, false)
+                    .post(1, "Emulated post", "The embedded emulator's blog post.", true)
                     .data_dir(&dir)
                     .fresh(self.fresh)
                     .start()

@@ -19,7 +19,7 @@ mod paths;
 mod progress;
 mod upload;
 use ipernity::auth::Permissions;
-use ipernity::conformance::{EndpointOutcome, Suite, run_against};
+use ipernity::conformance::{EndpointOutcome, MethodOutcome, Suite, run_against, run_method_cases};
 use ipernity::methods::Validation;
 use ipernity::server::{Emulator, Grants};
 use ipernity::{Call, Client, Credentials, Format, Params, Protocol, Secret, sign};
@@ -92,9 +92,12 @@ enum Command {
     /// started for it. Exit status: 0 for a payload, 2 for an API error (`error CODE: MESSAGE`
     /// on stderr), 1 for anything else.
     Call(CallArgs),
-    /// Run the server-side cases of the conformance suite against an endpoint (default: the
-    /// embedded emulator). Prints one line per case and `N passed, M failed`; exit status 0 only
-    /// when all pass.
+    /// Run the conformance suite against an endpoint (default: the embedded emulator): the
+    /// server-side parse cases, then one case per method of the API on every protocol and
+    /// format (it makes what it needs through the API, checks each answer's shape against the
+    /// documentation, and deletes what it made; the caller must belong to a group and have a
+    /// blog post). Prints one line per case, counts per family, and `N passed, M failed`; exit
+    /// status 0 only when all pass.
     Conformance {
         #[command(flatten)]
         target: Remote,
@@ -322,6 +325,26 @@ struct ServeArgs {
     /// (without it, an empty or damaged database is an error).
     #[arg(long)]
     fresh: bool,
+    /// Start with a deterministic account family of N documents (photos with EXIF, tags,
+    /// notes, comments, faves, albums, folders, groups, posts, members); a --data store that
+    /// already holds documents is not seeded again. Members' tokens are printed.
+    #[arg(long, value_name = "N")]
+    seed: Option<usize>,
+    /// Milliseconds to wait before each answer, as a distant service would.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    latency: u64,
+    /// Another member with a token of its own, as NAME:TOKEN (repeat for more; ids 2, 3, … in
+    /// order).
+    #[arg(long, value_name = "NAME:TOKEN")]
+    member: Vec<String>,
+    /// Answer 112 once an application key made more than N calls in a second (default: no
+    /// limit).
+    #[arg(long, value_name = "N")]
+    key_rate: Option<u32>,
+    /// Answer 113 once a client address made more than N calls in a second (default: no
+    /// limit).
+    #[arg(long, value_name = "N")]
+    address_rate: Option<u32>,
 }
 
 /// The arguments of `ipernity call`.
@@ -478,10 +501,68 @@ async fn run_conformance(
         &mut report,
     )
     .await;
+    let outcomes = match outcomes {
+        Ok(outcomes) => outcomes,
+        Err(error) => {
+            connection.close().await;
+            return Err(error.into());
+        }
+    };
+    let mut failed = outcomes.iter().filter(|o| o.failure.is_some()).count();
+    let mut total = outcomes.len();
+    let pairs = [
+        (Protocol::Rest, Format::Json),
+        (Protocol::Rest, Format::Xml),
+        (Protocol::Rest, Format::Php),
+        (Protocol::Soap, Format::Soap),
+        (Protocol::XmlRpc, Format::XmlRpc),
+    ];
+    // Per family: cases passed and run, over every protocol.
+    let mut families: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+    for (protocol, format) in pairs {
+        let client = match connection
+            .builder()
+            .protocol(protocol)
+            .format(format)
+            .build()
+        {
+            Ok(client) => client,
+            Err(error) => {
+                connection.close().await;
+                return Err(error.into());
+            }
+        };
+        let mut report = |outcome: &MethodOutcome| match &outcome.failure {
+            None => println!("ok    methods/{protocol}/{format} {}", outcome.method),
+            Some(failure) => println!(
+                "FAIL  methods/{protocol}/{format} {}: {failure}",
+                outcome.method
+            ),
+        };
+        match run_method_cases(&client, &mut report).await {
+            Ok(methods) => {
+                for outcome in &methods {
+                    let entry = families.entry(outcome.family().to_owned()).or_default();
+                    entry.1 += 1;
+                    if outcome.failure.is_none() {
+                        entry.0 += 1;
+                    }
+                }
+                total += methods.len();
+                failed += methods.iter().filter(|o| o.failure.is_some()).count();
+            }
+            Err(error) => {
+                println!("FAIL  methods/{protocol}/{format}: {error}");
+                total += 1;
+                failed += 1;
+            }
+        }
+    }
     connection.close().await;
-    let outcomes = outcomes?;
-    let failed = outcomes.iter().filter(|o| o.failure.is_some()).count();
-    println!("{} passed, {failed} failed", outcomes.len() - failed);
+    for (family, (passed, run)) in &families {
+        println!("{family}: {passed}/{run} passed");
+    }
+    println!("{} passed, {failed} failed", total - failed);
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {
@@ -500,6 +581,11 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
         idle_timeout,
         max_connections,
         fresh,
+        seed,
+        latency,
+        member,
+        key_rate,
+        address_rate,
     } = args;
     let idle = std::time::Duration::try_from_secs_f64(idle_timeout)
         .ok()
@@ -509,7 +595,19 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
         .addr(addr)
         .idle_timeout(idle)
         .max_connections(max_connections)
+        .latency(std::time::Duration::from_millis(latency))
+        .rate_limits(key_rate, address_rate)
         .fresh(fresh);
+    for member in &member {
+        let (name, token) = member
+            .split_once(':')
+            .filter(|(name, token)| !name.is_empty() && !token.is_empty())
+            .ok_or_else(|| CliError::usage(format!("--member {member:?} is not NAME:TOKEN")))?;
+        builder = builder.member(name, token);
+    }
+    if let Some(documents) = seed {
+        builder = builder.seed(documents);
+    }
     if let Some(dir) = data {
         builder = builder.data_dir(dir);
     }
@@ -541,6 +639,14 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
             .map(Secret::expose)
             .unwrap_or_default()
     );
+    for member in emulator.seeded_members() {
+        println!(
+            "member {} (user {}): token {}",
+            member.username,
+            member.user_id,
+            member.token.expose()
+        );
+    }
     until_interrupted_or_terminated().await?;
     // Shutting down removes a temporary data directory with its uploads.
     emulator.shutdown().await;

@@ -30,6 +30,8 @@ mod views;
 
 use comments::On;
 
+pub(crate) use album::MAX_ALBUMS;
+
 pub(super) fn dispatch(
     state: &mut ServiceState,
     info: &MethodInfo,

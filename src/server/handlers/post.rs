@@ -118,6 +118,8 @@ struct PostTag<'a> {
     kind: &'static str,
     user_id: u64,
     tag: &'a str,
+    /// Posts keep no time per tag: the post's own.
+    added_at: u64,
 }
 
 #[derive(Serialize)]
@@ -236,6 +238,7 @@ fn post_answer<'a>(
                         kind: "keyword",
                         user_id: post.owner,
                         tag,
+                        added_at: post.posted_at,
                     })
                     .collect(),
             }),

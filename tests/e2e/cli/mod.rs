@@ -606,8 +606,24 @@ fn conformance_passes_on_the_embedded_emulator_and_fails_elsewhere() {
         stdout.lines().any(|l| l == "ok    soap/parse/wrong-urn"),
         "{stdout}"
     );
+    // Every method on every protocol and format, counted per family.
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l == "ok    methods/xmlrpc/xmlrpc doc.getExif"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.lines().any(|l| l == "doc: 155/155 passed"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.lines().any(|l| l == "post: 65/65 passed"),
+        "{stdout}"
+    );
 
-    let (mut server, endpoint, [api_key, secret, token]) = start_server(&[]);
+    // A seeded emulator has the group and post the method cases need.
+    let (mut server, endpoint, [api_key, secret, token]) = start_server(&["--seed", "40"]);
     let out = ipernity(
         &[
             "conformance",
