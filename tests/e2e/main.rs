@@ -40,4 +40,5 @@ mod tls;
 mod typed;
 mod upload;
 mod uploader;
+mod whole_api;
 mod wsdl;

@@ -14,6 +14,8 @@ use crate::value::Map;
 
 /// The most albums one member has (account.getQuota's example: 2048).
 pub(crate) const MAX_ALBUMS: usize = 2048;
+/// The most albums one document is in (error 3 of album.create; the figure is the emulator's).
+pub(crate) const MAX_DOC_ALBUMS: usize = 100;
 /// The most documents one album holds (error 4 of album.docs.setList; the figure is the
 /// emulator's, the service documents none).
 pub(crate) const MAX_ALBUM_DOCS: usize = 10_000;
@@ -328,6 +330,19 @@ pub(super) fn create(state: &mut ServiceState, request: &Request<'_>) -> Outcome
         .filter(|t| !t.trim().is_empty())
         .ok_or_else(|| method_error(1, "Title missing"))?;
     let cover = cover_param(state, request, 2)?;
+    if let Some(cover) = cover
+        && state
+            .albums
+            .values()
+            .filter(|a| a.docs.contains(&cover))
+            .count()
+            >= MAX_DOC_ALBUMS
+    {
+        return Err(method_error(
+            3,
+            "The cover document is in the most albums a document may be in",
+        ));
+    }
     let owner = request.user_id().unwrap_or(USER_ID);
     if state.albums.values().filter(|a| a.owner == owner).count() >= MAX_ALBUMS {
         return Err(method_error(4, "Album limit reached"));

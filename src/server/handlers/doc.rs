@@ -112,6 +112,10 @@ struct DocSet<'a> {
 /// `doc.set`: title and description.
 pub(super) fn set(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
     let id = doc_id(request)?;
+    owned_doc(state, request, id)?;
+    if request.params.get("title").is_none() && request.params.get("description").is_none() {
+        return Err(method_error(2, "Neither title nor description sent"));
+    }
     let doc = owned(state, request, id)?;
     doc.modified_at = unix_now();
     if let Some(title) = request.params.get("title") {
@@ -638,6 +642,12 @@ pub(super) fn albums_add(state: &mut ServiceState, request: &Request<'_>) -> Out
         return Err(method_error(2, "Album not found"));
     }
     let caller = request.user_id();
+    if wanted
+        .iter()
+        .any(|a| state.albums.get(a).is_none_or(|a| Some(a.owner) != caller))
+    {
+        return Err(method_error(2, "Album not found"));
+    }
     let mut album = Vec::with_capacity(wanted.len());
     for album_id in wanted {
         let line = match state.albums.get(&album_id) {

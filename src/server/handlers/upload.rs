@@ -301,9 +301,11 @@ pub(super) fn upload(state: &mut ServiceState, request: &Request<'_>, replace: b
         ));
     }
     let owner = request.user_id().unwrap_or(USER_ID);
+    // The month's allowance: upload.replace's error 3; upload.file's page lists no code for
+    // it, and the emulator answers 4 (spec §14's quota rule).
     if used_this_month(state, owner).saturating_add(file.len()) > request.upload_quota {
         return Err(method_error(
-            4,
+            if replace { 3 } else { 4 },
             "Upload limit of the month reached (see account.getQuota)",
         ));
     }
@@ -359,7 +361,14 @@ pub(super) fn upload(state: &mut ServiceState, request: &Request<'_>, replace: b
     // What the file is decides the rest; a refused file leaves nothing behind.
     let filename = file.filename.clone().unwrap_or_default();
     let facts = media::inspect(&path, &filename);
-    if matches!(facts.media, "video" | "audio") && file.len() < MIN_TIMED_MEDIA {
+    if replace && facts.media != doc.media {
+        std::fs::remove_file(&path).ok();
+        return Err(method_error(
+            5,
+            "The new file is another kind of media than the document's",
+        ));
+    }
+    if !replace && matches!(facts.media, "video" | "audio") && file.len() < MIN_TIMED_MEDIA {
         std::fs::remove_file(&path).ok();
         return Err(method_error(
             3,
