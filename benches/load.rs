@@ -1,7 +1,7 @@
-//! Load: 20,000 mixed calls (every protocol with every format it answers in, reads and writes)
-//! at concurrency 64 from one client process against the emulator (`ipernity serve`, its own
-//! process), then 50 uploads at once. Prints throughput and p50/p99 latency per protocol, and
-//! fails if a single call or upload failed.
+//! Load: 20,000 mixed calls (every protocol with every format it answers in; reads and writes of
+//! every family of the API) at concurrency 64 from one client process against the emulator
+//! (`ipernity serve --seed 1000`, its own process), then 50 uploads at once. Prints throughput
+//! and p50/p99 latency per protocol, and fails if a single call or upload failed.
 //!
 //! Run: `cargo bench --bench load --features cli`.
 
@@ -42,22 +42,67 @@ fn client(endpoint: &str, protocol: Protocol, format: Format) -> Client {
         .unwrap()
 }
 
-/// One call of the mix; `index` picks the method.
-async fn one_call(client: &Client, index: usize, doc_id: u64) -> Result<Value, ipernity::Error> {
-    match index % 5 {
-        0 => client.call("test.echo").param("echo", index).send().await,
-        1 => client.call("doc.get").param("doc_id", doc_id).send().await,
-        2 => client.call("doc.getList").send().await,
-        3 => client.call("auth.checkToken").send().await,
-        _ => {
-            client
-                .call("doc.set")
-                .param("doc_id", doc_id)
-                .param("title", format!("title {index}"))
-                .send()
-                .await
-        }
+/// The methods of the mix, one or more of every family, with their parameters (`{doc}`,
+/// `{album}` filled in); writes among them.
+const MIX: [(&str, &[(&str, &str)]); 24] = [
+    ("test.echo", &[("echo", "load")]),
+    ("api.methods.get", &[("method", "doc.get")]),
+    ("auth.checkToken", &[]),
+    ("account.getQuota", &[]),
+    ("doc.get", &[("doc_id", "{doc}"), ("extra", "tags,geo")]),
+    ("doc.getList", &[("user_id", "1"), ("per_page", "50")]),
+    ("doc.search", &[("text", "sea"), ("per_page", "20")]),
+    ("doc.set", &[("doc_id", "{doc}"), ("title", "load")]),
+    ("doc.tags.getList", &[("doc_id", "{doc}")]),
+    ("doc.comments.getList", &[("doc_id", "{doc}")]),
+    (
+        "doc.comments.add",
+        &[("doc_id", "{doc}"), ("content", "load")],
+    ),
+    ("album.getList", &[]),
+    ("album.docs.getList", &[("album_id", "{album}")]),
+    ("folder.getList", &[]),
+    ("faves.docs.getList", &[("user_id", "2")]),
+    ("group.getList", &[]),
+    ("group.docs.getList", &[("group_id", "1")]),
+    ("explore.docs.getRecent", &[("count", "20")]),
+    ("network.getList", &[]),
+    ("post.getList", &[("user_id", "1")]),
+    ("post.get", &[("post_id", "1")]),
+    (
+        "tags.user.getPopular",
+        &[("user_id", "1"), ("type", "keyword")],
+    ),
+    ("user.get", &[("user_id", "1")]),
+    ("upload.checkTickets", &[("tickets", "{ticket}")]),
+];
+
+/// The five methods the earlier figures were measured with: the baseline of this run.
+const FIVE: [(&str, &[(&str, &str)]); 5] = [
+    ("test.echo", &[("echo", "load")]),
+    ("doc.get", &[("doc_id", "{doc}")]),
+    ("doc.getList", &[("user_id", "1")]),
+    ("auth.checkToken", &[]),
+    ("doc.set", &[("doc_id", "{doc}"), ("title", "load")]),
+];
+
+/// One call of `mix`; `index` picks the method.
+async fn one_call(
+    client: &Client,
+    mix: &[(&str, &[(&str, &str)])],
+    index: usize,
+    fixtures: &[(&str, String)],
+) -> Result<Value, ipernity::Error> {
+    let (method, params) = mix[index % mix.len()];
+    let mut call = client.call(method);
+    for (name, value) in params {
+        let value = fixtures
+            .iter()
+            .find(|(placeholder, _)| placeholder == value)
+            .map_or_else(|| (*value).to_owned(), |(_, filled)| filled.clone());
+        call = call.param(*name, value);
     }
+    call.send().await
 }
 
 fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
@@ -82,8 +127,11 @@ fn main() {
                 "in memory"
             }
         );
-        let (mut emulator, endpoint) =
-            emulator_process::start_emulator(BIN, durable.then_some(dir.as_path()));
+        let (mut emulator, endpoint) = emulator_process::start_emulator_with(
+            BIN,
+            durable.then_some(dir.as_path()),
+            &["--seed", "1000"],
+        );
         runtime.block_on(run(&endpoint));
         emulator.kill().ok();
         emulator.wait().ok();
@@ -109,60 +157,80 @@ async fn run(endpoint: &str) {
             .await
             .unwrap();
         let doc_id = seed.doc_id.unwrap();
+        let albums = clients[0].2.call("album.getList").send().await.unwrap();
+        let album = albums.get("albums").unwrap().list("album")[0]
+            .get("album_id")
+            .unwrap()
+            .to_text()
+            .unwrap()
+            .into_owned();
+        let fixtures = [
+            ("{doc}", doc_id.to_string()),
+            ("{album}", album),
+            ("{ticket}", seed.ticket.unwrap()),
+        ];
+        let fixtures = &fixtures;
 
-        let started = Instant::now();
         let clients = &clients;
         let pairs = clients.len();
-        let results: Vec<(Protocol, Duration, Result<Value, ipernity::Error>)> =
-            futures_util::stream::iter(0..CALLS)
-                .map(|index| {
-                    let (protocol, _, client) = &clients[index % pairs];
-                    async move {
-                        let began = Instant::now();
-                        let outcome = one_call(client, index / pairs, doc_id).await;
-                        (*protocol, began.elapsed(), outcome)
-                    }
-                })
-                .buffer_unordered(CONCURRENCY)
-                .collect()
-                .await;
-        let elapsed = started.elapsed();
-        let errors: Vec<String> = results
-            .iter()
-            .filter_map(|(protocol, _, outcome)| {
-                outcome.as_ref().err().map(|e| format!("{protocol}: {e}"))
-            })
-            .collect();
-        println!(
-            "{CALLS} mixed calls (test.echo, doc.get, doc.getList, auth.checkToken, doc.set) over {} protocol/format pairs, concurrency {CONCURRENCY}: {:.2} s, {:.0} calls/s, {} errors",
-            clients.len(),
-            elapsed.as_secs_f64(),
-            CALLS as f64 / elapsed.as_secs_f64(),
-            errors.len()
-        );
-        println!();
-        println!("| protocol | calls | p50 (ms) | p99 (ms) | max (ms) |");
-        println!("|---|---|---|---|---|");
-        for protocol in Protocol::ALL {
-            let mut latencies: Vec<Duration> = results
+        for (name, mix) in [
+            ("the five methods of the earlier figures", &FIVE[..]),
+            ("methods of every family, reads and writes", &MIX[..]),
+        ] {
+            let started = Instant::now();
+            let results: Vec<(Protocol, Duration, Result<Value, ipernity::Error>)> =
+                futures_util::stream::iter(0..CALLS)
+                    .map(|index| {
+                        let (protocol, _, client) = &clients[index % pairs];
+                        async move {
+                            let began = Instant::now();
+                            let outcome = one_call(client, mix, index / pairs, fixtures).await;
+                            (*protocol, began.elapsed(), outcome)
+                        }
+                    })
+                    .buffer_unordered(CONCURRENCY)
+                    .collect()
+                    .await;
+            let elapsed = started.elapsed();
+            let errors: Vec<String> = results
                 .iter()
-                .filter(|(p, _, _)| *p == protocol)
-                .map(|(_, latency, _)| *latency)
+                .filter_map(|(protocol, _, outcome)| {
+                    outcome.as_ref().err().map(|e| format!("{protocol}: {e}"))
+                })
                 .collect();
-            latencies.sort();
             println!(
-                "| {protocol} | {} | {:.2} | {:.2} | {:.2} |",
-                latencies.len(),
-                percentile(&latencies, 0.50).as_secs_f64() * 1000.0,
-                percentile(&latencies, 0.99).as_secs_f64() * 1000.0,
-                latencies.last().unwrap().as_secs_f64() * 1000.0
+                "{CALLS} mixed calls ({} {name}) over {} protocol/format pairs, concurrency {CONCURRENCY}: {:.2} s, {:.0} calls/s, {} errors",
+                mix.len(),
+                clients.len(),
+                elapsed.as_secs_f64(),
+                CALLS as f64 / elapsed.as_secs_f64(),
+                errors.len()
             );
+            println!();
+            println!("| protocol | calls | p50 (ms) | p99 (ms) | max (ms) |");
+            println!("|---|---|---|---|---|");
+            for protocol in Protocol::ALL {
+                let mut latencies: Vec<Duration> = results
+                    .iter()
+                    .filter(|(p, _, _)| *p == protocol)
+                    .map(|(_, latency, _)| *latency)
+                    .collect();
+                latencies.sort();
+                println!(
+                    "| {protocol} | {} | {:.2} | {:.2} | {:.2} |",
+                    latencies.len(),
+                    percentile(&latencies, 0.50).as_secs_f64() * 1000.0,
+                    percentile(&latencies, 0.99).as_secs_f64() * 1000.0,
+                    latencies.last().unwrap().as_secs_f64() * 1000.0
+                );
+            }
+            assert!(
+                errors.is_empty(),
+                "failed calls: {:?}",
+                &errors[..errors.len().min(5)]
+            );
+            println!();
         }
-        assert!(
-            errors.is_empty(),
-            "failed calls: {:?}",
-            &errors[..errors.len().min(5)]
-        );
 
         // Fifty uploads at once, spread over the protocols.
         let started = Instant::now();

@@ -31,5 +31,10 @@ if ! python3 -c 'import zeep' 2>/dev/null; then
   python3 -m pip install -q --disable-pip-version-check 'zeep>=4.2,<5' \
     || python3 -m pip install -q --disable-pip-version-check --break-system-packages 'zeep>=4.2,<5'
 fi
+if ! python3 -c 'import ipernity, requests' 2>/dev/null; then
+  echo "installing PyIpernity" >&2
+  python3 -m pip install -q --disable-pip-version-check 'PyIpernity==0.3.1' \
+    || python3 -m pip install -q --disable-pip-version-check --break-system-packages 'PyIpernity==0.3.1'
+fi
 
 exec cargo test --all-features "$@"

@@ -13,7 +13,18 @@ pub(crate) const TOKEN: &str = "1-benchtoken";
 
 /// Starts `ipernity serve` (the binary `bin`) on a free loopback port, its state kept durably in
 /// `dir` or only in memory; returns the process and its API endpoint.
+// Each bench includes this file; the load bench starts its emulator with arguments instead.
+#[allow(dead_code)]
 pub(crate) fn start_emulator(bin: &str, dir: Option<&Path>) -> (Child, String) {
+    start_emulator_with(bin, dir, &[])
+}
+
+/// [`start_emulator`] with more arguments for `ipernity serve` (`--seed N`, say).
+pub(crate) fn start_emulator_with(
+    bin: &str,
+    dir: Option<&Path>,
+    extra: &[&str],
+) -> (Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -26,6 +37,7 @@ pub(crate) fn start_emulator(bin: &str, dir: Option<&Path>) -> (Child, String) {
     }
     let mut child = command
         .args(["--api-key", KEY, "--secret", SECRET, "--token", TOKEN])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -9,7 +9,8 @@
 //! it), 128 bits from the operating system's random source, compared in constant time.
 //!
 //! Thumbnails of JPEG and PNG uploads are made on first request (decoding bounded in pixels and
-//! memory, at most [`MAX_RESIZES`] at once, off the async threads) and kept beside the file under
+//! memory: 16,384 pixels a side and 256 MiB, at most [`MAX_RESIZES`] at once, off the async
+//! threads) and kept beside the file under
 //! a name with the original's MD5, so a replaced file gets new ones; other media answer every
 //! label with the original.
 
@@ -35,7 +36,7 @@ pub(crate) const MAX_RESIZES: usize = 2;
 
 /// The largest picture the emulator decodes, in pixels per side and bytes of memory.
 const MAX_SIDE: u32 = 16_384;
-const MAX_DECODE_BYTES: u64 = 512 * 1024 * 1024;
+const MAX_DECODE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// A label's box: its longest side, and whether it is a square crop (`75x`, `250x`).
 fn thumb_box(label: &str) -> Option<(u32, bool)> {

@@ -430,7 +430,10 @@ impl EmulatorBuilder {
         for entry in std::fs::read_dir(&data_dir)?.flatten() {
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if name.starts_with("upload-") && name.ends_with(".part") {
+            // Thumbnails cut off the same way (their name ends `.part` until complete).
+            if (name.starts_with("upload-") || name.starts_with("thumb-"))
+                && name.ends_with(".part")
+            {
                 std::fs::remove_file(entry.path()).ok();
             }
         }

@@ -121,3 +121,135 @@ async fn php_unserialize_reads_the_emulators_php() {
     assert_eq!(out, "error 1 Document not found");
     emulator.shutdown().await;
 }
+
+/// The same calls for both Python peers: (method, parameters), `{doc}`, `{album}`, `{folder}`,
+/// `{comment}` filled in as they are made. Every family of the API is among them.
+const PYTHON_PEERS: &str = r#"
+import hashlib, json, sys, xmlrpc.client
+url, key, secret, token, photo = sys.argv[1:6]
+calls = [
+    ("test.echo", {"echo": "Zoë <&>"}),
+    ("test.hello", {}),
+    ("api.methods.get", {"method": "doc.get"}),
+    ("auth.checkToken", {}),
+    ("account.getQuota", {}),
+    ("doc.get", {"doc_id": "{doc}", "extra": "tags,geo"}),
+    ("doc.set", {"doc_id": "{doc}", "title": "from Python"}),
+    ("doc.tags.add", {"doc_id": "{doc}", "keywords": "python,peer"}),
+    ("doc.tags.getList", {"doc_id": "{doc}"}),
+    ("doc.comments.add", {"doc_id": "{doc}", "content": "from Python"}),
+    ("doc.comments.getList", {"doc_id": "{doc}"}),
+    ("doc.notes.add", {"doc_id": "{doc}", "content": "note", "x": "1", "y": "1", "w": "5", "h": "5"}),
+    ("doc.getMedias", {"doc_id": "{doc}"}),
+    ("doc.getExif", {"doc_id": "{doc}"}),
+    ("doc.search", {"text": "python"}),
+    ("album.create", {"title": "Python album"}),
+    ("album.docs.add", {"album_id": "{album}", "doc_id": "{doc}"}),
+    ("album.docs.getList", {"album_id": "{album}"}),
+    ("folder.create", {"title": "Python folder"}),
+    ("folder.albums.add", {"folder_id": "{folder}", "album_id": "{album}"}),
+    ("faves.albums.add", {"album_id": "{album}"}),
+    ("faves.albums.getList", {}),
+    ("group.getList", {}),
+    ("group.docs.add", {"group_id": "1", "doc_id": "{doc}"}),
+    ("network.getList", {}),
+    ("explore.docs.getRecent", {"count": "5"}),
+    ("tags.user.getList", {"type": "keyword"}),
+    ("post.getList", {}),
+    ("post.comments.add", {"post_id": "1", "content": "from Python"}),
+    ("user.get", {"user_id": "1"}),
+]
+
+def fill(params, made):
+    return {k: made.get(v, v) for k, v in params.items()}
+
+def remember(method, answer, made):
+    for root, key in (("album", "album_id"), ("folder", "folder_id"), ("comment", "comment_id")):
+        if method.endswith(".create") or method.endswith("comments.add"):
+            if root in answer and key in answer[root]:
+                made["{" + root + "}"] = answer[root][key]
+
+# PyIpernity 0.3.1, over REST and JSON.
+from ipernity import IpernityAPI
+api = IpernityAPI(key, secret, token=token, url=url + "/")
+made = {"{doc}": api.upload_file(photo, title="from PyIpernity")}
+print("pyipernity ok upload.file+upload.checkTickets", made["{doc}"])
+for method, params in calls:
+    answer = api.call(method, **fill(params, made))
+    remember(method, answer, made)
+    print("pyipernity ok", method)
+print("pyipernity user", api.user_info["user_id"], "docs", sum(1 for _ in api.walk_data("doc.getList", per_page=2)))
+
+# Python's xmlrpc.client, signing each struct itself.
+def signed(method, params):
+    params = dict(params, api_key=key, auth_token=token)
+    text = "".join(k + params[k] for k in sorted(params)) + method + secret
+    params["api_sig"] = hashlib.md5(text.encode("utf-8")).hexdigest()
+    return params
+proxy = xmlrpc.client.ServerProxy(url + "/xmlrpc")
+for method, params in calls:
+    body = getattr(proxy, method)(signed(method, fill(params, made)))
+    assert body.startswith('<api status="ok">'), (method, body)
+    print("xmlrpc ok", method)
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pyipernity_and_xmlrpc_client_call_every_family_of_the_emulator() {
+    let emulator = Emulator::builder()
+        .ticket_delay(std::time::Duration::from_millis(100))
+        .group("Python lovers", true, false)
+        .post(1, "Snakes", "A post about Python.", true)
+        .start()
+        .await
+        .unwrap();
+    let credentials = emulator.credentials();
+    let dir = std::env::temp_dir().join(format!("ipernity-python-peers-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let photo = dir.join("peer.jpg");
+    std::fs::write(
+        &photo,
+        ipernity::server::sample_jpeg(200, 150, Some("2012-01-02 03:04:05"), None),
+    )
+    .unwrap();
+    let args: Vec<String> = vec![
+        "-c".into(),
+        PYTHON_PEERS.into(),
+        emulator.base_url(),
+        credentials.api_key.clone(),
+        credentials.secret.expose().to_owned(),
+        credentials.token.clone().unwrap().expose().to_owned(),
+        photo.display().to_string(),
+    ];
+    let out = tokio::task::spawn_blocking(move || {
+        run(
+            "python3",
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        )
+    })
+    .await
+    .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    let methods = |peer: &str| {
+        out.lines()
+            .filter_map(|line| line.strip_prefix(&format!("{peer} ok ")))
+            .map(|method| method.split(' ').next().unwrap().to_owned())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let families = |methods: &std::collections::BTreeSet<String>| {
+        methods
+            .iter()
+            .map(|m| m.split('.').next().unwrap().to_owned())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    for peer in ["pyipernity", "xmlrpc"] {
+        let called = methods(peer);
+        assert!(called.len() >= 20, "{peer}: {called:?}\n{out}");
+        assert!(
+            families(&called).len() >= 12,
+            "{peer}: {:?}",
+            families(&called)
+        );
+    }
+    assert!(out.contains("pyipernity user 1 docs 1"), "{out}");
+    emulator.shutdown().await;
+}
