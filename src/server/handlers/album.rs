@@ -4,21 +4,16 @@
 use serde::Serialize;
 
 use super::views::{Context, DocPage, FavesPage, VisitsPage, filter_safe_media, visible_docs};
-use super::{answer, comma_list, id_param, in_audience, method_error, not_blocked};
+use super::{
+    MAX_ALBUM_DOCS, MAX_ALBUMS, MAX_DOC_ALBUMS, album_id, answer, comma_list, in_audience,
+    method_error, not_blocked,
+};
 use crate::error::ApiError;
 use crate::server::call::{Outcome, Request};
 use crate::server::media::{thumb_size, thumb_url};
 use crate::server::records::record_visit;
 use crate::server::state::{Album, Doc, ServiceState, USER_ID, unix_now};
 use crate::value::Map;
-
-/// The most albums one member has (account.getQuota's example: 2048).
-pub(crate) const MAX_ALBUMS: usize = 2048;
-/// The most albums one document is in (error 3 of album.create; the figure is the emulator's).
-pub(crate) const MAX_DOC_ALBUMS: usize = 100;
-/// The most documents one album holds (error 4 of album.docs.setList; the figure is the
-/// emulator's, the service documents none).
-pub(crate) const MAX_ALBUM_DOCS: usize = 10_000;
 
 #[derive(Serialize)]
 struct Visibility {
@@ -268,10 +263,6 @@ struct AlbumList<'a> {
 #[derive(Serialize)]
 struct CanCreate {
     create: bool,
-}
-
-pub(super) fn album_id(request: &Request<'_>) -> Result<u64, ApiError> {
-    id_param(request, "album_id", "Album")
 }
 
 /// An album of the caller's, to read.
@@ -766,7 +757,7 @@ pub(super) fn docs_context(state: &ServiceState, request: &Request<'_>) -> Outco
         .albums
         .get(&album_id(request)?)
         .ok_or_else(|| method_error(1, "Album not found"))?;
-    let doc = super::doc::doc_id(request)?;
+    let doc = super::doc_id(request)?;
     let docs = album_docs(state, request, album);
     let at = docs
         .iter()

@@ -4,11 +4,10 @@ use serde::Serialize;
 
 use super::views::{
     Context, DocAnswer, DocPage, FavesPage, Original, Thumbs, VisitsPage, filter_safe_media,
-    normalised,
+    normalised, popularity,
 };
 use super::{
-    answer, comma_list, geo_params, id_param, members, method_error, owned, owned_doc, sees,
-    visible,
+    answer, comma_list, doc_id, geo_params, members, method_error, owned, owned_doc, sees, visible,
 };
 use crate::error::ApiError;
 use crate::server::call::{Outcome, Request};
@@ -17,18 +16,9 @@ use crate::server::records::{Commented, record_visit};
 use crate::server::state::{Doc, ServiceState, doc_file, unix_now};
 use crate::value::Map;
 
-/// The most tags one document holds (the service documents a limit, error 3 of
-/// `doc.tags.add`, without its figure; this is the emulator's). Bounded, a call's work under the
-/// state lock is too: at most this many tags are compared, each once, through a hash set.
-pub(crate) const MAX_TAGS_PER_DOC: usize = 200;
-
 #[derive(Serialize)]
 struct DocId {
     doc_id: u64,
-}
-
-pub(super) fn doc_id(request: &Request<'_>) -> Result<u64, crate::error::ApiError> {
-    id_param(request, "doc_id", "Document")
 }
 
 /// `doc.get`, with the extras asked for. A visit by anyone but the owner is counted.
@@ -456,14 +446,6 @@ pub(super) fn search(state: &ServiceState, request: &Request<'_>) -> Outcome {
     answer("docs", &DocPage::of(state, request, &docs, true))
 }
 
-/// How popular a document is: its faves weigh more than its visits.
-pub(super) fn popularity(doc: &Doc) -> u64 {
-    let visits: u64 = doc.visits.iter().map(|v| v.visits).sum();
-    (doc.faves.len() as u64)
-        .saturating_mul(10)
-        .saturating_add(visits)
-}
-
 /// `doc.getContext`: the document among its owner's, oldest first.
 pub(super) fn context(state: &ServiceState, request: &Request<'_>) -> Outcome {
     let doc = visible(state, request, doc_id(request)?)?;
@@ -652,7 +634,7 @@ pub(super) fn albums_add(state: &mut ServiceState, request: &Request<'_>) -> Out
     for album_id in wanted {
         let line = match state.albums.get(&album_id) {
             Some(a) if Some(a.owner) == caller && a.docs.contains(&id) => (false, 0),
-            Some(a) if Some(a.owner) == caller && a.docs.len() >= super::album::MAX_ALBUM_DOCS => {
+            Some(a) if Some(a.owner) == caller && a.docs.len() >= super::MAX_ALBUM_DOCS => {
                 (false, 1)
             }
             Some(a) if Some(a.owner) == caller => (true, 0),
@@ -689,6 +671,7 @@ pub(super) fn albums_add(state: &mut ServiceState, request: &Request<'_>) -> Out
 
 #[cfg(test)]
 mod tests {
+    use super::super::MAX_TAGS_PER_DOC;
     use super::*;
     use crate::call::{Params, Secret};
     use crate::server::state::{Grant, Grants, USER_ID};

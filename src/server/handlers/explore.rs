@@ -2,7 +2,7 @@
 //! popular, and the home page's selection.
 
 use super::answer;
-use super::doc::popularity;
+use super::views::popularity;
 use super::views::{DocCount, DocPage, filter_safe_media};
 use crate::server::call::{Outcome, Request};
 use crate::server::state::{Doc, ServiceState};

@@ -3,9 +3,8 @@
 
 use serde::Serialize;
 
-use super::album::album_id;
-use super::doc::doc_id;
 use super::views::{DocItem, filter_safe_media};
+use super::{album_id, doc_id};
 use super::{answer, method_error, not_blocked, user_param, visible};
 use crate::server::call::{Outcome, Request};
 use crate::server::records::Fave;

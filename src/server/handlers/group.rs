@@ -412,7 +412,7 @@ struct GroupContext<'a> {
 /// `group.docs.getContext`.
 pub(super) fn docs_context(state: &ServiceState, request: &Request<'_>) -> Outcome {
     let group = group(state, request)?;
-    let doc = super::doc::doc_id(request)?;
+    let doc = super::doc_id(request)?;
     let docs = group_docs(state, request, group)?;
     let at = docs
         .iter()

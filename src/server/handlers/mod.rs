@@ -30,7 +30,23 @@ mod views;
 
 use comments::On;
 
-pub(crate) use album::MAX_ALBUMS;
+/// The emulator's own limits where the service documents an error without its figure.
+mod bounds {
+    /// The most tags one document holds (the service documents a limit, error 3 of
+    /// `doc.tags.add`, without its figure; this is the emulator's). Bounded, a call's work under the
+    /// state lock is too: at most this many tags are compared, each once, through a hash set.
+    pub(crate) const MAX_TAGS_PER_DOC: usize = 200;
+
+    /// The most albums one member has (account.getQuota's example: 2048).
+    pub(crate) const MAX_ALBUMS: usize = 2048;
+    /// The most albums one document is in (error 3 of album.create; the figure is the emulator's).
+    pub(crate) const MAX_DOC_ALBUMS: usize = 100;
+    /// The most documents one album holds (error 4 of album.docs.setList; the figure is the
+    /// emulator's, the service documents none).
+    pub(crate) const MAX_ALBUM_DOCS: usize = 10_000;
+}
+
+pub(crate) use bounds::{MAX_ALBUM_DOCS, MAX_ALBUMS, MAX_DOC_ALBUMS, MAX_TAGS_PER_DOC};
 
 pub(super) fn dispatch(
     state: &mut ServiceState,
@@ -187,6 +203,16 @@ fn geo_params(request: &Request<'_>) -> Result<Option<(f64, f64)>, ()> {
         }
         _ => Err(()),
     }
+}
+
+/// The `doc_id` parameter, or the method's error 1.
+fn doc_id(request: &Request<'_>) -> Result<u64, crate::error::ApiError> {
+    id_param(request, "doc_id", "Document")
+}
+
+/// The `album_id` parameter, or the method's error 1.
+fn album_id(request: &Request<'_>) -> Result<u64, ApiError> {
+    id_param(request, "album_id", "Album")
 }
 
 /// The method-specific error `code`.

@@ -9,8 +9,8 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 
-use super::doc::{MAX_TAGS_PER_DOC, doc_id};
 use super::views::{DocPage, filter_safe_media, normalised, tag_kind};
+use super::{MAX_TAGS_PER_DOC, doc_id};
 use super::{
     answer, comma_list, in_audience, method_error, not_blocked, owned, sees, user_param, visible,
 };
@@ -575,7 +575,7 @@ pub(super) fn docs_list(state: &ServiceState, request: &Request<'_>) -> Outcome 
         .collect();
     filter_safe_media(request, &mut docs);
     match request.param("sort").unwrap_or("posted-desc") {
-        "popular" => docs.sort_by_key(|d| std::cmp::Reverse(super::doc::popularity(d))),
+        "popular" => docs.sort_by_key(|d| std::cmp::Reverse(super::views::popularity(d))),
         "posted-asc" => docs.sort_by_key(|d| (d.posted_at, d.id)),
         _ => docs.sort_by_key(|d| std::cmp::Reverse((d.posted_at, d.id))),
     }

@@ -5,8 +5,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::album::MAX_ALBUMS;
-use super::doc::MAX_TAGS_PER_DOC;
+use super::{MAX_ALBUMS, MAX_TAGS_PER_DOC};
 use super::{answer, comma_list, geo_params, id_param, method_error, owned_doc};
 use crate::error::{ApiError, ErrorCode};
 use crate::protocol::FileContent;

@@ -88,6 +88,14 @@ impl<'a> Original<'a> {
     }
 }
 
+/// How popular a document is: its faves weigh more than its visits.
+pub(super) fn popularity(doc: &Doc) -> u64 {
+    let visits: u64 = doc.visits.iter().map(|v| v.visits).sum();
+    (doc.faves.len() as u64)
+        .saturating_mul(10)
+        .saturating_add(visits)
+}
+
 /// Whether the caller may fetch the original: the owner always; others when it is public and
 /// the owner does not block them.
 pub(super) fn may_download(state: &ServiceState, request: &Request<'_>, doc: &Doc) -> bool {
