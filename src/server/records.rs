@@ -246,6 +246,28 @@ pub(crate) struct Post {
     pub(crate) visits: Vec<Visit>,
 }
 
+/// The sharing code answers give for these flags: 0 private, 1 family, 2 friends, 3 both,
+/// 5 public (§9.2: parameters say 4 for public, answers 5).
+pub(crate) fn share_code(public: bool, friend: bool, family: bool) -> u8 {
+    match (public, friend, family) {
+        (true, _, _) => 5,
+        (false, true, true) => 3,
+        (false, true, false) => 2,
+        (false, false, true) => 1,
+        (false, false, false) => 0,
+    }
+}
+
+/// The flags a `share` parameter sets (0 private, 1 family, 2 friends, 3 both, 4 public):
+/// `(public, family, friend)`.
+pub(crate) fn share_flags(share: u8) -> (bool, bool, bool) {
+    (
+        share == 4,
+        share == 1 || share == 3,
+        share == 2 || share == 3,
+    )
+}
+
 /// Whether `viewer` sees what `owner` shows with these flags: the owner, anyone when public,
 /// friends and family as the flags say (as `owner` lists them).
 pub(crate) fn may_see(

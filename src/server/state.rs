@@ -346,13 +346,7 @@ impl Doc {
 
     /// The sharing code answers give: 0 private, 1 family, 2 friends, 3 both, 5 public.
     pub(crate) fn share(&self) -> u8 {
-        match (self.is_public, self.is_friend, self.is_family) {
-            (true, _, _) => 5,
-            (false, true, true) => 3,
-            (false, true, false) => 2,
-            (false, false, true) => 1,
-            (false, false, false) => 0,
-        }
+        super::records::share_code(self.is_public, self.is_friend, self.is_family)
     }
 }
 

@@ -1050,3 +1050,104 @@ async fn a_seed_is_deterministic_and_rich() {
     first.shutdown().await;
     second.shutdown().await;
 }
+
+#[tokio::test]
+async fn albums_folders_and_album_documents_keep_the_order_their_owner_gives() {
+    let emulator = family().await;
+    let me = client(&emulator, None);
+    let mut albums = Vec::new();
+    let mut folders = Vec::new();
+    for name in ["first", "second", "third"] {
+        let album = call(&me, "album.create", &[("title", name)]).await.unwrap();
+        albums.push(text(&album, &["album", "album_id"]));
+        let folder = call(&me, "folder.create", &[("title", name)])
+            .await
+            .unwrap();
+        folders.push(text(&folder, &["folder", "folder_id"]));
+    }
+    let order = format!("{},{}", albums[2], albums[0]);
+    call(&me, "album.orderList", &[("album_ids", &order)])
+        .await
+        .unwrap();
+    let listed = call(&me, "album.getList", &[]).await.unwrap();
+    let ids: Vec<String> = listed
+        .get("albums")
+        .unwrap()
+        .list("album")
+        .iter()
+        .map(|a| text(a, &["album_id"]))
+        .collect();
+    assert_eq!(
+        ids,
+        [albums[2].clone(), albums[0].clone(), albums[1].clone()]
+    );
+    let order = format!("{},{}", folders[1], folders[2]);
+    call(&me, "folder.orderList", &[("folder_ids", &order)])
+        .await
+        .unwrap();
+    let listed = call(&me, "folder.getList", &[]).await.unwrap();
+    let ids: Vec<String> = listed
+        .get("folders")
+        .unwrap()
+        .list("folder")
+        .iter()
+        .map(|f| text(f, &["folder_id"]))
+        .collect();
+    assert_eq!(
+        ids,
+        [folders[1].clone(), folders[2].clone(), folders[0].clone()]
+    );
+    // An album's documents in the order set, its cover among them; a removed one leaves it.
+    let a = upload(&me, photo("a.jpg")).await;
+    let b = upload(&me, photo("b.jpg")).await;
+    let c = upload(&me, photo("c.jpg")).await;
+    let list = format!("{c},{a},{b}");
+    call(
+        &me,
+        "album.docs.setList",
+        &[
+            ("album_id", &albums[0]),
+            ("doc_ids", &list),
+            ("cover_id", &a),
+        ],
+    )
+    .await
+    .unwrap();
+    let docs = call(&me, "album.docs.getList", &[("album_id", &albums[0])])
+        .await
+        .unwrap();
+    let ids: Vec<String> = docs
+        .get("album")
+        .unwrap()
+        .get("docs")
+        .unwrap()
+        .list("doc")
+        .iter()
+        .map(|d| text(d, &["doc_id"]))
+        .collect();
+    assert_eq!(ids, [c.clone(), a.clone(), b.clone()]);
+    assert_eq!(text(&docs, &["album", "cover", "doc_id"]), a);
+    call(
+        &me,
+        "album.docs.remove",
+        &[("album_id", &albums[0]), ("doc_id", &a)],
+    )
+    .await
+    .unwrap();
+    let got = call(&me, "album.get", &[("album_id", &albums[0])])
+        .await
+        .unwrap();
+    assert_eq!(
+        text(&got, &["album", "cover", "doc_id"]),
+        c,
+        "the cover moves to the first left"
+    );
+    assert_eq!(text(&got, &["album", "count", "docs"]), "2");
+    // Deleting a document takes it out of every album, group and folder cover.
+    call(&me, "doc.delete", &[("doc_id", &c)]).await.unwrap();
+    let got = call(&me, "album.docs.getList", &[("album_id", &albums[0])])
+        .await
+        .unwrap();
+    assert_eq!(text(&got, &["album", "docs", "total"]), "1");
+    emulator.shutdown().await;
+}

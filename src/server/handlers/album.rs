@@ -11,7 +11,7 @@ use super::{
 use crate::error::ApiError;
 use crate::server::call::{Outcome, Request};
 use crate::server::media::{thumb_size, thumb_url};
-use crate::server::records::record_visit;
+use crate::server::records::{record_visit, share_code};
 use crate::server::state::{Album, Doc, ServiceState, USER_ID, unix_now};
 use crate::value::Map;
 
@@ -206,13 +206,7 @@ impl<'a> AlbumAnswer<'a> {
                 ispublic: counts.public > 0,
                 isfamily: counts.family > 0,
                 isfriends: counts.friend > 0,
-                share: match (counts.public > 0, counts.friend > 0, counts.family > 0) {
-                    (true, _, _) => 5,
-                    (false, true, true) => 3,
-                    (false, true, false) => 2,
-                    (false, false, true) => 1,
-                    (false, false, false) => 0,
-                },
+                share: share_code(counts.public > 0, counts.friend > 0, counts.family > 0),
             }),
         };
         let mut cover = cover(state, request, album, label);
@@ -506,16 +500,12 @@ pub(super) fn order_list(state: &mut ServiceState, request: &Request<'_>) -> Out
     {
         return Err(method_error(1, "Album not found"));
     }
-    let named = order.len() as u64;
     state.albums.update_each(|id, album| {
-        if Some(album.owner) != caller {
-            return false;
+        let mine = Some(album.owner) == caller;
+        if mine {
+            album.position = super::new_position(&order, *id, album.position);
         }
-        album.position = match order.iter().position(|o| o == id) {
-            Some(at) => at as u64,
-            None => named + album.position,
-        };
-        true
+        mine
     });
     Ok(Map::default())
 }

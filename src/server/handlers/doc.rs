@@ -7,12 +7,12 @@ use super::views::{
     normalised, popularity,
 };
 use super::{
-    answer, comma_list, doc_id, geo_params, members, method_error, owned, owned_doc, sees, visible,
+    answer, code_param, comma_list, doc_id, geo_params, members, method_error, owned, owned_doc,
+    sees, visible,
 };
-use crate::error::ApiError;
 use crate::server::call::{Outcome, Request};
 use crate::server::media;
-use crate::server::records::{Commented, record_visit};
+use crate::server::records::{Commented, record_visit, share_flags};
 use crate::server::state::{Doc, ServiceState, doc_file, unix_now};
 use crate::value::Map;
 
@@ -125,19 +125,6 @@ pub(super) fn set(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
     )
 }
 
-/// A code parameter within `allowed`, or the method's error 2 (missing or out of range).
-fn code_param(request: &Request<'_>, name: &str, allowed: &[u8]) -> Result<Option<u8>, ApiError> {
-    match request.param(name) {
-        None => Ok(None),
-        Some(text) => text
-            .parse::<u8>()
-            .ok()
-            .filter(|code| allowed.contains(code))
-            .map(Some)
-            .ok_or_else(|| method_error(2, &format!("{name} is out of range"))),
-    }
-}
-
 /// Licence codes of doc.setLicense's table.
 const LICENSES: &[u8] = &[0, 1, 3, 5, 7, 9, 11, 255];
 /// Who may comment or tag (doc.setPerms): only you, friends and family, contacts, everyone.
@@ -151,7 +138,7 @@ fn status_only() -> Outcome {
 /// `doc.setLicense`.
 pub(super) fn set_license(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
     let id = doc_id(request)?;
-    let license = code_param(request, "license", LICENSES)?
+    let license = code_param(request, "license", LICENSES, 2)?
         .ok_or_else(|| method_error(2, "license is missing"))?;
     let doc = owned(state, request, id)?;
     doc.license = license;
@@ -162,7 +149,7 @@ pub(super) fn set_license(state: &mut ServiceState, request: &Request<'_>) -> Ou
 /// `doc.setSafety`.
 pub(super) fn set_safety(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
     let id = doc_id(request)?;
-    let safety = code_param(request, "safety", &[1, 2, 3])?
+    let safety = code_param(request, "safety", &[1, 2, 3], 2)?
         .ok_or_else(|| method_error(2, "safety is missing"))?;
     let doc = owned(state, request, id)?;
     doc.safety = safety;
@@ -184,14 +171,10 @@ pub(super) fn set_geo(state: &mut ServiceState, request: &Request<'_>) -> Outcom
 /// `doc.setPerms`: `share` when sent, else the three flags (all three needed); the permissions.
 pub(super) fn set_perms(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
     let id = doc_id(request)?;
-    let share = code_param(request, "share", &[0, 1, 2, 3, 4])?;
+    let share = code_param(request, "share", &[0, 1, 2, 3, 4], 2)?;
     let flags = ["is_public", "is_family", "is_friend"].map(|name| request.param(name));
     let visibility = match (share, flags) {
-        (Some(share), _) => Some((
-            share == 4,
-            share == 1 || share == 3,
-            share == 2 || share == 3,
-        )),
+        (Some(share), _) => Some(share_flags(share)),
         (None, [Some(public), Some(family), Some(friend)]) => {
             Some((public == "1", family == "1", friend == "1"))
         }
@@ -203,9 +186,9 @@ pub(super) fn set_perms(state: &mut ServiceState, request: &Request<'_>) -> Outc
             ));
         }
     };
-    let comment = code_param(request, "perm_comment", AUDIENCES)?;
-    let tag = code_param(request, "perm_tag", AUDIENCES)?;
-    let tagme = code_param(request, "perm_tagme", AUDIENCES)?;
+    let comment = code_param(request, "perm_comment", AUDIENCES, 2)?;
+    let tag = code_param(request, "perm_tag", AUDIENCES, 2)?;
+    let tagme = code_param(request, "perm_tagme", AUDIENCES, 2)?;
     if visibility.is_none() && comment.is_none() && tag.is_none() && tagme.is_none() {
         return Err(method_error(2, "nothing to set"));
     }

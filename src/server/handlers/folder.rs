@@ -564,16 +564,12 @@ pub(super) fn order_list(state: &mut ServiceState, request: &Request<'_>) -> Out
     {
         return Err(method_error(1, "Folder not found"));
     }
-    let named = order.len() as u64;
     state.folders.update_each(|id, folder| {
-        if Some(folder.owner) != caller {
-            return false;
+        let mine = Some(folder.owner) == caller;
+        if mine {
+            folder.position = super::new_position(&order, *id, folder.position);
         }
-        folder.position = match order.iter().position(|o| o == id) {
-            Some(at) => at as u64,
-            None => named + folder.position,
-        };
-        true
+        mine
     });
     Ok(Map::default())
 }

@@ -215,6 +215,34 @@ fn album_id(request: &Request<'_>) -> Result<u64, ApiError> {
     id_param(request, "album_id", "Album")
 }
 
+/// A code parameter within `allowed`, or the method's error `code` (out of range); `None` when
+/// not sent.
+fn code_param(
+    request: &Request<'_>,
+    name: &str,
+    allowed: &[u8],
+    code: u32,
+) -> Result<Option<u8>, ApiError> {
+    match request.param(name) {
+        None => Ok(None),
+        Some(text) => text
+            .parse::<u8>()
+            .ok()
+            .filter(|value| allowed.contains(value))
+            .map(Some)
+            .ok_or_else(|| method_error(code, &format!("{name} is out of range"))),
+    }
+}
+
+/// The new place of `id` when its owner orders some of their albums or folders: its index in
+/// `order`, or after all of those named, keeping its place among the others.
+fn new_position(order: &[u64], id: u64, current: u64) -> u64 {
+    match order.iter().position(|o| *o == id) {
+        Some(at) => at as u64,
+        None => (order.len() as u64).saturating_add(current),
+    }
+}
+
 /// The method-specific error `code`.
 fn method_error(code: u32, message: &str) -> ApiError {
     ApiError::new(ErrorCode::Method(code), message)

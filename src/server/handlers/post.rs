@@ -8,7 +8,7 @@ use super::views::{FavesPage, VisitsPage, normalised};
 use super::{answer, comma_list, id_param, method_error, user_param};
 use crate::error::ApiError;
 use crate::server::call::{Outcome, Request};
-use crate::server::records::{Post, may_see, record_visit};
+use crate::server::records::{Post, may_see, record_visit, share_code, share_flags};
 use crate::server::state::{ServiceState, unix_now};
 
 fn post_id(request: &Request<'_>) -> Result<u64, ApiError> {
@@ -33,13 +33,7 @@ fn visible_post<'a>(state: &'a ServiceState, request: &Request<'_>) -> Result<&'
 }
 
 fn share(post: &Post) -> u8 {
-    match (post.is_public, post.is_friend, post.is_family) {
-        (true, _, _) => 5,
-        (false, true, true) => 3,
-        (false, true, false) => 2,
-        (false, false, true) => 1,
-        (false, false, false) => 0,
-    }
+    share_code(post.is_public, post.is_friend, post.is_family)
 }
 
 fn link(request: &Request<'_>, post: &Post) -> String {
@@ -271,17 +265,7 @@ pub(super) fn set(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
     if title.is_none() && content.is_none() {
         return Err(method_error(2, "Neither title nor content sent"));
     }
-    let code = |name: &str, allowed: &[u8]| -> Result<Option<u8>, ApiError> {
-        match request.param(name) {
-            None => Ok(None),
-            Some(value) => value
-                .parse::<u8>()
-                .ok()
-                .filter(|v| allowed.contains(v))
-                .map(Some)
-                .ok_or_else(|| method_error(3, &format!("{name} is out of range"))),
-        }
-    };
+    let code = |name: &str, allowed: &[u8]| super::code_param(request, name, allowed, 3);
     let audiences = [0, 3, 4, 5];
     let com = code("com", &audiences)?;
     let tag = code("tag", &audiences)?;
@@ -302,11 +286,7 @@ pub(super) fn set(state: &mut ServiceState, request: &Request<'_>) -> Outcome {
     post.perm_tagme = tagme.unwrap_or(post.perm_tagme);
     post.license = license.unwrap_or(post.license);
     if let Some(share) = shared {
-        (post.is_public, post.is_family, post.is_friend) = (
-            share == 4,
-            share == 1 || share == 3,
-            share == 2 || share == 3,
-        );
+        (post.is_public, post.is_family, post.is_friend) = share_flags(share);
     }
     post.modified_at = unix_now();
     let id = post.id;
