@@ -1151,3 +1151,198 @@ async fn albums_folders_and_album_documents_keep_the_order_their_owner_gives() {
     assert_eq!(text(&got, &["album", "docs", "total"]), "1");
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_emulators_own_limits_answer_their_documented_errors() {
+    let emulator = family().await;
+    let me = client(&emulator, None);
+    let doc = upload(&me, photo("limits.jpg")).await;
+    // doc.notes.add 5: a photo holds at most 100 notes.
+    for n in 0..100 {
+        let x = (n % 40).to_string();
+        call(
+            &me,
+            "doc.notes.add",
+            &[
+                ("doc_id", &doc),
+                ("content", "n"),
+                ("x", &x),
+                ("y", "1"),
+                ("w", "5"),
+                ("h", "5"),
+            ],
+        )
+        .await
+        .unwrap();
+    }
+    assert_eq!(
+        code(
+            &me,
+            "doc.notes.add",
+            &[
+                ("doc_id", &doc),
+                ("content", "n"),
+                ("x", "1"),
+                ("y", "1"),
+                ("w", "5"),
+                ("h", "5")
+            ]
+        )
+        .await,
+        5
+    );
+    // album.create 3: a document in at most 100 albums, then 4: at most 2,048 albums.
+    for n in 0..100 {
+        call(
+            &me,
+            "album.create",
+            &[("title", &format!("c{n}")), ("cover_id", &doc)],
+        )
+        .await
+        .unwrap();
+    }
+    assert_eq!(
+        code(
+            &me,
+            "album.create",
+            &[("title", "one more"), ("cover_id", &doc)]
+        )
+        .await,
+        3
+    );
+    let mut last_album = String::new();
+    for n in 100..2048 {
+        let album = call(&me, "album.create", &[("title", &format!("a{n}"))])
+            .await
+            .unwrap();
+        last_album = text(&album, &["album", "album_id"]);
+    }
+    assert_eq!(
+        code(&me, "album.create", &[("title", "one too many")]).await,
+        4
+    );
+    // folder.albums.add 3: a folder holds at most 1,000 albums.
+    let listed = call(&me, "album.getList", &[("per_page", "100")])
+        .await
+        .unwrap();
+    assert_eq!(text(&listed, &["albums", "total"]), "2048");
+    let folder = text(
+        &call(&me, "folder.create", &[("title", "full")])
+            .await
+            .unwrap(),
+        &["folder", "folder_id"],
+    );
+    let first: u64 = last_album.parse::<u64>().unwrap() - 2047;
+    let ids: Vec<String> = (first..first + 1001).map(|id| id.to_string()).collect();
+    let mut owned = Vec::new();
+    for id in ids {
+        if call(&me, "album.get", &[("album_id", &id)]).await.is_ok() {
+            owned.push(id);
+        }
+        if owned.len() == 1001 {
+            break;
+        }
+    }
+    let thousand = owned[..1000].join(",");
+    call(
+        &me,
+        "folder.albums.add",
+        &[("folder_id", &folder), ("album_id", &thousand)],
+    )
+    .await
+    .unwrap();
+    let more = owned.last().unwrap().clone();
+    assert_eq!(
+        code(
+            &me,
+            "folder.albums.add",
+            &[("folder_id", &folder), ("album_id", &more)]
+        )
+        .await,
+        3
+    );
+    // doc.comments.add 4: at most 10,000 comments on a document.
+    for n in 0..10_000 {
+        call(
+            &me,
+            "doc.comments.add",
+            &[("doc_id", &doc), ("content", &format!("c{n}"))],
+        )
+        .await
+        .unwrap();
+    }
+    assert_eq!(
+        code(
+            &me,
+            "doc.comments.add",
+            &[("doc_id", &doc), ("content", "one more")]
+        )
+        .await,
+        4
+    );
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_album_takes_at_most_ten_thousand_documents() {
+    // A seed gives user 1 enough documents (about 90 % of them).
+    let emulator = Emulator::builder().seed(11_500).start().await.unwrap();
+    let me = client(&emulator, None);
+    let mut ids = Vec::new();
+    let mut page = 1;
+    while ids.len() < 10_001 {
+        let docs = call(
+            &me,
+            "doc.getList",
+            &[
+                ("user_id", "1"),
+                ("per_page", "100"),
+                ("page", &page.to_string()),
+            ],
+        )
+        .await
+        .unwrap();
+        let items = docs.get("docs").unwrap().list("doc");
+        assert!(
+            !items.is_empty(),
+            "the seed gave user 1 {} documents",
+            ids.len()
+        );
+        ids.extend(items.iter().map(|d| text(d, &["doc_id"])));
+        page += 1;
+    }
+    ids.truncate(10_001);
+    let album = text(
+        &call(&me, "album.create", &[("title", "huge")])
+            .await
+            .unwrap(),
+        &["album", "album_id"],
+    );
+    let all = ids.join(",");
+    assert_eq!(
+        code(
+            &me,
+            "album.docs.setList",
+            &[
+                ("album_id", &album),
+                ("doc_ids", &all),
+                ("cover_id", &ids[0])
+            ]
+        )
+        .await,
+        4
+    );
+    let fits = ids[..10_000].join(",");
+    call(
+        &me,
+        "album.docs.setList",
+        &[
+            ("album_id", &album),
+            ("doc_ids", &fits),
+            ("cover_id", &ids[0]),
+        ],
+    )
+    .await
+    .unwrap();
+    emulator.shutdown().await;
+}
