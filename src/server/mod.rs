@@ -231,7 +231,20 @@ impl EmulatorBuilder {
             is_public,
             moderated,
             members: None,
+            weekly_quota: 0,
         });
+        self
+    }
+
+    /// Restricts group `id` (1 for the first added): only `members` belong to it (the others
+    /// may not post: `group.docs.add` error 4), and each may post `weekly_quota` documents a
+    /// week (error 3; 0: no limit).
+    pub fn restrict_group(mut self, id: u64, members: &[u64], weekly_quota: u32) -> Self {
+        let index = usize::try_from(id.saturating_sub(1)).unwrap_or(usize::MAX);
+        if let Some(plan) = self.provision.groups.get_mut(index) {
+            plan.members = Some(members.to_vec());
+            plan.weekly_quota = weekly_quota;
+        }
         self
     }
 

@@ -26,6 +26,8 @@ pub(crate) struct GroupPlan {
     pub(crate) moderated: bool,
     /// Every member joins unless listed here.
     pub(crate) members: Option<Vec<u64>>,
+    /// Documents a member may post a week (0: no limit).
+    pub(crate) weekly_quota: u32,
 }
 
 /// A blog post to provision.
@@ -114,7 +116,7 @@ impl Provision {
                     moderated: plan.moderated,
                     members: members.into_iter().map(|member| (member, now)).collect(),
                     docs: Vec::new(),
-                    weekly_quota: 0,
+                    weekly_quota: plan.weekly_quota,
                     created_at: now,
                 },
             );

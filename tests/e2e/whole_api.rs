@@ -33,6 +33,8 @@ async fn family() -> EmulatorHandle {
         .block(1, 5)
         .group("Moderated skies", true, true)
         .group("Private club", false, false)
+        .group("Small club", true, false)
+        .restrict_group(3, &[1, 2], 2)
         .post(1, "Holidays", "We went to the sea.", true)
         .monthly_upload_limit(200_000)
         .start()
@@ -516,6 +518,43 @@ async fn every_documented_error_a_client_can_provoke_is_answered() {
             "{method} {params:?}"
         );
     }
+    // group.docs.add 3 and 4: the small club takes two documents a week from a member, and
+    // none from who does not belong to it.
+    for n in 0..2 {
+        let mine = upload(
+            &me,
+            photo(&format!("club{n}.jpg")).visibility(Visibility::Public),
+        )
+        .await;
+        call(
+            &me,
+            "group.docs.add",
+            &[("group_id", "3"), ("doc_id", &mine)],
+        )
+        .await
+        .unwrap();
+    }
+    let third = upload(&me, photo("club2.jpg").visibility(Visibility::Public)).await;
+    assert_eq!(
+        code(
+            &me,
+            "group.docs.add",
+            &[("group_id", "3"), ("doc_id", &third)]
+        )
+        .await,
+        3
+    );
+    let bob = client(&emulator, Some(BOB));
+    let bobs = upload(&bob, photo("bob.jpg").visibility(Visibility::Public)).await;
+    assert_eq!(
+        code(
+            &bob,
+            "group.docs.add",
+            &[("group_id", "3"), ("doc_id", &bobs)]
+        )
+        .await,
+        4
+    );
     // doc.comments.add 3 and 109 are in the privacy test; the tag limit (doc.tags.add 3,
     // doc.tags.edit 3) in the emulator's unit tests and below.
     let many: String = (0..201)
