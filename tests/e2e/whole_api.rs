@@ -1385,3 +1385,118 @@ async fn an_album_takes_at_most_ten_thousand_documents() {
     .unwrap();
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn searches_filter_on_every_criterion_and_contexts_name_the_neighbours() {
+    let emulator = family().await;
+    let me = client(&emulator, None);
+    let alice = client(&emulator, Some(ALICE));
+    let sea = upload(
+        &me,
+        photo("sea.jpg")
+            .title("Blue sea")
+            .keywords(["sea", "summer"])
+            .visibility(Visibility::Public),
+    )
+    .await;
+    let city = upload(
+        &me,
+        photo("city.jpg")
+            .title("Grey city")
+            .keywords(["city"])
+            .visibility(Visibility::Public),
+    )
+    .await;
+    let clip = upload(
+        &me,
+        UploadFile::from_bytes("clip.mp4", vec![5u8; 8000])
+            .title("Sea clip")
+            .keywords(["sea"])
+            .visibility(Visibility::Public),
+    )
+    .await;
+    let hers = upload(
+        &alice,
+        photo("hers.jpg")
+            .title("Her sea")
+            .keywords(["sea"])
+            .visibility(Visibility::Public),
+    )
+    .await;
+    let ids = |answer: &Value| -> Vec<String> {
+        let mut ids: Vec<String> = answer
+            .get("docs")
+            .unwrap()
+            .list("doc")
+            .iter()
+            .map(|d| text(d, &["doc_id"]))
+            .collect();
+        ids.sort();
+        ids
+    };
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let search = |params: Vec<(&'static str, String)>| {
+        let me = me.clone();
+        async move {
+            let borrowed: Vec<(&str, &str)> =
+                params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            call(&me, "doc.search", &borrowed).await.unwrap()
+        }
+    };
+    assert_eq!(
+        ids(&search(vec![("text", "sea".into())]).await),
+        sorted(vec![sea.clone(), clip.clone(), hers.clone()])
+    );
+    assert_eq!(
+        ids(&search(vec![("tags", "sea,summer".into())]).await),
+        vec![sea.clone()]
+    );
+    assert_eq!(
+        ids(&search(vec![("text", "sea".into()), ("user_id", "1".into())]).await),
+        sorted(vec![sea.clone(), clip.clone()])
+    );
+    assert_eq!(
+        ids(&search(vec![("text", "sea".into()), ("media", "video".into())]).await),
+        vec![clip.clone()]
+    );
+    assert_eq!(
+        ids(&search(vec![
+            ("created_min", "2011-11-14 00:00:00".into()),
+            ("created_max", "2011-11-15 00:00:00".into()),
+            ("user_id", "1".into())
+        ])
+        .await),
+        sorted(vec![sea.clone(), city.clone()])
+    );
+    assert!(ids(&search(vec![("posted_max", "1000".into())]).await).is_empty());
+    let near = search(vec![
+        ("lat", "43.5".into()),
+        ("lng", "7.25".into()),
+        ("dist", "1000".into()),
+        ("user_id", "1".into()),
+    ])
+    .await;
+    assert_eq!(
+        ids(&near),
+        sorted(vec![sea.clone(), city.clone()]),
+        "the photos carry EXIF places"
+    );
+    // The context of the middle one of the caller's documents, oldest first.
+    let context = call(&me, "doc.getContext", &[("doc_id", &city)])
+        .await
+        .unwrap();
+    let neighbour = |side: &str| text(&context.get(side).unwrap().list("doc")[0], &["doc_id"]);
+    assert_eq!(neighbour("prev"), sea);
+    assert_eq!(neighbour("next"), clip);
+    assert_eq!(text(&context, &["prev", "count"]), "1");
+    // Explore: the latest public documents, newest first.
+    let recent = call(&me, "explore.docs.getRecent", &[("count", "2")])
+        .await
+        .unwrap();
+    let first = text(&recent.get("docs").unwrap().list("doc")[0], &["doc_id"]);
+    assert_eq!(first, hers);
+    emulator.shutdown().await;
+}
