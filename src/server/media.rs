@@ -233,6 +233,10 @@ pub(crate) async fn serve(
     UrlPath(name): UrlPath<String>,
     headers: HeaderMap,
 ) -> Response {
+    // A distant service is as slow to send files as to answer calls.
+    if !shared.latency.is_zero() {
+        tokio::time::sleep(shared.latency).await;
+    }
     let not_found = || (StatusCode::NOT_FOUND, "no such file").into_response();
     let mut parts = name.splitn(4, '.');
     let (Some(id), Some(secret), Some(label)) = (parts.next(), parts.next(), parts.next()) else {

@@ -1500,3 +1500,28 @@ async fn searches_filter_on_every_criterion_and_contexts_name_the_neighbours() {
     assert_eq!(first, hers);
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn latency_delays_downloads_as_it_delays_answers() {
+    let emulator = Emulator::builder()
+        .ticket_delay(Duration::from_millis(10))
+        .latency(Duration::from_millis(150))
+        .start()
+        .await
+        .unwrap();
+    let me = client(&emulator, None);
+    let doc = upload(&me, photo("slow.jpg")).await;
+    let medias = call(&me, "doc.getMedias", &[("doc_id", &doc)])
+        .await
+        .unwrap();
+    let original = text(&medias, &["original", "url"]);
+    let began = std::time::Instant::now();
+    let served = reqwest::get(&original).await.unwrap();
+    assert_eq!(served.status(), 200);
+    assert!(
+        began.elapsed() >= Duration::from_millis(150),
+        "{:?}",
+        began.elapsed()
+    );
+    emulator.shutdown().await;
+}

@@ -3,7 +3,9 @@
 
 use serde::Serialize;
 
-use super::views::{Context, DocPage, FavesPage, VisitsPage, filter_safe_media, visible_docs};
+use super::views::{
+    Container, DocPage, FavesPage, VisitsPage, context_in, filter_safe_media, visible_docs,
+};
 use super::{
     MAX_ALBUM_DOCS, MAX_ALBUMS, MAX_DOC_ALBUMS, album_id, answer, comma_list, in_audience,
     method_error, not_blocked,
@@ -727,20 +729,6 @@ pub(super) fn docs_list(state: &ServiceState, request: &Request<'_>) -> Outcome 
     )
 }
 
-#[derive(Serialize)]
-struct ContextAlbum<'a> {
-    album_id: u64,
-    total: usize,
-    thumbsize: &'a str,
-}
-
-#[derive(Serialize)]
-struct AlbumContext<'a> {
-    album: ContextAlbum<'a>,
-    #[serde(flatten)]
-    context: Context<'a>,
-}
-
 /// `album.docs.getContext`: the document among the album's, in album order.
 pub(super) fn docs_context(state: &ServiceState, request: &Request<'_>) -> Outcome {
     let album = state
@@ -749,21 +737,7 @@ pub(super) fn docs_context(state: &ServiceState, request: &Request<'_>) -> Outco
         .ok_or_else(|| method_error(1, "Album not found"))?;
     let doc = super::doc_id(request)?;
     let docs = album_docs(state, request, album);
-    let at = docs
-        .iter()
-        .position(|d| d.id == doc)
-        .ok_or_else(|| method_error(2, "Document not in this album"))?;
-    let in_link = format!("/in/album/{}", album.id);
-    let context = Context::of(request, &docs, at, &in_link)
-        .ok_or_else(|| method_error(2, "Document not in this album"))?;
-    super::members(&AlbumContext {
-        album: ContextAlbum {
-            album_id: album.id,
-            total: docs.len(),
-            thumbsize: super::views::thumbsize(request),
-        },
-        context,
-    })
+    context_in(request, Container::Album(album.id), &docs, doc)
 }
 
 /// `album.getFaves`.

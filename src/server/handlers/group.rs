@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use super::views::{Context, DocPage, filter_safe_media, visible_docs};
+use super::views::{Container, DocPage, context_in, filter_safe_media, visible_docs};
 use super::{answer, comma_list, id_param, method_error, user_param};
 use crate::error::ApiError;
 use crate::server::call::{Outcome, Request};
@@ -395,40 +395,12 @@ pub(super) fn docs_list(state: &ServiceState, request: &Request<'_>) -> Outcome 
     )
 }
 
-#[derive(Serialize)]
-struct ContextGroup<'a> {
-    group_id: u64,
-    total: usize,
-    thumbsize: &'a str,
-}
-
-#[derive(Serialize)]
-struct GroupContext<'a> {
-    group: ContextGroup<'a>,
-    #[serde(flatten)]
-    context: Context<'a>,
-}
-
-/// `group.docs.getContext`.
+/// `group.docs.getContext`: the document among the group's, in order of posting.
 pub(super) fn docs_context(state: &ServiceState, request: &Request<'_>) -> Outcome {
     let group = group(state, request)?;
     let doc = super::doc_id(request)?;
     let docs = group_docs(state, request, group)?;
-    let at = docs
-        .iter()
-        .position(|d| d.id == doc)
-        .ok_or_else(|| method_error(2, "Document not in this group"))?;
-    let in_link = format!("/in/group/{}", group.id);
-    let context = Context::of(request, &docs, at, &in_link)
-        .ok_or_else(|| method_error(2, "Document not in this group"))?;
-    super::members(&GroupContext {
-        group: ContextGroup {
-            group_id: group.id,
-            total: docs.len(),
-            thumbsize: super::views::thumbsize(request),
-        },
-        context,
-    })
+    context_in(request, Container::Group(group.id), &docs, doc)
 }
 
 #[derive(Serialize)]

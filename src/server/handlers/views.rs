@@ -808,3 +808,67 @@ impl<'a> Context<'a> {
         })
     }
 }
+
+/// The album or group whose documents a `getContext` walks.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Container {
+    Album(u64),
+    Group(u64),
+}
+
+/// The element `album.docs.getContext` and `group.docs.getContext` open with: the container,
+/// how many documents it shows, the thumbnail label.
+#[derive(Serialize)]
+#[serde(rename_all = "lowercase")]
+enum ContainerHead<'a> {
+    Album {
+        album_id: u64,
+        total: usize,
+        thumbsize: &'a str,
+    },
+    Group {
+        group_id: u64,
+        total: usize,
+        thumbsize: &'a str,
+    },
+}
+
+#[derive(Serialize)]
+struct ContainerContext<'a> {
+    #[serde(flatten)]
+    head: ContainerHead<'a>,
+    #[serde(flatten)]
+    context: Context<'a>,
+}
+
+/// The answer of a container's `getContext`: document `doc` among the container's `docs` (in
+/// its order), or error 2 when it is not among them.
+pub(super) fn context_in(
+    request: &Request<'_>,
+    container: Container,
+    docs: &[&Doc],
+    doc: u64,
+) -> crate::server::call::Outcome {
+    let (kind, id) = match container {
+        Container::Album(id) => ("album", id),
+        Container::Group(id) => ("group", id),
+    };
+    let missing = || super::method_error(2, &format!("Document not in this {kind}"));
+    let at = docs.iter().position(|d| d.id == doc).ok_or_else(missing)?;
+    let context =
+        Context::of(request, docs, at, &format!("/in/{kind}/{id}")).ok_or_else(missing)?;
+    let (thumbsize, total) = (thumbsize(request), docs.len());
+    let head = match container {
+        Container::Album(album_id) => ContainerHead::Album {
+            album_id,
+            total,
+            thumbsize,
+        },
+        Container::Group(group_id) => ContainerHead::Group {
+            group_id,
+            total,
+            thumbsize,
+        },
+    };
+    super::members(&ContainerContext { head, context })
+}
