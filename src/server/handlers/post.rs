@@ -470,13 +470,6 @@ pub(super) fn context<'a>(state: &'a ServiceState, request: &Request<'_>) -> Out
         .filter(|p| p.owner == post.owner && sees_post(state, request, p))
         .collect();
     let at = posts.iter().position(|p| p.id == post.id).unwrap_or(0);
-    let wanted = |name: &str| {
-        request
-            .param(name)
-            .and_then(|n| n.parse::<usize>().ok())
-            .unwrap_or(1)
-            .min(50)
-    };
     let entry = |index: i64, p: &'a Post| ContextPost {
         index,
         post_id: p.id,
@@ -484,23 +477,16 @@ pub(super) fn context<'a>(state: &'a ServiceState, request: &Request<'_>) -> Out
         link: link(request, p),
         user_id: p.owner,
     };
-    let before = posts.get(..at).unwrap_or_default();
-    let after = posts.get(at + 1..).unwrap_or_default();
+    let ((before, prev), (after, next)) = super::views::around(request, &posts, at, entry);
     let context = PostContext {
         prev: Neighbours {
-            count: before.len(),
-            post: (1i64..)
-                .zip(before.iter().rev().take(wanted("prev")))
-                .map(|(n, p)| entry(-n, p))
-                .collect(),
+            count: before,
+            post: prev,
         },
         post: entry(0, post),
         next: Neighbours {
-            count: after.len(),
-            post: (1i64..)
-                .zip(after.iter().take(wanted("next")))
-                .map(|(n, p)| entry(n, p))
-                .collect(),
+            count: after,
+            post: next,
         },
     };
     super::members(&context)

@@ -724,6 +724,35 @@ impl<'a> VisitsPage<'a> {
     }
 }
 
+/// The neighbours of `items[at]` a `getContext` asks for: up to `prev` before it (nearest
+/// first, indexes -1, -2, …) and `next` after it (1, 2, …; both 1 unless sent, at most 50), each
+/// made by `entry`, with how many there are on each side.
+pub(super) fn around<T: Copy, E>(
+    request: &Request<'_>,
+    items: &[T],
+    at: usize,
+    entry: impl Fn(i64, T) -> E,
+) -> ((usize, Vec<E>), (usize, Vec<E>)) {
+    let wanted = |name: &str| {
+        request
+            .param(name)
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(1)
+            .min(50)
+    };
+    let before = items.get(..at).unwrap_or_default();
+    let after = items.get(at + 1..).unwrap_or_default();
+    let prev = (1i64..)
+        .zip(before.iter().rev().take(wanted("prev")))
+        .map(|(n, item)| entry(-n, *item))
+        .collect();
+    let next = (1i64..)
+        .zip(after.iter().take(wanted("next")))
+        .map(|(n, item)| entry(n, *item))
+        .collect();
+    ((before.len(), prev), (after.len(), next))
+}
+
 /// A neighbour in a `getContext` answer.
 #[derive(Serialize)]
 pub(super) struct ContextDoc<'a> {
@@ -763,13 +792,6 @@ impl<'a> Context<'a> {
         at: usize,
         in_link: &str,
     ) -> Option<Self> {
-        let wanted = |name: &str| {
-            request
-                .param(name)
-                .and_then(|n| n.parse::<usize>().ok())
-                .unwrap_or(1)
-                .min(50)
-        };
         let label = thumbsize(request);
         let entry = |index: i64, doc: &'a Doc| {
             let (w, h) = thumb_size(label, doc.width, doc.height);
@@ -787,23 +809,16 @@ impl<'a> Context<'a> {
             }
         };
         let current = docs.get(at)?;
-        let before = docs.get(..at).unwrap_or_default();
-        let after = docs.get(at + 1..).unwrap_or_default();
+        let ((before, prev), (after, next)) = around(request, docs, at, entry);
         Some(Context {
             prev: Neighbours {
-                count: before.len(),
-                doc: (1i64..)
-                    .zip(before.iter().rev().take(wanted("prev")))
-                    .map(|(n, doc)| entry(-n, doc))
-                    .collect(),
+                count: before,
+                doc: prev,
             },
             doc: entry(0, current),
             next: Neighbours {
-                count: after.len(),
-                doc: (1i64..)
-                    .zip(after.iter().take(wanted("next")))
-                    .map(|(n, doc)| entry(n, doc))
-                    .collect(),
+                count: after,
+                doc: next,
             },
         })
     }
