@@ -38,6 +38,8 @@ use crate::value::Value;
 mod auth;
 mod builder;
 pub mod bulk;
+mod download;
+pub(crate) mod journal;
 mod pace;
 mod redact;
 mod sender;
@@ -49,6 +51,7 @@ mod upload;
 
 pub use auth::{Auth, OAuthFlow};
 pub use builder::{ClientBuilder, TrustRoots};
+pub use download::Download;
 /// What consuming [`TicketStream`] and [`ProgressEvents`] takes (`.next().await`), re-exported so
 /// that a user needs no `futures` dependency of their own.
 pub use futures_util::{Stream, StreamExt};
@@ -56,6 +59,7 @@ use pace::Pace;
 pub use pace::RateLimit;
 pub use sender::{
     BodyStream, BoxFuture, HttpResponse, HttpSender, MAX_RESPONSE_BYTES, ReqwestSender, SendError,
+    StreamedResponse,
 };
 pub use tickets::{MAX_TICKETS_PER_CALL, TicketOutcome, TicketState, TicketStream};
 pub use upload::{CancellationToken, Progress, ProgressEvents, Quota, UploadBuilder, Uploaded};

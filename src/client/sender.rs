@@ -89,6 +89,25 @@ impl From<SendError> for crate::error::Error {
 pub type BodyStream =
     Pin<Box<dyn futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Send>>;
 
+/// A response whose body is read piece by piece: a document's original, downloaded.
+pub struct StreamedResponse {
+    /// The status code.
+    pub status: u16,
+    /// The headers, names in lower case.
+    pub headers: Vec<(String, String)>,
+    /// The body, as it arrives.
+    pub body: BodyStream,
+}
+
+impl fmt::Debug for StreamedResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StreamedResponse")
+            .field("status", &self.status)
+            .field("headers", &self.headers.len())
+            .finish_non_exhaustive()
+    }
+}
+
 /// Sends one HTTP request and reads the whole response.
 pub trait HttpSender: Send + Sync + fmt::Debug {
     /// Sends `request`, giving up after `timeout`.
@@ -128,6 +147,32 @@ pub trait HttpSender: Send + Sync + fmt::Debug {
                 timeout,
             )
             .await
+        })
+    }
+
+    /// Sends a GET for `url`, with no credentials, and hands back the response as soon as its
+    /// head has arrived (within `timeout`); the body follows as a stream. The default reads the
+    /// whole response with [`HttpSender::send`] (test doubles); senders that can stream override
+    /// it.
+    fn get_streamed(
+        &self,
+        url: String,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<StreamedResponse, SendError>> {
+        Box::pin(async move {
+            let request = HttpRequest {
+                method: HttpMethod::Get,
+                url,
+                headers: Vec::new(),
+                body: Vec::new(),
+            };
+            let response = self.send(request, timeout).await?;
+            let body = bytes::Bytes::from(response.body);
+            Ok(StreamedResponse {
+                status: response.status,
+                headers: response.headers,
+                body: Box::pin(futures_util::stream::iter([Ok(body)])),
+            })
         })
     }
 }
@@ -204,12 +249,44 @@ impl HttpSender for ReqwestSender {
             ReqwestSender::read_response(response).await
         })
     }
+
+    fn get_streamed(
+        &self,
+        url: String,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<StreamedResponse, SendError>> {
+        use futures_util::TryStreamExt;
+        Box::pin(async move {
+            // The deadline covers the head only: a large body takes as long as it takes, and its
+            // reader bounds each piece's wait instead.
+            let sent = tokio::time::timeout(timeout, self.client.get(&url).send()).await;
+            let response = match sent {
+                Ok(response) => response.map_err(send_error)?,
+                Err(_) => {
+                    return Err(SendError {
+                        before_sending: false,
+                        timed_out: true,
+                        source: "timed out waiting for the response head".into(),
+                    });
+                }
+            };
+            let status = response.status().as_u16();
+            let headers = ReqwestSender::headers_of(&response);
+            let body = response
+                .bytes_stream()
+                .map_err(|e| std::io::Error::other(send_error(e)));
+            Ok(StreamedResponse {
+                status,
+                headers,
+                body: Box::pin(body),
+            })
+        })
+    }
 }
 
 impl ReqwestSender {
-    async fn read_response(mut response: reqwest::Response) -> Result<HttpResponse, SendError> {
-        let status = response.status().as_u16();
-        let headers = response
+    fn headers_of(response: &reqwest::Response) -> Vec<(String, String)> {
+        response
             .headers()
             .iter()
             .map(|(name, value)| {
@@ -218,7 +295,12 @@ impl ReqwestSender {
                     String::from_utf8_lossy(value.as_bytes()).into_owned(),
                 )
             })
-            .collect();
+            .collect()
+    }
+
+    async fn read_response(mut response: reqwest::Response) -> Result<HttpResponse, SendError> {
+        let status = response.status().as_u16();
+        let headers = ReqwestSender::headers_of(&response);
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(send_error)? {
             if body.len() + chunk.len() > MAX_RESPONSE_BYTES {

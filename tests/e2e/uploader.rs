@@ -173,7 +173,7 @@ fn a_damaged_journal_is_an_error_and_nothing_is_uploaded_again() {
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains("in use by another upload run"),
+        text(&out.stderr).contains("in use by another run"),
         "{}",
         text(&out.stderr)
     );

@@ -4,18 +4,7 @@
 //! so a run killed at any moment and started again knows what each file became. The last line
 //! for a path wins.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-
-/// Why a journal could not be used.
-#[derive(Debug, thiserror::Error)]
-#[error("the journal {}: {reason}", path.display())]
-pub struct JournalError {
-    /// The journal file.
-    pub path: PathBuf,
-    /// What went wrong.
-    pub reason: String,
-}
+use std::path::Path;
 
 /// One line of the journal: where a file stands.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -57,96 +46,12 @@ pub(super) fn journal_key(path: &Path) -> String {
     }
 }
 
-/// An append-only journal, locked while a run uses it (a second run on it is refused). A line
-/// that cannot be read is an error that names it, never a reason to start over: only the last
-/// line, cut short by a kill, is dropped.
-pub(super) struct Journal {
-    path: PathBuf,
-    file: std::fs::File,
-    entries: HashMap<String, Entry>,
-}
+/// The bulk uploader's journal: one [`Entry`] per change of a file's state.
+pub(super) type Journal = crate::client::journal::Journal<Entry>;
 
-impl Journal {
-    pub(super) fn open(path: &Path) -> Result<Journal, JournalError> {
-        use std::io::Read;
-        let named = |reason: &dyn std::fmt::Display| JournalError {
-            path: path.to_owned(),
-            reason: reason.to_string(),
-        };
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| named(&e))?;
-        file.try_lock().map_err(|e| match e {
-            std::fs::TryLockError::WouldBlock => named(&"in use by another upload run"),
-            std::fs::TryLockError::Error(e) => named(&e),
-        })?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(|e| named(&e))?;
-        // A last line without its line break was cut short by a kill: its file is not recorded
-        // yet. It goes, so that the next line appended does not run on from it.
-        let complete = bytes
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |at| at + 1);
-        if complete < bytes.len() {
-            file.set_len(complete as u64).map_err(|e| named(&e))?;
-            bytes.truncate(complete);
-        }
-        let mut entries = HashMap::new();
-        for (index, line) in bytes.split(|&b| b == b'\n').enumerate() {
-            if line.is_empty() {
-                continue;
-            }
-            let entry: Entry = serde_json::from_slice(line).map_err(|e| {
-                named(&format!(
-                    "line {} cannot be read ({e}); repair or remove it, or the files it records would be uploaded again",
-                    index + 1
-                ))
-            })?;
-            entries.insert(entry.path.clone(), entry);
-        }
-        Ok(Journal {
-            path: path.to_owned(),
-            file,
-            entries,
-        })
-    }
-
-    /// What the journal says about `path`.
-    pub(super) fn get(&self, path: &Path) -> Option<&Entry> {
-        self.entries.get(&journal_key(path))
-    }
-
-    /// Appends and syncs the state of `path`.
-    pub(super) fn record(
-        &mut self,
-        path: &Path,
-        state: State,
-        ticket: Option<String>,
-        doc_id: Option<u64>,
-    ) -> Result<(), JournalError> {
-        use std::io::Write;
-        let entry = Entry {
-            path: journal_key(path),
-            state,
-            ticket,
-            doc_id,
-        };
-        let failed = |reason: &dyn std::fmt::Display| JournalError {
-            path: self.path.clone(),
-            reason: format!("writing it failed: {reason}"),
-        };
-        let mut line = serde_json::to_string(&entry).map_err(|e| failed(&e))?;
-        line.push('\n');
-        self.file
-            .write_all(line.as_bytes())
-            .and_then(|()| self.file.sync_data())
-            .map_err(|e| failed(&e))?;
-        self.entries.insert(entry.path.clone(), entry);
-        Ok(())
+impl crate::client::journal::JournalEntry for Entry {
+    fn key(&self) -> &str {
+        &self.path
     }
 }
 

@@ -55,8 +55,8 @@ mod journal;
 mod report;
 mod walk;
 
-pub use journal::JournalError;
-use journal::{Entry, Journal, State};
+pub use crate::client::journal::JournalError;
+use journal::{Entry, Journal, State, journal_key};
 pub use report::{BulkError, BulkEvent, BulkReport, FileFailure, FileOutcome};
 pub use walk::SkipReason;
 use walk::Walk;
@@ -210,7 +210,7 @@ impl BulkUpload {
                 journal
                     .lock()
                     .ok()
-                    .and_then(|journal| journal.get(&path).cloned())
+                    .and_then(|journal| journal.get(&journal_key(&path)).cloned())
             });
             match known {
                 Some(Entry {
@@ -319,7 +319,12 @@ impl Run<'_> {
             return Ok(());
         };
         let mut journal = journal.lock().unwrap_or_else(|p| p.into_inner());
-        journal.record(path, state, ticket, doc_id)
+        journal.record(Entry {
+            path: journal_key(path),
+            state,
+            ticket,
+            doc_id,
+        })
     }
 
     /// Whether the service already has a document with this file's content (an upload
