@@ -161,7 +161,7 @@ impl<T: Send + 'static> Stream for Pages<T> {
             match self.fetch.take() {
                 Some(fetch) => {
                     let concurrency = self.concurrency;
-                    self.running = Some(walk(fetch, concurrency).boxed());
+                    self.running = Some(walk(fetch, concurrency).fuse().boxed());
                 }
                 None => return Poll::Ready(None),
             }

@@ -317,3 +317,15 @@ async fn a_quota_answer_slows_every_clone_down() {
     );
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_finished_walk_keeps_answering_none() {
+    let sender = ScriptedPages::new(3, &[(1, Some((1, vec![1, 2])))]);
+    let client = client(sender);
+    let mut pages = client.doc().get_list(UserId::new(1)).per_page(3).pages();
+    assert!(pages.next().await.unwrap().is_ok());
+    // A stream polled again after its end (select loops do) must not panic.
+    for _ in 0..3 {
+        assert!(pages.next().await.is_none());
+    }
+}

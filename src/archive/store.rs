@@ -1,0 +1,323 @@
+//! Where an archive lives: a local directory or an object store, behind one small interface.
+//!
+//! Every write is whole or absent: a local file is written under a staging name
+//! (`NAME#N`) and renamed, an object in a store is one `PUT` or a multipart upload that is
+//! completed only once every part is in. A staging file left by a killed run is never listed
+//! and is removed by the next run that opens the directory.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::{StreamExt, TryStreamExt};
+use object_store::buffered::BufWriter;
+use object_store::path::Path;
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload};
+
+use super::ArchiveError;
+
+/// The part size of a large original's multipart upload (S3's smallest part is 5 MiB).
+const PART_BYTES: usize = 8 * 1024 * 1024;
+/// Parts of one file in flight at once: with [`PART_BYTES`], a large file holds at most this many
+/// parts (plus the one being filled) in memory.
+const PARTS_IN_FLIGHT: usize = 2;
+
+/// An archive's place: a directory, or a bucket and prefix of an object store.
+#[derive(Clone)]
+pub struct Archive {
+    store: Arc<dyn ObjectStore>,
+    root: Path,
+    local: Option<PathBuf>,
+    name: String,
+}
+
+impl fmt::Debug for Archive {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Archive").field("at", &self.name).finish()
+    }
+}
+
+impl fmt::Display for Archive {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+impl Archive {
+    /// Opens `destination`: a directory (created when missing), `file:///path`, or an object
+    /// store URL: `s3://bucket/prefix` (also `s3a://`), `gs://bucket/prefix`,
+    /// `az://container/prefix` (also `abfs://`, `abfss://`, `azure://`). An object store's
+    /// settings and credentials come from the environment, as its own tools read them
+    /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT` and
+    /// `AWS_ALLOW_HTTP` for an S3-compatible server; `GOOGLE_SERVICE_ACCOUNT`;
+    /// `AZURE_STORAGE_ACCOUNT_NAME`, `AZURE_STORAGE_ACCOUNT_KEY`).
+    ///
+    /// # Errors
+    ///
+    /// [`ArchiveError::Destination`] when the directory cannot be made or the URL is not one
+    /// these stores take.
+    pub fn open(destination: &str) -> Result<Archive, ArchiveError> {
+        let refused = |reason: String| ArchiveError::Destination {
+            destination: destination.to_owned(),
+            reason,
+        };
+        let Some((scheme, rest)) = destination.split_once("://") else {
+            return Archive::directory(destination);
+        };
+        let scheme = scheme.to_ascii_lowercase();
+        if scheme == "file" {
+            return Archive::directory(rest);
+        }
+        let (_bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let store: Arc<dyn ObjectStore> = match scheme.as_str() {
+            "s3" | "s3a" => Arc::new(
+                object_store::aws::AmazonS3Builder::from_env()
+                    .with_url(destination)
+                    .build()
+                    .map_err(|e| refused(e.to_string()))?,
+            ),
+            "gs" => Arc::new(
+                object_store::gcp::GoogleCloudStorageBuilder::from_env()
+                    .with_url(destination)
+                    .build()
+                    .map_err(|e| refused(e.to_string()))?,
+            ),
+            "az" | "abfs" | "abfss" | "azure" | "adl" => Arc::new(
+                object_store::azure::MicrosoftAzureBuilder::from_env()
+                    .with_url(destination)
+                    .build()
+                    .map_err(|e| refused(e.to_string()))?,
+            ),
+            other => {
+                return Err(refused(format!(
+                    "`{other}://` is not a store this build opens (s3, gs, az, file, or a directory)"
+                )));
+            }
+        };
+        let root = Path::parse(prefix.trim_matches('/')).map_err(|e| refused(e.to_string()))?;
+        Ok(Archive {
+            store,
+            root,
+            local: None,
+            name: destination.to_owned(),
+        })
+    }
+
+    /// An archive in any object store the application configured itself, under `prefix`.
+    ///
+    /// # Errors
+    ///
+    /// [`ArchiveError::Destination`] when `prefix` is not a valid object path.
+    pub fn in_store(store: Arc<dyn ObjectStore>, prefix: &str) -> Result<Archive, ArchiveError> {
+        let root =
+            Path::parse(prefix.trim_matches('/')).map_err(|e| ArchiveError::Destination {
+                destination: prefix.to_owned(),
+                reason: e.to_string(),
+            })?;
+        Ok(Archive {
+            name: format!("{store}/{root}"),
+            store,
+            root,
+            local: None,
+        })
+    }
+
+    fn directory(dir: &str) -> Result<Archive, ArchiveError> {
+        let refused = |reason: String| ArchiveError::Destination {
+            destination: dir.to_owned(),
+            reason,
+        };
+        std::fs::create_dir_all(dir).map_err(|e| refused(e.to_string()))?;
+        let absolute = std::fs::canonicalize(dir).map_err(|e| refused(e.to_string()))?;
+        let store = object_store::local::LocalFileSystem::new_with_prefix(&absolute)
+            .map_err(|e| refused(e.to_string()))?;
+        Ok(Archive {
+            store: Arc::new(store),
+            root: Path::default(),
+            local: Some(absolute),
+            name: dir.to_owned(),
+        })
+    }
+
+    fn path(&self, key: &str) -> Path {
+        key.split('/')
+            .filter(|part| !part.is_empty())
+            .fold(self.root.clone(), |path, part| path.join(part))
+    }
+
+    fn failed(&self, key: &str, source: object_store::Error) -> ArchiveError {
+        ArchiveError::Store {
+            key: format!("{}/{key}", self.name.trim_end_matches('/')),
+            source: Box::new(source),
+        }
+    }
+
+    /// The object at `key` in memory, or `None` when there is none.
+    pub(crate) async fn read(&self, key: &str) -> Result<Option<Bytes>, ArchiveError> {
+        match self.store.get(&self.path(key)).await {
+            Ok(found) => found
+                .bytes()
+                .await
+                .map(Some)
+                .map_err(|e| self.failed(key, e)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.failed(key, e)),
+        }
+    }
+
+    /// The object at `key` as a stream of pieces.
+    pub(crate) async fn read_stream(
+        &self,
+        key: &str,
+    ) -> Result<futures_util::stream::BoxStream<'static, Result<Bytes, ArchiveError>>, ArchiveError>
+    {
+        let found = self
+            .store
+            .get(&self.path(key))
+            .await
+            .map_err(|e| self.failed(key, e))?;
+        let name = format!("{}/{key}", self.name.trim_end_matches('/'));
+        Ok(found
+            .into_stream()
+            .map_err(move |e| ArchiveError::Store {
+                key: name.clone(),
+                source: Box::new(e),
+            })
+            .boxed())
+    }
+
+    /// Writes `bytes` at `key` in one piece; the object's etag when the store gives one.
+    pub(crate) async fn write(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+    ) -> Result<Option<String>, ArchiveError> {
+        self.store
+            .put(&self.path(key), PutPayload::from(bytes))
+            .await
+            .map(|done| done.e_tag)
+            .map_err(|e| self.failed(key, e))
+    }
+
+    /// A writer of a large object at `key`: nothing is visible there until
+    /// [`ObjectWriter::finish`]; [`ObjectWriter::abandon`] (or a kill) leaves nothing.
+    pub(crate) fn writer(&self, key: &str) -> ObjectWriter {
+        ObjectWriter {
+            inner: BufWriter::with_capacity(Arc::clone(&self.store), self.path(key), PART_BYTES)
+                .with_max_concurrency(PARTS_IN_FLIGHT),
+            key: key.to_owned(),
+        }
+    }
+
+    /// Removes `key` (an absent object is not an error).
+    pub(crate) async fn remove(&self, key: &str) -> Result<(), ArchiveError> {
+        match self.store.delete(&self.path(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.failed(key, e)),
+        }
+    }
+
+    /// Every object under `dir` (`docs`, `albums`, …): its name below the archive's root, size
+    /// and etag.
+    pub(crate) async fn list(&self, dir: &str) -> Result<Vec<Listed>, ArchiveError> {
+        let prefix = self.path(dir);
+        let root_parts = self.root.parts().count();
+        let mut listing = self.store.list(Some(&prefix));
+        let mut found = Vec::new();
+        while let Some(meta) = listing.next().await {
+            let meta: ObjectMeta = meta.map_err(|e| self.failed(dir, e))?;
+            let key = meta
+                .location
+                .parts()
+                .skip(root_parts)
+                .map(|part| part.as_ref().to_owned())
+                .collect::<Vec<_>>()
+                .join("/");
+            found.push(Listed {
+                key,
+                size: meta.size,
+                e_tag: meta.e_tag,
+            });
+        }
+        Ok(found)
+    }
+
+    /// Removes the staging files (`NAME#N`) a killed run left in a local archive; they are
+    /// never listed nor read, only in the way of disk space.
+    pub(crate) fn sweep_staging(&self) -> Result<usize, ArchiveError> {
+        let Some(root) = &self.local else {
+            return Ok(0);
+        };
+        let mut removed = 0;
+        for dir in ["docs", "albums", "folders", ""] {
+            let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                let staging = name.rsplit_once('#').is_some_and(|(_, suffix)| {
+                    !suffix.is_empty() && suffix.bytes().all(|b| b.is_ascii_digit())
+                });
+                if staging && entry.file_type().is_ok_and(|t| t.is_file()) {
+                    std::fs::remove_file(entry.path()).map_err(|e| ArchiveError::Destination {
+                        destination: entry.path().display().to_string(),
+                        reason: format!(
+                            "a staging file left by a stopped run cannot be removed: {e}"
+                        ),
+                    })?;
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// One object of a listing.
+#[derive(Debug, Clone)]
+pub(crate) struct Listed {
+    /// The name below the archive's root (`docs/12.jpg`).
+    pub(crate) key: String,
+    pub(crate) size: u64,
+    pub(crate) e_tag: Option<String>,
+}
+
+/// A large object being written; see [`Archive::writer`].
+pub(crate) struct ObjectWriter {
+    inner: BufWriter,
+    key: String,
+}
+
+impl ObjectWriter {
+    /// Adds `piece` (waits while the parts in flight are full).
+    pub(crate) async fn push(&mut self, piece: Bytes) -> Result<(), ArchiveError> {
+        self.inner
+            .put(piece)
+            .await
+            .map_err(|e| ArchiveError::Store {
+                key: self.key.clone(),
+                source: Box::new(e),
+            })
+    }
+
+    /// Completes the object: from now on it is visible under its name.
+    pub(crate) async fn finish(mut self) -> Result<(), ArchiveError> {
+        use tokio::io::AsyncWriteExt;
+        self.inner
+            .shutdown()
+            .await
+            .map_err(|e| ArchiveError::Store {
+                key: self.key.clone(),
+                source: Box::new(e),
+            })
+    }
+
+    /// Gives the object up: nothing appears under its name.
+    pub(crate) async fn abandon(mut self) {
+        if let Err(error) = self.inner.abort().await {
+            tracing::warn!(key = %self.key, error = %error, "an unfinished upload could not be aborted");
+        }
+    }
+}
