@@ -1041,7 +1041,9 @@ impl Holdings {
             });
         }
         for (id, files) in &sizes {
-            if !sidecars.contains_key(id) {
+            // An original whose sidecar is missing or unreadable is checked in the archive
+            // before it is fetched again.
+            if !sidecars.contains_key(id) || holdings.unreadable.contains_key(id) {
                 if let Some((ext, size)) = files.first() {
                     holdings.orphans.insert(*id, (ext.clone(), *size));
                 }

@@ -24,6 +24,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod archive;
 mod auth;
 mod bulk;
 mod cli;

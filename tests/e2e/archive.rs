@@ -1,0 +1,526 @@
+//! Backup, verify and restore end to end: a seeded account backed up, restored into a second
+//! emulator and backed up again (every settable field equal, albums and folders in order);
+//! incremental runs (what changed, what was deleted, `mirror`); the index rebuilt from the
+//! sidecars; damage found by `verify`; runs killed with SIGKILL and started again, into a
+//! directory and into a real S3-compatible server (moto) when the test set-up installed it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use ipernity::archive::{Archive, BackupReport};
+use ipernity::client::{
+    BoxFuture, HttpResponse, HttpSender, ReqwestSender, SendError, StreamedResponse,
+};
+use ipernity::server::{Emulator, EmulatorHandle};
+use ipernity::{Client, Format, HttpRequest, Protocol};
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ipernity-archive-{name}-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Counts the API calls and the downloads a client makes.
+#[derive(Debug)]
+struct Counting {
+    inner: ReqwestSender,
+    calls: AtomicU64,
+    downloads: AtomicU64,
+}
+
+impl HttpSender for Counting {
+    fn send(
+        &self,
+        request: HttpRequest,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<HttpResponse, SendError>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.send(request, timeout)
+    }
+
+    fn send_stream(
+        &self,
+        head: HttpRequest,
+        length: u64,
+        body: ipernity::client::BodyStream,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<HttpResponse, SendError>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.send_stream(head, length, body, timeout)
+    }
+
+    fn get_streamed(
+        &self,
+        url: String,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<StreamedResponse, SendError>> {
+        self.downloads.fetch_add(1, Ordering::SeqCst);
+        self.inner.get_streamed(url, timeout)
+    }
+}
+
+fn client(emulator: &EmulatorHandle, counting: Option<Arc<Counting>>) -> Client {
+    let credentials = emulator.credentials();
+    let mut builder = Client::builder()
+        .endpoint(emulator.base_url())
+        .credentials(credentials.api_key.clone(), credentials.secret.clone())
+        .token(credentials.token.clone().unwrap())
+        .protocol(Protocol::Rest)
+        .format(Format::Json);
+    if let Some(counting) = counting {
+        builder = builder.sender(counting);
+    }
+    builder.build().unwrap()
+}
+
+fn counting() -> Arc<Counting> {
+    Arc::new(Counting {
+        inner: ReqwestSender::for_api().unwrap(),
+        calls: AtomicU64::new(0),
+        downloads: AtomicU64::new(0),
+    })
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn s(value: &serde_json::Value, path: &[&str]) -> String {
+    let mut at = value;
+    for step in path {
+        at = &at[*step];
+    }
+    match at {
+        serde_json::Value::String(text) => text.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn list<'a>(value: &'a serde_json::Value, path: &[&str]) -> Vec<&'a serde_json::Value> {
+    let mut at = value;
+    for step in path {
+        at = &at[*step];
+    }
+    match at {
+        serde_json::Value::Array(items) => items.iter().collect(),
+        serde_json::Value::Null => Vec::new(),
+        one => vec![one],
+    }
+}
+
+/// What a client can set on a document, as its sidecar records it, with member ids as given.
+fn settable(sidecar: &serde_json::Value) -> BTreeMap<&'static str, String> {
+    let doc = &sidecar["doc"];
+    let owner = s(doc, &["owner", "user_id"]);
+    let mut tags: Vec<String> = list(doc, &["tags", "tag"])
+        .iter()
+        .map(|t| {
+            format!(
+                "{}:{}{}",
+                s(t, &["type"]),
+                s(t, &["keyword"]),
+                s(t, &["member_id"])
+            )
+        })
+        .collect();
+    tags.sort();
+    let mut notes: Vec<String> = list(doc, &["notes", "note"])
+        .iter()
+        .filter(|n| s(n, &["user_id"]) == owner)
+        .map(|n| {
+            format!(
+                "{} {} {} {} {}",
+                s(n, &["x"]),
+                s(n, &["y"]),
+                s(n, &["w"]),
+                s(n, &["h"]),
+                s(n, &["_value"])
+            )
+        })
+        .collect();
+    notes.sort();
+    let comments: Vec<String> = list(sidecar, &["comments"])
+        .iter()
+        .filter(|c| s(c, &["user_id"]) == owner && s(c, &["parent_id"]).is_empty())
+        .map(|c| s(c, &["content"]))
+        .collect();
+    let geo = if doc["geo"].is_object() {
+        let lat: f64 = s(doc, &["geo", "lat"]).parse().unwrap();
+        let lng: f64 = s(doc, &["geo", "lng"]).parse().unwrap();
+        format!("{lat:.5},{lng:.5}")
+    } else {
+        String::new()
+    };
+    BTreeMap::from([
+        ("md5", s(sidecar, &["backup", "md5"])),
+        ("media", s(doc, &["media"])),
+        ("title", s(doc, &["title"])),
+        ("description", s(doc, &["description"])),
+        ("license", s(doc, &["license"])),
+        ("safety", s(doc, &["safety"])),
+        ("share", s(doc, &["visibility", "share"])),
+        ("permissions", doc["permissions"].to_string()),
+        ("created", s(doc, &["dates", "created"])),
+        ("geo", geo),
+        ("tags", tags.join("|")),
+        ("notes", notes.join("|")),
+        ("comments", comments.join("|")),
+    ])
+}
+
+async fn backup(client: &Client, dir: &Path) -> BackupReport {
+    let archive = Archive::open(dir.to_str().unwrap()).unwrap();
+    client.backup(&archive).jobs(8).run().await.unwrap()
+}
+
+/// Documents of the archive at `dir`, by id.
+fn sidecars(dir: &Path) -> BTreeMap<u64, serde_json::Value> {
+    std::fs::read_dir(dir.join("docs"))
+        .unwrap()
+        .filter_map(|entry| {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            let id = name.strip_suffix(".json")?.parse().ok()?;
+            Some((id, read_json(&dir.join("docs").join(&name))))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_account_goes_out_and_comes_back() {
+    let source = Emulator::builder().seed(1000).start().await.unwrap();
+    // The target knows the same members (ids 2, 3, …), so member tags can be put back.
+    let mut target = Emulator::builder().ticket_delay(Duration::from_millis(1));
+    for (index, member) in source.seeded_members().iter().enumerate() {
+        assert_eq!(member.user_id, index as u64 + 2);
+        target = target.member(
+            &member.username,
+            format!("target-token-{index:04}-0123456789"),
+        );
+    }
+    let target = target.start().await.unwrap();
+    let first = temp_dir("first");
+    let second = temp_dir("second");
+
+    // What the seed made this second could change again within it, unseen by `last_update_at`:
+    // a backup in the same second looks at it again next time. A second later, nothing does.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let calls = counting();
+    let source_client = client(&source, Some(Arc::clone(&calls)));
+    let report = backup(&source_client, &first).await;
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert!(report.documents >= 800, "{report:?}");
+    assert_eq!(report.fetched, report.documents);
+    assert_eq!(report.originals, report.documents);
+    assert_eq!(calls.downloads.load(Ordering::SeqCst), report.documents);
+
+    // Nothing changed: one list call per 100 documents (and albums), one per folder, three
+    // about the account, no download.
+    calls.calls.store(0, Ordering::SeqCst);
+    calls.downloads.store(0, Ordering::SeqCst);
+    let again = backup(&source_client, &first).await;
+    assert_eq!(
+        (again.fetched, again.unchanged),
+        (0, report.documents),
+        "{again:?}"
+    );
+    let expected =
+        report.documents.div_ceil(100) + report.albums.div_ceil(100) + 1 + report.folders + 3;
+    assert_eq!(calls.calls.load(Ordering::SeqCst), expected, "{again:?}");
+    assert_eq!(calls.downloads.load(Ordering::SeqCst), 0);
+
+    let archive = Archive::open(first.to_str().unwrap()).unwrap();
+    let verified = archive.verify(8).await.unwrap();
+    assert!(verified.problems.is_empty(), "{:?}", verified.problems);
+    assert_eq!(verified.documents, report.documents);
+
+    let journal = first.with_extension("journal");
+    std::fs::remove_file(&journal).ok();
+    let restored = client(&target, None)
+        .restore(&archive)
+        .journal(&journal)
+        .jobs(8)
+        .run()
+        .await
+        .unwrap();
+    assert!(restored.failed.is_empty(), "{:?}", restored.failed);
+    assert_eq!(restored.uploaded, report.documents);
+    for field in &restored.survival.fields {
+        assert_eq!(field.carried, field.had, "{}", restored.survival);
+        assert!(
+            field.had > 0 || field.field == "own comments",
+            "the seed has no {}: {}",
+            field.field,
+            restored.survival
+        );
+    }
+    let lost: BTreeMap<&str, u64> = restored
+        .survival
+        .lost
+        .iter()
+        .map(|f| (f.field, f.had))
+        .collect();
+    for field in ["posted date", "others' comments", "faves", "visits"] {
+        assert!(lost[field] > 0, "{}", restored.survival);
+    }
+
+    // A second run of the same restore changes nothing.
+    let again = client(&target, None)
+        .restore(&archive)
+        .journal(&journal)
+        .run()
+        .await
+        .unwrap();
+    assert_eq!((again.uploaded, again.already), (0, report.documents));
+    assert_eq!(again.album_ids, restored.album_ids);
+
+    let back = backup(&client(&target, None), &second).await;
+    assert!(back.failed.is_empty());
+    assert_eq!(back.documents, report.documents);
+    let before = sidecars(&first);
+    let after = sidecars(&second);
+    for (old, new) in &restored.doc_ids {
+        let was = settable(&before[old]);
+        let is = settable(&after[new]);
+        assert_eq!(was, is, "document {old} restored as {new}");
+        // The originals themselves, byte for byte.
+        let ext = s(&before[old], &["backup", "ext"]);
+        assert_eq!(
+            std::fs::read(first.join(format!("docs/{old}.{ext}"))).unwrap(),
+            std::fs::read(second.join(format!("docs/{new}.{ext}"))).unwrap()
+        );
+    }
+
+    // Albums and folders: the same order, the same documents in the same order, the same cover.
+    let account_before = read_json(&first.join("account.json"));
+    let account_after = read_json(&second.join("account.json"));
+    let albums_before: Vec<u64> = list(&account_before, &["albums"])
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    let albums_after: Vec<u64> = list(&account_after, &["albums"])
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert!(albums_before.len() >= 10);
+    assert_eq!(
+        albums_before
+            .iter()
+            .map(|a| restored.album_ids[a])
+            .collect::<Vec<_>>(),
+        albums_after
+    );
+    for (old, new) in &restored.album_ids {
+        let was = read_json(&first.join(format!("albums/{old}.json")));
+        let is = read_json(&second.join(format!("albums/{new}.json")));
+        assert_eq!(s(&was, &["album", "title"]), s(&is, &["album", "title"]));
+        let docs_was: Vec<u64> = list(&was, &["docs"])
+            .iter()
+            .map(|d| restored.doc_ids[&d.as_u64().unwrap()])
+            .collect();
+        let docs_is: Vec<u64> = list(&is, &["docs"])
+            .iter()
+            .map(|d| d.as_u64().unwrap())
+            .collect();
+        assert_eq!(docs_was, docs_is, "album {old}");
+        let cover_was: u64 = s(&was, &["album", "cover", "doc_id"]).parse().unwrap();
+        assert_eq!(
+            restored.doc_ids[&cover_was].to_string(),
+            s(&is, &["album", "cover", "doc_id"])
+        );
+    }
+    let folders_before: Vec<u64> = list(&account_before, &["folders"])
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    let folders_after: Vec<u64> = list(&account_after, &["folders"])
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert!(!folders_before.is_empty());
+    assert_eq!(
+        folders_before
+            .iter()
+            .map(|f| restored.folder_ids[f])
+            .collect::<Vec<_>>(),
+        folders_after
+    );
+    for (old, new) in &restored.folder_ids {
+        let was = read_json(&first.join(format!("folders/{old}.json")));
+        let is = read_json(&second.join(format!("folders/{new}.json")));
+        assert_eq!(s(&was, &["folder", "title"]), s(&is, &["folder", "title"]));
+        let albums_was: Vec<u64> = list(&was, &["albums"])
+            .iter()
+            .map(|a| restored.album_ids[&a.as_u64().unwrap()])
+            .collect();
+        let albums_is: Vec<u64> = list(&is, &["albums"])
+            .iter()
+            .map(|a| a.as_u64().unwrap())
+            .collect();
+        assert_eq!(albums_was, albums_is, "folder {old}");
+    }
+    // The sidecar carries what the layout promises.
+    let rich = before
+        .values()
+        .find(|d| {
+            !list(d, &["comments"]).is_empty()
+                && d["exif"].is_object()
+                && !list(d, &["albums"]).is_empty()
+        })
+        .expect("a document with comments, EXIF and an album");
+    assert!(
+        rich["doc"]["md5"].is_string()
+            && rich["doc"]["tags"].is_object()
+            && rich["doc"]["notes"].is_object()
+    );
+    assert!(
+        list(rich, &["groups"])
+            .iter()
+            .all(|g| g["group_id"].is_string())
+    );
+    std::fs::remove_dir_all(&first).ok();
+    std::fs::remove_dir_all(&second).ok();
+    std::fs::remove_file(&journal).ok();
+}
+
+async fn call(client: &Client, method: &str, params: &[(&str, &str)]) -> ipernity::Value {
+    let mut call = client.call(method);
+    for (name, value) in params {
+        call = call.param(*name, *value);
+    }
+    call.send().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_run_takes_only_what_changed() {
+    use ipernity::upload::UploadFile;
+    let source = Emulator::builder()
+        .seed(60)
+        .ticket_delay(Duration::from_millis(1))
+        .start()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let me = client(&source, None);
+    let dir = temp_dir("incremental");
+    let first = backup(&me, &dir).await;
+    assert!(first.documents > 20);
+    let ids: Vec<u64> = sidecars(&dir).keys().copied().collect();
+    let (edited, deleted, replaced) = (ids[0], ids[1], ids[2]);
+
+    // One edit, one deletion, one replaced file, one new document; then a second later (so that
+    // the service's second-precise dates tell them apart from the first run).
+    call(
+        &me,
+        "doc.set",
+        &[("doc_id", &edited.to_string()), ("title", "renamed")],
+    )
+    .await;
+    call(&me, "doc.delete", &[("doc_id", &deleted.to_string())]).await;
+    let picture = ipernity::server::sample_jpeg(32, 24, Some("2020:01:02 03:04:05"), None);
+    me.upload(UploadFile::from_bytes("new.jpg", picture.clone()).replacing(replaced))
+        .send()
+        .await
+        .unwrap();
+    let mut other = picture.clone();
+    other.extend_from_slice(b"another file");
+    let added = me
+        .upload(UploadFile::from_bytes("added.jpg", other).asynchronous(false))
+        .send()
+        .await
+        .unwrap()
+        .doc_id
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    let second = backup(&me, &dir).await;
+    assert_eq!(second.fetched, 3, "{second:?}");
+    assert_eq!(second.originals, 2, "the replaced and the new: {second:?}");
+    assert_eq!(second.deleted, vec![deleted]);
+    assert_eq!(second.removed, 0);
+    let now = sidecars(&dir);
+    assert_eq!(s(&now[&edited], &["doc", "title"]), "renamed");
+    assert!(now.contains_key(&added));
+    assert!(now.contains_key(&deleted), "kept without --mirror");
+    let account = read_json(&dir.join("account.json"));
+    assert!(
+        account["deleted"][deleted.to_string()].is_u64(),
+        "{account}"
+    );
+    assert_eq!(
+        std::fs::read(dir.join(format!("docs/{replaced}.jpg"))).unwrap(),
+        picture,
+        "the replaced original is the new file"
+    );
+
+    // The index is a cache: without it the sidecars are read and nothing is fetched; a
+    // damaged one is a loud error, never a fresh start.
+    std::fs::remove_file(dir.join("index.json")).unwrap();
+    let rebuilt = backup(&me, &dir).await;
+    assert_eq!(rebuilt.fetched, 0, "{rebuilt:?}");
+    std::fs::write(dir.join("index.json"), b"{\"version\": 1, \"docs\": [").unwrap();
+    let archive = Archive::open(dir.to_str().unwrap()).unwrap();
+    let refused = me.backup(&archive).run().await.unwrap_err();
+    assert!(
+        refused.to_string().contains("index.json is corrupt"),
+        "{refused}"
+    );
+    std::fs::remove_file(dir.join("index.json")).unwrap();
+
+    // A sidecar that does not parse is fetched again; so is a lost original.
+    std::fs::write(dir.join(format!("docs/{edited}.json")), b"{\"doc\":").unwrap();
+    std::fs::remove_file(dir.join(format!("docs/{added}.jpg"))).unwrap();
+    let repaired = backup(&me, &dir).await;
+    assert_eq!(
+        (repaired.fetched, repaired.originals),
+        (2, 1),
+        "{repaired:?}"
+    );
+
+    // Damage found by verify: a flipped byte, a missing original.
+    let victim = ids[3];
+    let path = dir.join(format!("docs/{victim}.jpg"));
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    std::fs::write(&path, bytes).unwrap();
+    std::fs::remove_file(dir.join(format!("docs/{}.jpg", ids[4]))).unwrap();
+    let checked = archive.verify(4).await.unwrap();
+    let problems: Vec<String> = checked.problems.iter().map(ToString::to_string).collect();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(
+        problems[0].starts_with(&format!("corrupt docs/{victim}.jpg"))
+            || problems[1].starts_with(&format!("corrupt docs/{victim}.jpg")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with(&format!("missing docs/{}.jpg", ids[4]))),
+        "{problems:?}"
+    );
+    // The CLI says the same and exits 1.
+    let out = crate::support::ipernity_command()
+        .args(["backup", "--verify", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("corrupt docs/{victim}.jpg")));
+
+    // A later run repairs the corrupt original only once told (its md5 in the list did not
+    // change): verify names it, the next backup re-fetches the missing one.
+    let again = backup(&me, &dir).await;
+    assert_eq!(again.originals, 1, "the missing original: {again:?}");
+
+    // --mirror removes what the service deleted.
+    let mirrored = me.backup(&archive).mirror(true).run().await.unwrap();
+    assert_eq!(mirrored.removed, 1);
+    assert!(!dir.join(format!("docs/{deleted}.json")).exists());
+    assert!(!dir.join(format!("docs/{deleted}.jpg")).exists());
+    std::fs::remove_dir_all(&dir).ok();
+}
