@@ -4,7 +4,8 @@
 #
 # The tests talk to real third-party peers, never to fakes of them: PHP's serialize() and
 # SoapClient (php-cli, php-soap, php-xml), xmllint (libxml2-utils) and Python's zeep check the
-# formats, the WSDL and the SOAP toolkits; the openssl command makes the TLS tests' CA.
+# formats, the WSDL and the SOAP toolkits; the openssl command makes the TLS tests' CA; moto's
+# S3-compatible server (moto_server, from PyPI) is where the archive tests back up to.
 # Installing needs root or sudo and a reachable Debian and PyPI registry; where everything is
 # already there, nothing is installed.
 set -euo pipefail
@@ -35,6 +36,12 @@ if ! python3 -c 'import ipernity, requests' 2>/dev/null; then
   echo "installing PyIpernity" >&2
   python3 -m pip install -q --disable-pip-version-check 'PyIpernity==0.3.1' \
     || python3 -m pip install -q --disable-pip-version-check --break-system-packages 'PyIpernity==0.3.1'
+fi
+
+if ! command -v moto_server >/dev/null 2>&1; then
+  echo "installing moto's S3 server" >&2
+  python3 -m pip install -q --disable-pip-version-check 'moto[s3,server]==5.2.1' \
+    || python3 -m pip install -q --disable-pip-version-check --break-system-packages 'moto[s3,server]==5.2.1'
 fi
 
 exec cargo test --all-features "$@"

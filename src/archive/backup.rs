@@ -1043,10 +1043,10 @@ impl Holdings {
         for (id, files) in &sizes {
             // An original whose sidecar is missing or unreadable is checked in the archive
             // before it is fetched again.
-            if !sidecars.contains_key(id) || holdings.unreadable.contains_key(id) {
-                if let Some((ext, size)) = files.first() {
-                    holdings.orphans.insert(*id, (ext.clone(), *size));
-                }
+            if (!sidecars.contains_key(id) || holdings.unreadable.contains_key(id))
+                && let Some((ext, size)) = files.first()
+            {
+                holdings.orphans.insert(*id, (ext.clone(), *size));
             }
         }
         holdings.e_tags = sidecars;

@@ -263,10 +263,10 @@ impl Restore {
             }
         }
         for item in &listed {
-            if let Some(DocFile::Sidecar(id)) = layout::doc_file(&item.key) {
-                if !account.deleted.contains_key(&id) {
-                    docs.push((id, sizes.get(&id).copied().unwrap_or(0)));
-                }
+            if let Some(DocFile::Sidecar(id)) = layout::doc_file(&item.key)
+                && !account.deleted.contains_key(&id)
+            {
+                docs.push((id, sizes.get(&id).copied().unwrap_or(0)));
             }
         }
         docs.sort_unstable();
@@ -658,10 +658,10 @@ impl Restore {
         let mut made = BTreeMap::new();
         let mut ids: Vec<u64> = account.albums.clone();
         for listed in self.archive.list("albums").await? {
-            if let Some(id) = layout::json_id(&listed.key, "albums") {
-                if !ids.contains(&id) {
-                    ids.push(id);
-                }
+            if let Some(id) = layout::json_id(&listed.key, "albums")
+                && !ids.contains(&id)
+            {
+                ids.push(id);
             }
         }
         for old_id in ids {
@@ -704,29 +704,29 @@ impl Restore {
                     call
                 })
                 .await?;
-            if let Some(cover) = cover {
-                if !matches!(
+            if let Some(cover) = cover
+                && !matches!(
                     self.recorded(journal, &item),
                     Some(Step {
                         state: StepState::Done,
                         ..
                     })
-                ) {
-                    self.client
-                        .call("album.docs.setList")
-                        .param("album_id", new_id)
-                        .param(
-                            "doc_ids",
-                            new_docs
-                                .iter()
-                                .map(u64::to_string)
-                                .collect::<Vec<_>>()
-                                .join(","),
-                        )
-                        .param("cover_id", cover)
-                        .send()
-                        .await?;
-                }
+                )
+            {
+                self.client
+                    .call("album.docs.setList")
+                    .param("album_id", new_id)
+                    .param(
+                        "doc_ids",
+                        new_docs
+                            .iter()
+                            .map(u64::to_string)
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    )
+                    .param("cover_id", cover)
+                    .send()
+                    .await?;
             }
             self.record(
                 journal,
@@ -752,10 +752,10 @@ impl Restore {
         let mut made = BTreeMap::new();
         let mut ids: Vec<u64> = account.folders.clone();
         for listed in self.archive.list("folders").await? {
-            if let Some(id) = layout::json_id(&listed.key, "folders") {
-                if !ids.contains(&id) {
-                    ids.push(id);
-                }
+            if let Some(id) = layout::json_id(&listed.key, "folders")
+                && !ids.contains(&id)
+            {
+                ids.push(id);
             }
         }
         for old_id in ids {
@@ -1041,10 +1041,11 @@ impl DocFields {
         if let Some(geo) = doc.get("geo") {
             let lat = geo.get("lat").and_then(Value::as_f64);
             let lng = geo.get("lng").and_then(Value::as_f64);
-            if let (Some(lat), Some(lng)) = (lat, lng) {
-                if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lng) {
-                    fields.geo = Some(Geo::at(lat, lng));
-                }
+            if let (Some(lat), Some(lng)) = (lat, lng)
+                && (-90.0..=90.0).contains(&lat)
+                && (-180.0..=180.0).contains(&lng)
+            {
+                fields.geo = Some(Geo::at(lat, lng));
             }
         }
         for tag in doc.get("tags").map(|t| t.list("tag")).unwrap_or_default() {

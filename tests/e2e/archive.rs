@@ -524,3 +524,389 @@ async fn a_second_run_takes_only_what_changed() {
     assert!(!dir.join(format!("docs/{deleted}.jpg")).exists());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `ipernity ARGS` against `endpoint` with the credentials `serve` printed.
+fn command(endpoint: &str, credentials: &[String; 3], args: &[&str]) -> std::process::Command {
+    let mut command = crate::support::ipernity_command();
+    command
+        .args(args)
+        .env("IPERNITY_ENDPOINT", endpoint)
+        .env("IPERNITY_API_KEY", &credentials[0])
+        .env("IPERNITY_SECRET", &credentials[1])
+        .env("IPERNITY_TOKEN", &credentials[2]);
+    command
+}
+
+/// Runs `command` and kills it (SIGKILL) once `marker` began `lines` of its standard error.
+fn killed_after(mut command: std::process::Command, marker: &str, lines: usize) {
+    use std::io::BufRead;
+    let mut child = command
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = 0;
+    let mut all = Vec::new();
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        if line.starts_with(marker) {
+            seen += 1;
+        }
+        all.push(line);
+        if seen >= lines {
+            break;
+        }
+    }
+    assert!(seen >= lines, "the run ended before it was killed: {all:?}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// The numbers of the backup's summary line, by the word after each.
+fn summary(stdout: &[u8]) -> BTreeMap<String, u64> {
+    let text = String::from_utf8_lossy(stdout);
+    let line = text
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .replace(['(', ')', ',', ';'], " ");
+    let words: Vec<&str> = line.split_whitespace().collect();
+    words
+        .windows(2)
+        .filter_map(|w| Some((w[1].to_owned(), w[0].parse().ok()?)))
+        .collect()
+}
+
+/// A document's md5 on the service, by id.
+async fn service_md5s(endpoint: &str, credentials: &[String; 3]) -> BTreeMap<u64, String> {
+    use futures_util::TryStreamExt;
+    let client = Client::builder()
+        .endpoint(endpoint)
+        .credentials(credentials[0].clone(), credentials[1].clone())
+        .token(credentials[2].clone())
+        .build()
+        .unwrap();
+    let items: Vec<ipernity::Value> = client
+        .call("doc.getList")
+        .param("user_id", 1)
+        .param("extra", "md5")
+        .items()
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    items
+        .iter()
+        .map(|d| {
+            (
+                d.get("doc_id").unwrap().as_u64().unwrap(),
+                d.get("md5").unwrap().to_text().unwrap().into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Kills a backup into `dest` midway, checks that nothing incomplete is under a final name
+/// (`stored` lists the originals and sidecars there), resumes it, and checks that it fetched
+/// only what was missing and that the archive verifies.
+async fn kill_and_resume(
+    dest: &str,
+    env: &[(&str, String)],
+    stored: impl AsyncFn() -> (BTreeMap<u64, Vec<u8>>, usize),
+) {
+    let (mut server, endpoint, credentials) =
+        crate::support::start_server(&["--seed", "200", "--latency", "5"]);
+    let with_env = |args: &[&str]| {
+        let mut command = command(&endpoint, &credentials, args);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        command
+    };
+    killed_after(with_env(&["backup", dest, "--jobs", "3"]), "saved ", 40);
+    let md5s = service_md5s(&endpoint, &credentials).await;
+    let (originals, sidecars) = stored().await;
+    assert!(
+        originals.len() >= 40 && originals.len() < md5s.len(),
+        "{} originals",
+        originals.len()
+    );
+    for (id, bytes) in &originals {
+        use md5::Digest;
+        let digest: String = md5::Md5::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            &digest, &md5s[id],
+            "document {id} is under its final name incomplete"
+        );
+    }
+    let resumed = with_env(&["backup", dest, "--jobs", "3"]).output().unwrap();
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    let numbers = summary(&resumed.stdout);
+    assert_eq!(numbers["documents:"], md5s.len() as u64);
+    assert_eq!(
+        numbers["originals"],
+        (md5s.len() - originals.len()) as u64,
+        "{numbers:?}"
+    );
+    assert_eq!(
+        numbers["recovered"],
+        (originals.len() - sidecars) as u64,
+        "{numbers:?}"
+    );
+    assert_eq!(numbers["unchanged"], sidecars as u64, "{numbers:?}");
+    let verified = with_env(&["backup", "--verify", dest]).output().unwrap();
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stdout)
+    );
+    server.kill().ok();
+    server.wait().ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_killed_midway_into_a_directory_goes_on() {
+    let dir = temp_dir("killed");
+    let docs = dir.join("docs");
+    kill_and_resume(dir.to_str().unwrap(), &[], async || {
+        let mut originals = BTreeMap::new();
+        let mut sidecars = 0;
+        for entry in std::fs::read_dir(&docs).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            if let Some(id) = name.strip_suffix(".jpg") {
+                originals.insert(
+                    id.parse().unwrap(),
+                    std::fs::read(docs.join(&name)).unwrap(),
+                );
+            } else if name.ends_with(".json") {
+                sidecars += 1;
+            }
+        }
+        (originals, sidecars)
+    })
+    .await;
+    // The staging files of the killed run are gone.
+    let staged = std::fs::read_dir(&docs)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains('#')
+        })
+        .count();
+    assert_eq!(staged, 0);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A real S3-compatible server, moto's (`moto_server`, installed by `scripts/test.sh` from
+/// PyPI), on a free port, with a bucket `archive`.
+async fn moto() -> (std::process::Child, String) {
+    let addr = crate::support::free_addr();
+    let (host, port) = addr.split_once(':').unwrap();
+    let mut child = std::process::Command::new("moto_server")
+        .args(["-H", host, "-p", port])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("moto_server, the S3-compatible server of the tests (scripts/test.sh installs it: pip install 'moto[s3,server]')");
+    let endpoint = format!("http://{addr}");
+    let http = reqwest::Client::new();
+    let mut made = None;
+    for _ in 0..100 {
+        if let Ok(answer) = http.put(format!("{endpoint}/archive")).send().await {
+            made = Some(answer.status());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if made.is_none_or(|status| !status.is_success()) {
+        child.kill().ok();
+        child.wait().ok();
+        panic!("moto_server on {addr} did not make the bucket: {made:?}");
+    }
+    (child, endpoint)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_killed_midway_into_an_s3_bucket_goes_on() {
+    let (mut moto, endpoint) = moto().await;
+    let env = [
+        ("AWS_ENDPOINT", endpoint.clone()),
+        ("AWS_ALLOW_HTTP", "true".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "test-key".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "test-secret".to_owned()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+    ];
+    // What the bucket lists: only complete objects, by S3's own rules.
+    let bucket: Arc<dyn object_store::ObjectStore> = Arc::new(
+        object_store::aws::AmazonS3Builder::new()
+            .with_endpoint(&endpoint)
+            .with_allow_http(true)
+            .with_bucket_name("archive")
+            .with_access_key_id("test-key")
+            .with_secret_access_key("test-secret")
+            .with_region("us-east-1")
+            .build()
+            .unwrap(),
+    );
+    kill_and_resume("s3://archive/alice", &env, async || {
+        use futures_util::TryStreamExt;
+        use object_store::ObjectStoreExt;
+        let prefix = object_store::path::Path::from("alice/docs");
+        let listed: Vec<object_store::ObjectMeta> =
+            bucket.list(Some(&prefix)).try_collect().await.unwrap();
+        let mut originals = BTreeMap::new();
+        let mut sidecars = 0;
+        for meta in listed {
+            let name = meta.location.filename().unwrap().to_owned();
+            if let Some(id) = name.strip_suffix(".jpg") {
+                let bytes = bucket
+                    .get(&meta.location)
+                    .await
+                    .unwrap()
+                    .bytes()
+                    .await
+                    .unwrap();
+                originals.insert(id.parse().unwrap(), bytes.to_vec());
+            } else if name.ends_with(".json") {
+                sidecars += 1;
+            }
+        }
+        (originals, sidecars)
+    })
+    .await;
+    moto.kill().ok();
+    moto.wait().ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_original_goes_to_s3_in_parts() {
+    use ipernity::upload::UploadFile;
+    let (mut moto, endpoint) = moto().await;
+    let bucket: Arc<dyn object_store::ObjectStore> = Arc::new(
+        object_store::aws::AmazonS3Builder::new()
+            .with_endpoint(&endpoint)
+            .with_allow_http(true)
+            .with_bucket_name("archive")
+            .with_access_key_id("test-key")
+            .with_secret_access_key("test-secret")
+            .with_region("us-east-1")
+            .build()
+            .unwrap(),
+    );
+    let source = Emulator::builder()
+        .ticket_delay(Duration::from_millis(1))
+        .start()
+        .await
+        .unwrap();
+    let me = client(&source, None);
+    // 20 MiB in three parts of 8 MiB; bytes that differ along the way.
+    let large: Vec<u8> = (0..20 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let doc_id = me
+        .upload(UploadFile::from_bytes("large.bin", large.clone()).asynchronous(false))
+        .send()
+        .await
+        .unwrap()
+        .doc_id
+        .unwrap();
+    let archive = Archive::in_store(Arc::clone(&bucket), "large").unwrap();
+    let report = me.backup(&archive).run().await.unwrap();
+    assert_eq!(
+        (report.originals, report.bytes),
+        (1, large.len() as u64),
+        "{report:?}"
+    );
+    use object_store::ObjectStoreExt;
+    let stored = bucket
+        .get(&object_store::path::Path::from(format!(
+            "large/docs/{doc_id}.bin"
+        )))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(
+        stored == large,
+        "the original in the bucket is the uploaded file"
+    );
+    let verified = archive.verify(2).await.unwrap();
+    assert!(verified.problems.is_empty(), "{:?}", verified.problems);
+    moto.kill().ok();
+    moto.wait().ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_killed_midway_goes_on_without_doubles() {
+    let dir = temp_dir("restore-killed");
+    let source = Emulator::builder().seed(120).start().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let report = backup(&client(&source, None), &dir).await;
+    let (mut server, endpoint, credentials) =
+        crate::support::start_server(&["--ticket-delay", "5", "--latency", "5"]);
+    let journal = dir.with_extension("journal");
+    let restore = |journal: &Path| {
+        command(
+            &endpoint,
+            &credentials,
+            &[
+                "restore",
+                dir.to_str().unwrap(),
+                "--jobs",
+                "3",
+                "--journal",
+                journal.to_str().unwrap(),
+            ],
+        )
+    };
+    killed_after(restore(&journal), "restored ", 25);
+    let finished = restore(&journal).output().unwrap();
+    let stdout = String::from_utf8_lossy(&finished.stdout);
+    // Member tags name members the target does not have: those documents report a failure
+    // to tag, nothing else.
+    assert!(
+        finished.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&finished.stderr)
+    );
+    let numbers = summary(stdout.lines().next().unwrap().as_bytes());
+    assert_eq!(numbers["documents:"], report.documents);
+    assert!(numbers["already"] >= 25, "{stdout}");
+    let target_md5s = service_md5s(&endpoint, &credentials).await;
+    assert_eq!(
+        target_md5s.len() as u64,
+        report.documents,
+        "no document uploaded twice"
+    );
+    let distinct: std::collections::BTreeSet<&String> = target_md5s.values().collect();
+    assert_eq!(distinct.len(), target_md5s.len());
+    let albums = command(
+        &endpoint,
+        &credentials,
+        &["call", "album.getList", "empty=1"],
+    )
+    .output()
+    .unwrap();
+    let albums: serde_json::Value = serde_json::from_slice(&albums.stdout).unwrap();
+    assert_eq!(
+        s(&albums, &["albums", "total"]),
+        report.albums.to_string(),
+        "no album made twice"
+    );
+    server.kill().ok();
+    server.wait().ok();
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::remove_file(&journal).ok();
+}

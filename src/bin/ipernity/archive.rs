@@ -143,7 +143,7 @@ pub(crate) async fn restore(args: &RestoreArgs, client: &Client) -> Result<ExitC
         eprintln!("failed {doc_id}: {error}");
     }
     println!(
-        "{} documents: {} uploaded ({} bytes), {} restored by an earlier run, {} failed; {} albums, {} folders",
+        "{} documents: {} uploaded ({} bytes), {} already restored by an earlier run, {} failed; {} albums, {} folders",
         report.documents,
         report.uploaded,
         report.bytes,

@@ -375,6 +375,9 @@ struct ServeArgs {
     /// Milliseconds to wait before each answer, as a distant service would.
     #[arg(long, value_name = "MS", default_value_t = 0)]
     latency: u64,
+    /// Milliseconds an upload's ticket takes to complete (the service's processing).
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    ticket_delay: u64,
     /// Another member with a token of its own, as NAME:TOKEN (repeat for more; ids 2, 3, … in
     /// order).
     #[arg(long, value_name = "NAME:TOKEN")]
@@ -625,6 +628,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
         fresh,
         seed,
         latency,
+        ticket_delay,
         member,
         key_rate,
         address_rate,
@@ -638,6 +642,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
         .idle_timeout(idle)
         .max_connections(max_connections)
         .latency(std::time::Duration::from_millis(latency))
+        .ticket_delay(std::time::Duration::from_millis(ticket_delay))
         .rate_limits(key_rate, address_rate)
         .fresh(fresh);
     for member in &member {
