@@ -277,6 +277,7 @@ impl Backup {
     pub async fn run(self) -> Result<BackupReport, ArchiveError> {
         let started_at = unix_now();
         let archive = self.archive.clone();
+        let _lock = archive.lock()?;
         archive.sweep_staging()?;
         let client = self.client.clone();
         let checked = client.call("auth.checkToken").send().await?;

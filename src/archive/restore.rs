@@ -1013,7 +1013,10 @@ impl DocFields {
             filename: doc.get("original").and_then(|o| text(o, "filename")),
             title: text(doc, "title"),
             description: text(doc, "description"),
-            created: doc.get("dates").and_then(|d| text(d, "created")),
+            created: doc
+                .get("dates")
+                .and_then(|d| text(d, "created"))
+                .filter(|c| !c.is_empty() && !c.starts_with("0000")),
             license: doc
                 .get("license")
                 .and_then(Value::as_u64)

@@ -243,6 +243,32 @@ impl Archive {
         Ok(found)
     }
 
+    /// Locks a local archive for one run (`.ipernity.lock`, released when the returned file is
+    /// dropped or the process ends); an object store has no lock (one prefix per account).
+    pub(crate) fn lock(&self) -> Result<Option<std::fs::File>, ArchiveError> {
+        let Some(root) = &self.local else {
+            return Ok(None);
+        };
+        let path = root.join(".ipernity.lock");
+        let refused = |reason: String| ArchiveError::Destination {
+            destination: self.name.clone(),
+            reason,
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| refused(format!("{}: {e}", path.display())))?;
+        file.try_lock().map_err(|e| match e {
+            std::fs::TryLockError::WouldBlock => {
+                refused("another run is writing this archive".to_owned())
+            }
+            std::fs::TryLockError::Error(e) => refused(format!("{}: {e}", path.display())),
+        })?;
+        Ok(Some(file))
+    }
+
     /// Removes the staging files (`NAME#N`) a killed run left in a local archive; they are
     /// never listed nor read, only in the way of disk space.
     pub(crate) fn sweep_staging(&self) -> Result<usize, ArchiveError> {

@@ -910,3 +910,25 @@ async fn a_restore_killed_midway_goes_on_without_doubles() {
     std::fs::remove_dir_all(&dir).ok();
     std::fs::remove_file(&journal).ok();
 }
+
+#[tokio::test]
+async fn two_runs_never_write_one_directory_at_once() {
+    let source = Emulator::builder().seed(20).start().await.unwrap();
+    let dir = temp_dir("locked");
+    let archive = Archive::open(dir.to_str().unwrap()).unwrap();
+    let me = client(&source, None);
+    me.backup(&archive).run().await.unwrap();
+    // Another process's run holds the lock: this one is refused before it writes anything.
+    let held = std::fs::File::open(dir.join(".ipernity.lock")).unwrap();
+    held.try_lock().unwrap();
+    let error = me.backup(&archive).run().await.unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("another run is writing this archive"),
+        "{error}"
+    );
+    drop(held);
+    me.backup(&archive).run().await.unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}
