@@ -12,7 +12,7 @@ use super::layout::{
     self, ACCOUNT, Account, AlbumSidecar, DocFile, DocSidecar, FolderSidecar, INDEX, INDEX_VERSION,
     Index, Indexed, IndexedAlbum, Saved, Summary,
 };
-use super::store::Archive;
+use super::store::{Archive, MAX_INDEX_BYTES};
 use super::{ArchiveError, hex_md5, unix_now};
 use crate::client::Client;
 use crate::error::Error;
@@ -929,7 +929,7 @@ impl Holdings {
         archive: &Archive,
         listener: Option<&Listener>,
     ) -> Result<Holdings, ArchiveError> {
-        let index: Index = match archive.read(INDEX).await? {
+        let index: Index = match archive.read_at_most(INDEX, MAX_INDEX_BYTES).await? {
             None => Index::default(),
             Some(bytes) => {
                 let index: Index = serde_json::from_slice(&bytes).map_err(|e| ArchiveError::Corrupt {
@@ -958,10 +958,15 @@ impl Holdings {
         };
         if let Some(bytes) = archive.read(ACCOUNT).await? {
             // Deletions recorded before an index was lost.
-            if let Ok(account) = serde_json::from_slice::<Account>(&bytes) {
-                for (id, when) in account.deleted {
-                    holdings.deleted.entry(id).or_insert(when);
-                }
+            let account: Account =
+                serde_json::from_slice(&bytes).map_err(|e| ArchiveError::Corrupt {
+                    key: ACCOUNT.to_owned(),
+                    reason: format!(
+                        "{e}; repair it, or remove it and lose the record of documents deleted on the service"
+                    ),
+                })?;
+            for (id, when) in account.deleted {
+                holdings.deleted.entry(id).or_insert(when);
             }
         }
         let mut sidecars = HashMap::new();

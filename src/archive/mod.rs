@@ -115,6 +115,15 @@ pub enum ArchiveError {
         /// Why.
         reason: String,
     },
+    /// One document of the archive cannot be restored (its sidecar does not parse, its original
+    /// is missing or not the size recorded); the others can.
+    #[error("{key}: {reason}")]
+    Unusable {
+        /// The file concerned.
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// The restore journal cannot be used.
     #[error(transparent)]
     Journal(#[from] JournalError),

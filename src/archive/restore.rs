@@ -255,18 +255,20 @@ impl Restore {
             .and_then(Value::as_u64)
             .unwrap_or(0);
         let mut docs: Vec<(u64, u64)> = Vec::new();
-        let mut sizes: HashMap<u64, u64> = HashMap::new();
+        let mut sizes: HashMap<(u64, String), u64> = HashMap::new();
+        let mut any_size: HashMap<u64, u64> = HashMap::new();
         let listed = archive.list("docs").await?;
         for item in &listed {
-            if let Some(DocFile::Original(id, _)) = layout::doc_file(&item.key) {
-                sizes.insert(id, item.size);
+            if let Some(DocFile::Original(id, ext)) = layout::doc_file(&item.key) {
+                sizes.insert((id, ext.to_owned()), item.size);
+                any_size.insert(id, item.size);
             }
         }
         for item in &listed {
             if let Some(DocFile::Sidecar(id)) = layout::doc_file(&item.key)
                 && !account.deleted.contains_key(&id)
             {
-                docs.push((id, sizes.get(&id).copied().unwrap_or(0)));
+                docs.push((id, any_size.get(&id).copied().unwrap_or(0)));
             }
         }
         docs.sort_unstable();
@@ -281,10 +283,11 @@ impl Restore {
         let mut had: HashMap<&'static str, u64> = HashMap::new();
         let mut carried: HashMap<String, u64> = HashMap::new();
         let this = &self;
-        let mut restoring = futures_util::stream::iter(docs.into_iter().map(|(old_id, size)| {
+        let sizes = &sizes;
+        let mut restoring = futures_util::stream::iter(docs.into_iter().map(|(old_id, _)| {
             let journal = Arc::clone(&journal);
             async move {
-                let outcome = this.restore_doc(&journal, owner, old_id, size).await;
+                let outcome = this.restore_doc(&journal, owner, old_id, sizes).await;
                 (old_id, outcome)
             }
         }))
@@ -384,22 +387,31 @@ impl Restore {
         journal: &Mutex<Journal<Step>>,
         owner: u64,
         old_id: u64,
-        size: u64,
+        sizes: &HashMap<(u64, String), u64>,
     ) -> Result<DocDone, ArchiveError> {
         let key = layout::doc_key(old_id);
+        let unusable = |key: &str, reason: String| ArchiveError::Unusable {
+            key: key.to_owned(),
+            reason,
+        };
         let bytes = self
             .archive
             .read(&key)
             .await?
-            .ok_or_else(|| ArchiveError::Corrupt {
-                key: key.clone(),
-                reason: "listed, then gone".to_owned(),
-            })?;
+            .ok_or_else(|| unusable(&key, "listed, then gone".to_owned()))?;
         let sidecar: DocSidecar =
-            serde_json::from_slice(&bytes).map_err(|e| ArchiveError::Corrupt {
-                key: key.clone(),
-                reason: e.to_string(),
-            })?;
+            serde_json::from_slice(&bytes).map_err(|e| unusable(&key, e.to_string()))?;
+        let original = layout::original_key(old_id, &sidecar.backup.ext);
+        let size = match sizes.get(&(old_id, sidecar.backup.ext.clone())) {
+            Some(&size) if size == sidecar.backup.bytes => size,
+            Some(&size) => {
+                return Err(unusable(
+                    &original,
+                    format!("{size} bytes, the sidecar records {}", sidecar.backup.bytes),
+                ));
+            }
+            None => return Err(unusable(&original, "missing from the archive".to_owned())),
+        };
         let fields = DocFields::read(&sidecar, owner);
         let item = format!("doc:{old_id}");
         let known = self.recorded(journal, &item);

@@ -17,6 +17,11 @@ use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload};
 
 use super::ArchiveError;
 
+/// The largest JSON file of an archive that is read: a sidecar is a few KiB (one of a document
+/// with the emulator's 10,000 comments a few MiB).
+pub(crate) const MAX_JSON_BYTES: u64 = 64 * 1024 * 1024;
+/// The largest `index.json` read (one of a million documents is about 300 MB).
+pub(crate) const MAX_INDEX_BYTES: u64 = 1024 * 1024 * 1024;
 /// The part size of a large original's multipart upload (S3's smallest part is 5 MiB).
 const PART_BYTES: usize = 8 * 1024 * 1024;
 /// Parts of one file in flight at once: with [`PART_BYTES`], a large file holds at most this many
@@ -153,9 +158,26 @@ impl Archive {
         }
     }
 
-    /// The object at `key` in memory, or `None` when there is none.
+    /// The object at `key` in memory, or `None` when there is none. Only the archive's JSON
+    /// files are read this way: one larger than [`MAX_JSON_BYTES`] is refused unread.
     pub(crate) async fn read(&self, key: &str) -> Result<Option<Bytes>, ArchiveError> {
+        self.read_at_most(key, MAX_JSON_BYTES).await
+    }
+
+    /// [`Archive::read`] with another bound.
+    pub(crate) async fn read_at_most(
+        &self,
+        key: &str,
+        limit: u64,
+    ) -> Result<Option<Bytes>, ArchiveError> {
         match self.store.get(&self.path(key)).await {
+            Ok(found) if found.meta.size > limit => Err(ArchiveError::Corrupt {
+                key: key.to_owned(),
+                reason: format!(
+                    "{} bytes, more than a file of this kind holds ({limit})",
+                    found.meta.size
+                ),
+            }),
             Ok(found) => found
                 .bytes()
                 .await

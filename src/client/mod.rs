@@ -319,13 +319,13 @@ impl Client {
             let mut signed = request.clone();
             // Each attempt is signed anew: a repeated OAuth nonce would be refused (133).
             inner.sign_oauth(&mut signed, &[])?;
-            inner.pace.admit().await;
+            let sent = inner.pace.admit().await;
             let attempt = inner.sender.send(signed, inner.call_timeout).await;
             let (error, retryable, retry_after) = match attempt {
                 Ok(response) => {
                     let retry_after = retry_after(&response);
                     let outcome = interpret(response, format);
-                    inner.pace.heed(&outcome, retry_after);
+                    inner.pace.heed(&outcome, retry_after, sent);
                     match outcome {
                         Ok(value) => return Ok(value),
                         Err(error) => {

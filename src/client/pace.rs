@@ -5,7 +5,9 @@
 //! waits until a slowdown in force is over, then for a slot of the rate limit. A 112 or 113
 //! answer starts (or doubles, from 1 s up to 64 s, or as long as `Retry-After` says) a pause
 //! that every clone of the client honours; the next answer that is not a 112 or 113 ends the
-//! doubling.
+//! doubling. Refusals of calls that were already on their way when a pause began are that same
+//! refusal seen again: they do not double it (a run with 32 calls in flight would otherwise go
+//! from 1 s to 64 s in one burst).
 
 use std::num::NonZeroU32;
 use std::sync::{Mutex, PoisonError};
@@ -63,6 +65,8 @@ impl RateLimit {
 struct Slowdown {
     /// No call starts before this.
     until: Option<tokio::time::Instant>,
+    /// When the pause in force began.
+    began: Option<tokio::time::Instant>,
     /// The last pause, doubled by the next 112/113.
     pause: Duration,
 }
@@ -91,7 +95,8 @@ impl Pace {
     }
 
     /// Waits until a call may start: after the slowdown in force, in a slot of the rate limit.
-    pub(crate) async fn admit(&self) {
+    /// Returns when it started, for [`Pace::heed`].
+    pub(crate) async fn admit(&self) -> tokio::time::Instant {
         loop {
             let until = self.lock().until;
             match until {
@@ -104,21 +109,49 @@ impl Pace {
         if let Some(limiter) = &self.limiter {
             limiter.until_ready().await;
         }
+        tokio::time::Instant::now()
     }
 
-    /// The service said 112 or 113: every clone pauses, twice as long as the last time (or as
-    /// long as `retry_after`, when longer). Returns the pause.
-    pub(crate) fn slow_down(&self, retry_after: Option<Duration>) -> Duration {
+    /// The service said 112 or 113 to a call that started at `sent` (unknown: `None`): every
+    /// clone pauses, twice as long as the last time (or as long as `retry_after`, when longer).
+    /// A call that started before the pause in force began was refused for the same reason:
+    /// the pause stands (lengthened to `retry_after` if that asks for more). Returns the pause.
+    pub(crate) fn slow_down(
+        &self,
+        retry_after: Option<Duration>,
+        sent: Option<tokio::time::Instant>,
+    ) -> Duration {
         let mut slowdown = self.lock();
+        let now = tokio::time::Instant::now();
+        let seen_already = match (sent, slowdown.began) {
+            (Some(sent), Some(began)) => sent < began,
+            _ => false,
+        };
+        if seen_already {
+            if let Some(after) = retry_after {
+                let until = now + after;
+                if slowdown.until.is_none_or(|current| current < until) {
+                    slowdown.until = Some(until);
+                }
+            }
+            return slowdown.pause;
+        }
         let doubled = (slowdown.pause * 2).clamp(FIRST_PAUSE, LONGEST_PAUSE);
         let pause = retry_after.map_or(doubled, |after| after.max(doubled));
         slowdown.pause = pause;
-        slowdown.until = Some(tokio::time::Instant::now() + pause);
+        slowdown.began = Some(now);
+        slowdown.until = Some(now + pause);
         pause
     }
 
-    /// Slows down for a 112 or 113 answer, relaxes for any other answer.
-    pub(crate) fn heed<T>(&self, answer: &Result<T, Error>, retry_after: Option<Duration>) {
+    /// Slows down for a 112 or 113 answer to a call that started at `sent`, relaxes for any
+    /// other answer.
+    pub(crate) fn heed<T>(
+        &self,
+        answer: &Result<T, Error>,
+        retry_after: Option<Duration>,
+        sent: tokio::time::Instant,
+    ) {
         let slow_down = answer
             .as_ref()
             .err()
@@ -128,7 +161,7 @@ impl Pace {
             });
         match slow_down {
             true => {
-                let pause = self.slow_down(retry_after);
+                let pause = self.slow_down(retry_after, Some(sent));
                 tracing::warn!(
                     pause_ms = pause.as_millis() as u64,
                     "the service asks to slow down"
@@ -168,20 +201,43 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn pauses_double_up_to_a_minute_and_start_over_after_an_answer() {
         let pace = Pace::new(None);
-        assert_eq!(pace.slow_down(None), Duration::from_secs(1));
-        assert_eq!(pace.slow_down(None), Duration::from_secs(2));
+        assert_eq!(pace.slow_down(None, None), Duration::from_secs(1));
+        assert_eq!(pace.slow_down(None, None), Duration::from_secs(2));
         assert_eq!(
-            pace.slow_down(Some(Duration::from_secs(30))),
+            pace.slow_down(Some(Duration::from_secs(30)), None),
             Duration::from_secs(30)
         );
         for _ in 0..5 {
-            pace.slow_down(None);
+            pace.slow_down(None, None);
         }
-        assert_eq!(pace.slow_down(None), LONGEST_PAUSE);
+        assert_eq!(pace.slow_down(None, None), LONGEST_PAUSE);
         let started = tokio::time::Instant::now();
         pace.admit().await;
         assert!(started.elapsed() >= LONGEST_PAUSE);
         pace.relax();
-        assert_eq!(pace.slow_down(None), Duration::from_secs(1));
+        assert_eq!(pace.slow_down(None, None), Duration::from_secs(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn calls_in_flight_when_a_pause_began_do_not_double_it() {
+        let pace = Pace::new(None);
+        // Four calls go out together; all four are refused.
+        let sent = pace.admit().await;
+        tokio::time::advance(Duration::from_millis(5)).await;
+        assert_eq!(pace.slow_down(None, Some(sent)), Duration::from_secs(1));
+        for _ in 0..3 {
+            tokio::time::advance(Duration::from_millis(1)).await;
+            assert_eq!(pace.slow_down(None, Some(sent)), Duration::from_secs(1));
+        }
+        // A longer Retry-After from one of them still lengthens the pause in force.
+        pace.slow_down(Some(Duration::from_secs(3)), Some(sent));
+        let waited = tokio::time::Instant::now();
+        let sent_again = pace.admit().await;
+        assert!(waited.elapsed() >= Duration::from_secs(3));
+        // A call sent after the pause and refused again doubles it.
+        assert_eq!(
+            pace.slow_down(None, Some(sent_again)),
+            Duration::from_secs(2)
+        );
     }
 }

@@ -326,8 +326,8 @@ impl UploadBuilder {
         let total = envelope.content_length(length);
         let mut source = Source::from(self.file.into_source());
         let mut retry = 0u32;
-        let response = loop {
-            inner.pace.admit().await;
+        let (response, sent) = loop {
+            let sent = inner.pace.admit().await;
             let reader = source.open().await?;
             match attempt(
                 inner,
@@ -353,12 +353,12 @@ impl UploadBuilder {
                     tokio::time::sleep(delay).await;
                     retry += 1;
                 }
-                outcome => break outcome?,
+                outcome => break (outcome?, sent),
             }
         };
         let retry_after = super::retry_after(&response);
         let payload = interpret(response, format);
-        inner.pace.heed(&payload, retry_after);
+        inner.pace.heed(&payload, retry_after, sent);
         let payload = payload.map_err(|e| super::answering(e, method))?;
         let ticket = payload
             .get("ticket")

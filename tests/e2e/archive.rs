@@ -471,6 +471,14 @@ async fn a_second_run_takes_only_what_changed() {
         "{refused}"
     );
     std::fs::remove_file(dir.join("index.json")).unwrap();
+    let account = std::fs::read(dir.join("account.json")).unwrap();
+    std::fs::write(dir.join("account.json"), &account[..account.len() / 2]).unwrap();
+    let refused = me.backup(&archive).run().await.unwrap_err();
+    assert!(
+        refused.to_string().contains("account.json is corrupt"),
+        "{refused}"
+    );
+    std::fs::write(dir.join("account.json"), &account).unwrap();
 
     // A sidecar that does not parse is fetched again; so is a lost original.
     std::fs::write(dir.join(format!("docs/{edited}.json")), b"{\"doc\":").unwrap();
@@ -931,4 +939,45 @@ async fn two_runs_never_write_one_directory_at_once() {
     drop(held);
     me.backup(&archive).run().await.unwrap();
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_skips_what_the_archive_lost_and_a_backup_slows_down_on_quotas() {
+    // The service answers 113 beyond 40 calls a second: the backup slows down and completes.
+    let source = Emulator::builder()
+        .seed(40)
+        .rate_limits(Some(40), None)
+        .start()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let dir = temp_dir("lost");
+    let report = backup(&client(&source, None), &dir).await;
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert!(report.documents > 30);
+    let lost = *sidecars(&dir).keys().next().unwrap();
+    std::fs::remove_file(dir.join(format!("docs/{lost}.jpg"))).unwrap();
+    let target = Emulator::builder()
+        .ticket_delay(Duration::from_millis(1))
+        .start()
+        .await
+        .unwrap();
+    let journal = dir.with_extension("journal");
+    let archive = Archive::open(dir.to_str().unwrap()).unwrap();
+    let restored = client(&target, None)
+        .restore(&archive)
+        .journal(&journal)
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(restored.failed.len(), 1, "{:?}", restored.failed);
+    assert_eq!(restored.failed[0].0, lost);
+    assert!(
+        restored.failed[0].1.contains("missing from the archive"),
+        "{:?}",
+        restored.failed
+    );
+    assert_eq!(restored.uploaded, report.documents - 1);
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::remove_file(&journal).ok();
 }

@@ -8,9 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use ipernity::Client;
 use ipernity::archive::{Archive, ArchiveError, BackupEvent, RestoreEvent};
 
+use ipernity::Client;
+use ipernity::client::RateLimit;
+
+use crate::connection::Connection;
 use crate::error::CliError;
 
 /// What `backup` takes besides the connection.
@@ -32,6 +35,10 @@ pub(crate) struct BackupArgs {
     /// Documents fetched (or verified) at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     jobs: u16,
+    /// At most this many API calls a second (the client-wide rate limit; downloads are not
+    /// counted). Quota answers (112/113) slow the run down whether it is set or not.
+    #[arg(long, value_name = "CALLS")]
+    rate: Option<u32>,
 }
 
 /// What `restore` takes besides the connection.
@@ -46,6 +53,18 @@ pub(crate) struct RestoreArgs {
     /// Documents uploaded at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     jobs: u16,
+    /// At most this many API calls a second (uploads included).
+    #[arg(long, value_name = "CALLS")]
+    rate: Option<u32>,
+}
+
+/// The connection's client, with the rate limit `rate` asks for.
+fn client_of(connection: &Connection, rate: Option<u32>) -> Result<Client, CliError> {
+    let mut builder = connection.builder();
+    if let Some(rate) = rate {
+        builder = builder.rate_limit(RateLimit::per_second(rate)?);
+    }
+    Ok(builder.build()?)
 }
 
 fn open(place: &str) -> Result<Archive, CliError> {
@@ -87,8 +106,12 @@ pub(crate) async fn verify(args: &BackupArgs) -> Result<ExitCode, CliError> {
 }
 
 /// `ipernity backup DEST`.
-pub(crate) async fn backup(args: &BackupArgs, client: &Client) -> Result<ExitCode, CliError> {
+pub(crate) async fn backup(
+    args: &BackupArgs,
+    connection: &Connection,
+) -> Result<ExitCode, CliError> {
     let archive = open(&args.dest)?;
+    let client = client_of(connection, args.rate)?;
     let display = Arc::new(Bars::new("documents"));
     let shown = Arc::clone(&display);
     let report = client
@@ -126,8 +149,12 @@ pub(crate) async fn backup(args: &BackupArgs, client: &Client) -> Result<ExitCod
 }
 
 /// `ipernity restore SRC`.
-pub(crate) async fn restore(args: &RestoreArgs, client: &Client) -> Result<ExitCode, CliError> {
+pub(crate) async fn restore(
+    args: &RestoreArgs,
+    connection: &Connection,
+) -> Result<ExitCode, CliError> {
     let archive = open(&args.src)?;
+    let client = client_of(connection, args.rate)?;
     let display = Arc::new(Bars::new("restored"));
     let shown = Arc::clone(&display);
     let report = client

@@ -220,19 +220,13 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
                 return archive::verify(&backup).await;
             }
             let connection = target.connect().await?;
-            let outcome = match connection.client() {
-                Ok(client) => archive::backup(&backup, &client).await,
-                Err(error) => Err(error),
-            };
+            let outcome = archive::backup(&backup, &connection).await;
             connection.close().await;
             outcome
         }
         Command::Restore { restore, target } => {
             let connection = target.connect().await?;
-            let outcome = match connection.client() {
-                Ok(client) => archive::restore(&restore, &client).await,
-                Err(error) => Err(error),
-            };
+            let outcome = archive::restore(&restore, &connection).await;
             connection.close().await;
             outcome
         }
