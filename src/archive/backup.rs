@@ -164,19 +164,28 @@ struct ListedDoc {
 }
 
 impl ListedDoc {
-    fn read(item: &Value) -> Option<ListedDoc> {
+    /// The document an item of the list describes: `Ok(None)` for an item without an id (not
+    /// a document), an error naming what an item with an id lacks.
+    fn read(item: &Value) -> Result<Option<ListedDoc>, (u64, String)> {
         let text = |value: Option<&Value>| value.and_then(|v| v.to_text()).map(|t| t.into_owned());
+        let Some(doc_id) = item.get("doc_id").and_then(Value::as_u64) else {
+            return Ok(None);
+        };
         let original = item.get("original");
-        Some(ListedDoc {
-            doc_id: item.get("doc_id")?.as_u64()?,
+        let lacking = |what: &str| (doc_id, format!("the list gives no {what} for it"));
+        Ok(Some(ListedDoc {
+            doc_id,
             media: text(item.get("media")).unwrap_or_default(),
-            md5: text(item.get("md5"))?.to_ascii_lowercase(),
+            md5: text(item.get("md5"))
+                .ok_or_else(|| lacking("md5"))?
+                .to_ascii_lowercase(),
             ext: layout::clean_ext(&text(original.and_then(|o| o.get("ext"))).unwrap_or_default()),
             bytes: original
                 .and_then(|o| o.get("bytes"))
                 .and_then(Value::as_u64)
                 .unwrap_or(0),
-            url: text(original.and_then(|o| o.get("url")))?,
+            url: text(original.and_then(|o| o.get("url")))
+                .ok_or_else(|| lacking("original URL"))?,
             last_update_at: item
                 .get("dates")
                 .and_then(|d| d.get("last_update_at"))
@@ -187,7 +196,7 @@ impl ListedDoc {
                 .and_then(|c| c.get("comments"))
                 .and_then(Value::as_u64)
                 .unwrap_or(0),
-        })
+        }))
     }
 }
 
@@ -322,15 +331,21 @@ impl Backup {
             docs: holdings
                 .docs
                 .iter()
-                .filter_map(|(id, held)| {
-                    let e_tag = holdings.e_tags.get(id).cloned().flatten()?;
-                    Some((
+                .map(|(id, held)| {
+                    // An unknown etag ("") makes the next run read the sidecar again.
+                    let e_tag = holdings
+                        .e_tags
+                        .get(id)
+                        .cloned()
+                        .flatten()
+                        .unwrap_or_default();
+                    (
                         *id,
                         Indexed {
                             e_tag,
                             saved: held.saved.clone(),
                         },
-                    ))
+                    )
                 })
                 .collect(),
         };
@@ -567,8 +582,21 @@ impl Backup {
                             });
                         }
                         for item in page.items.iter().rev() {
-                            let Some(doc) = ListedDoc::read(item) else {
-                                continue;
+                            let doc = match ListedDoc::read(item) {
+                                Ok(Some(doc)) => doc,
+                                Ok(None) => continue,
+                                Err((doc_id, error)) => {
+                                    // Listed, so not deleted; not saved, so a failure.
+                                    if seen.insert(doc_id) {
+                                        report.documents += 1;
+                                        run.tell(BackupEvent::Failed {
+                                            doc_id,
+                                            error: error.clone(),
+                                        });
+                                        report.failed.push((doc_id, error));
+                                    }
+                                    continue;
+                                }
                             };
                             if !seen.insert(doc.doc_id) {
                                 continue;

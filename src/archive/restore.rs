@@ -240,6 +240,9 @@ impl Restore {
             .journal
             .clone()
             .unwrap_or_else(|| PathBuf::from("ipernity-restore.journal"));
+        // The target's token is checked before anything is read or made: a wrong one fails
+        // here, not after the archive was walked.
+        self.client.call("auth.checkToken").send().await?;
         let journal = Arc::new(Mutex::new(Journal::<Step>::open(&path)?));
         let archive = &self.archive;
         let account: Account = match archive.read(ACCOUNT).await? {

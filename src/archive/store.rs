@@ -154,7 +154,7 @@ impl Archive {
     fn failed(&self, key: &str, source: object_store::Error) -> ArchiveError {
         ArchiveError::Store {
             key: format!("{}/{key}", self.name.trim_end_matches('/')),
-            source: Box::new(source),
+            source: Box::new(StoreFailure::of(&source)),
         }
     }
 
@@ -204,7 +204,7 @@ impl Archive {
             .into_stream()
             .map_err(move |e| ArchiveError::Store {
                 key: name.clone(),
-                source: Box::new(e),
+                source: Box::new(StoreFailure::of(&e)),
             })
             .boxed())
     }
@@ -346,7 +346,7 @@ impl ObjectWriter {
             .await
             .map_err(|e| ArchiveError::Store {
                 key: self.key.clone(),
-                source: Box::new(e),
+                source: Box::new(StoreFailure::of(&e)),
             })
     }
 
@@ -358,7 +358,7 @@ impl ObjectWriter {
             .await
             .map_err(|e| ArchiveError::Store {
                 key: self.key.clone(),
-                source: Box::new(e),
+                source: Box::new(StoreFailure::of(&e)),
             })
     }
 
@@ -367,5 +367,85 @@ impl ObjectWriter {
         if let Err(error) = self.inner.abort().await {
             tracing::warn!(key = %self.key, error = %error, "an unfinished upload could not be aborted");
         }
+    }
+}
+
+/// A store's failure in words, its cause chain flattened, every URL cut before its query: an
+/// object store's errors print the request URL, and a signed URL (an Azure SAS token, a
+/// presigned query) carries its credentials there.
+#[derive(Debug)]
+pub(crate) struct StoreFailure(String);
+
+impl StoreFailure {
+    pub(crate) fn of(error: &dyn std::error::Error) -> StoreFailure {
+        let mut text = error.to_string();
+        let mut cause = error.source();
+        while let Some(error) = cause {
+            let more = error.to_string();
+            if !text.contains(&more) {
+                text.push_str(": ");
+                text.push_str(&more);
+            }
+            cause = error.source();
+        }
+        StoreFailure(without_queries(&text))
+    }
+}
+
+impl fmt::Display for StoreFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StoreFailure {}
+
+/// `text` with the query of every `http://` or `https://` URL in it replaced by `?…`.
+fn without_queries(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("http") {
+        let (before, from) = rest.split_at(at);
+        out.push_str(before);
+        let is_url = from.starts_with("http://") || from.starts_with("https://");
+        let end = from
+            .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '>' || c == ')')
+            .unwrap_or(from.len());
+        let (url, after) = from.split_at(end);
+        match url.split_once('?') {
+            Some((bare, _)) if is_url => {
+                out.push_str(bare);
+                out.push_str("?…");
+            }
+            _ => out.push_str(url),
+        }
+        // Never empty: it starts with "http", which holds no terminator.
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_errors_keep_no_query() {
+        assert_eq!(
+            without_queries(
+                "Error performing PUT https://acct.blob.core.windows.net/c/docs/1.jpg?sv=2022&sig=SECRET in 1s"
+            ),
+            "Error performing PUT https://acct.blob.core.windows.net/c/docs/1.jpg?… in 1s"
+        );
+        assert_eq!(without_queries("no url here"), "no url here");
+        assert_eq!(
+            without_queries("httpx and http://a/b"),
+            "httpx and http://a/b"
+        );
+        assert_eq!(
+            without_queries("\"http://a/?k=v\" done"),
+            "\"http://a/?…\" done"
+        );
     }
 }

@@ -754,18 +754,24 @@ fn commands_never_print_a_secret_when_the_endpoint_fails() {
     let file = dir.join("a.jpg");
     std::fs::write(&file, b"\xff\xd8 a photo").unwrap();
     let file = file.to_str().unwrap();
+    let archive = dir.join("archive");
+    let archive = archive.to_str().unwrap();
+    let journal = dir.join("restore.journal");
+    let journal = journal.to_str().unwrap();
     for endpoint in [
         "http://127.0.0.1:1/api",
         echo_endpoint.as_str(),
         echo_endpoint.as_str(),
     ] {
-        let commands: [&[&str]; 6] = [
+        let commands: [&[&str]; 8] = [
             &["call", "test.hello"],
             &["call", "doc.get", "doc_id=1", "--protocol", "xmlrpc"],
             &["call", "doc.delete", "doc_id=1", "--protocol", "soap"],
             &["whoami"],
             &["tickets", "1-2"],
             &["upload", file],
+            &["backup", archive],
+            &["restore", archive, "--journal", journal],
         ];
         for command in commands {
             let args = [command, &connection(endpoint, KEY, SECRET, Some(TOKEN))[..]].concat();
