@@ -33,16 +33,7 @@ const LATENCY_MS: &str = "20";
 
 #[path = "support/emulator_process.rs"]
 mod emulator_process;
-use emulator_process::{KEY, SECRET, TOKEN};
-
-/// The peak resident set of a running process, in KiB.
-fn peak_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
+use emulator_process::{KEY, SECRET, TOKEN, peak_kib};
 
 /// Runs `command` to its end, sampling its peak RSS (and its children's, for xargs' curls,
 /// the largest one); returns the time and the peak in MiB.

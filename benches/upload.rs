@@ -23,16 +23,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_ipernity");
 
 #[path = "support/emulator_process.rs"]
 mod emulator_process;
-use emulator_process::{KEY, SECRET, TOKEN};
-
-/// The peak resident set of a running process, in KiB.
-fn peak_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
+use emulator_process::{KEY, SECRET, TOKEN, peak_kib};
 
 /// Waits for `child`, sampling its peak RSS; returns the time taken and the last peak seen.
 fn watch(mut child: Child, started: Instant) -> (Duration, u64, bool) {

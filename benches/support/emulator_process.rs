@@ -1,4 +1,5 @@
-//! Starting `ipernity serve` as its own process for the benches that measure it from outside.
+//! Starting `ipernity serve` as its own process for the benches that measure it from outside,
+//! and reading a process's peak memory.
 
 use std::io::BufRead;
 use std::path::Path;
@@ -51,4 +52,14 @@ pub(crate) fn start_emulator_with(
     // The rest of what it prints is read too: a closed pipe would end it.
     std::thread::spawn(move || lines.for_each(drop));
     (child, format!("http://127.0.0.1:{port}/api"))
+}
+
+/// The peak resident set (VmHWM) of a running process, in KiB.
+#[allow(dead_code)]
+pub(crate) fn peak_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }

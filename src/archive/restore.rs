@@ -46,6 +46,17 @@ enum StepState {
     Done,
 }
 
+impl Step {
+    fn new(item: impl Into<String>, state: StepState, new_id: Option<u64>) -> Step {
+        Step {
+            item: item.into(),
+            state,
+            new_id,
+            carried: Vec::new(),
+        }
+    }
+}
+
 impl JournalEntry for Step {
     fn key(&self) -> &str {
         &self.item
@@ -461,27 +472,14 @@ impl Restore {
                 }
             }
             _ => {
-                self.record(
-                    journal,
-                    Step {
-                        item: item.clone(),
-                        state: StepState::Sending,
-                        new_id: None,
-                        carried: Vec::new(),
-                    },
-                )?;
+                self.record(journal, Step::new(item.clone(), StepState::Sending, None))?;
                 uploaded = size;
                 self.upload(&sidecar, &fields, old_id, size).await?
             }
         };
         self.record(
             journal,
-            Step {
-                item: item.clone(),
-                state: StepState::Created,
-                new_id: Some(new_id),
-                carried: Vec::new(),
-            },
+            Step::new(item.clone(), StepState::Created, Some(new_id)),
         )?;
         let carried = self.finish_doc(&fields, new_id, resumed).await?;
         self.record(
@@ -583,12 +581,7 @@ impl Restore {
             .map(|f| (*f).to_owned())
             .collect();
         if !fields.members.is_empty() {
-            let members = fields
-                .members
-                .iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join(",");
+            let members = id_list(&fields.members);
             match client
                 .call("doc.tags.add")
                 .param("doc_id", new_id)
@@ -663,6 +656,40 @@ impl Restore {
         Ok(carried)
     }
 
+    /// The sidecars of `dir` (`albums`, `folders`): those `order` names in its order, then any
+    /// other the archive holds (made after `account.json` was written) by id.
+    async fn sidecars<T: serde::de::DeserializeOwned>(
+        &self,
+        dir: &str,
+        order: &[u64],
+    ) -> Result<Vec<(u64, T)>, ArchiveError> {
+        let mut ids: Vec<u64> = order.to_vec();
+        let mut known: std::collections::HashSet<u64> = ids.iter().copied().collect();
+        let mut more: Vec<u64> = self
+            .archive
+            .list(dir)
+            .await?
+            .iter()
+            .filter_map(|listed| layout::json_id(&listed.key, dir))
+            .filter(|id| known.insert(*id))
+            .collect();
+        more.sort_unstable();
+        ids.extend(more);
+        let mut sidecars = Vec::with_capacity(ids.len());
+        for id in ids {
+            let key = format!("{dir}/{id}.json");
+            let Some(bytes) = self.archive.read(&key).await? else {
+                continue;
+            };
+            let sidecar = serde_json::from_slice(&bytes).map_err(|e| ArchiveError::Corrupt {
+                key,
+                reason: e.to_string(),
+            })?;
+            sidecars.push((id, sidecar));
+        }
+        Ok(sidecars)
+    }
+
     /// Albums, each made with its title, description and cover, then filled in order.
     async fn albums(
         &self,
@@ -671,24 +698,8 @@ impl Restore {
         docs: &BTreeMap<u64, u64>,
     ) -> Result<BTreeMap<u64, u64>, ArchiveError> {
         let mut made = BTreeMap::new();
-        let mut ids: Vec<u64> = account.albums.clone();
-        for listed in self.archive.list("albums").await? {
-            if let Some(id) = layout::json_id(&listed.key, "albums")
-                && !ids.contains(&id)
-            {
-                ids.push(id);
-            }
-        }
-        for old_id in ids {
-            let key = layout::album_key(old_id);
-            let Some(bytes) = self.archive.read(&key).await? else {
-                continue;
-            };
-            let sidecar: AlbumSidecar =
-                serde_json::from_slice(&bytes).map_err(|e| ArchiveError::Corrupt {
-                    key: key.clone(),
-                    reason: e.to_string(),
-                })?;
+        let sidecars: Vec<(u64, AlbumSidecar)> = self.sidecars("albums", &account.albums).await?;
+        for (old_id, sidecar) in sidecars {
             let title = text(&sidecar.album, "title").unwrap_or_else(|| format!("Album {old_id}"));
             let new_docs: Vec<u64> = sidecar
                 .docs
@@ -731,27 +742,12 @@ impl Restore {
                 self.client
                     .call("album.docs.setList")
                     .param("album_id", new_id)
-                    .param(
-                        "doc_ids",
-                        new_docs
-                            .iter()
-                            .map(u64::to_string)
-                            .collect::<Vec<_>>()
-                            .join(","),
-                    )
+                    .param("doc_ids", id_list(&new_docs))
                     .param("cover_id", cover)
                     .send()
                     .await?;
             }
-            self.record(
-                journal,
-                Step {
-                    item,
-                    state: StepState::Done,
-                    new_id: Some(new_id),
-                    carried: Vec::new(),
-                },
-            )?;
+            self.record(journal, Step::new(item, StepState::Done, Some(new_id)))?;
             made.insert(old_id, new_id);
         }
         Ok(made)
@@ -765,24 +761,9 @@ impl Restore {
         albums: &BTreeMap<u64, u64>,
     ) -> Result<BTreeMap<u64, u64>, ArchiveError> {
         let mut made = BTreeMap::new();
-        let mut ids: Vec<u64> = account.folders.clone();
-        for listed in self.archive.list("folders").await? {
-            if let Some(id) = layout::json_id(&listed.key, "folders")
-                && !ids.contains(&id)
-            {
-                ids.push(id);
-            }
-        }
-        for old_id in ids {
-            let key = layout::folder_key(old_id);
-            let Some(bytes) = self.archive.read(&key).await? else {
-                continue;
-            };
-            let sidecar: FolderSidecar =
-                serde_json::from_slice(&bytes).map_err(|e| ArchiveError::Corrupt {
-                    key: key.clone(),
-                    reason: e.to_string(),
-                })?;
+        let sidecars: Vec<(u64, FolderSidecar)> =
+            self.sidecars("folders", &account.folders).await?;
+        for (old_id, sidecar) in sidecars {
             let title =
                 text(&sidecar.folder, "title").unwrap_or_else(|| format!("Folder {old_id}"));
             let item = format!("folder:{old_id}");
@@ -827,27 +808,12 @@ impl Restore {
                     self.client
                         .call("folder.albums.add")
                         .param("folder_id", new_id)
-                        .param(
-                            "album_id",
-                            chunk
-                                .iter()
-                                .map(u64::to_string)
-                                .collect::<Vec<_>>()
-                                .join(","),
-                        )
+                        .param("album_id", id_list(chunk))
                         .send()
                         .await?;
                 }
             }
-            self.record(
-                journal,
-                Step {
-                    item,
-                    state: StepState::Done,
-                    new_id: Some(new_id),
-                    carried: Vec::new(),
-                },
-            )?;
+            self.record(journal, Step::new(item, StepState::Done, Some(new_id)))?;
             made.insert(old_id, new_id);
         }
         Ok(made)
@@ -889,12 +855,7 @@ impl Restore {
                 {
                     self.record(
                         journal,
-                        Step {
-                            item: item.to_owned(),
-                            state: StepState::Created,
-                            new_id: Some(id),
-                            carried: Vec::new(),
-                        },
+                        Step::new(item.to_owned(), StepState::Created, Some(id)),
                     )?;
                     return Ok(id);
                 }
@@ -903,12 +864,7 @@ impl Restore {
         }
         self.record(
             journal,
-            Step {
-                item: item.to_owned(),
-                state: StepState::Sending,
-                new_id: None,
-                carried: Vec::new(),
-            },
+            Step::new(item.to_owned(), StepState::Sending, None),
         )?;
         let made = create().send().await?;
         let id = made
@@ -920,12 +876,7 @@ impl Restore {
             })?;
         self.record(
             journal,
-            Step {
-                item: item.to_owned(),
-                state: StepState::Created,
-                new_id: Some(id),
-                carried: Vec::new(),
-            },
+            Step::new(item.to_owned(), StepState::Created, Some(id)),
         )?;
         Ok(id)
     }
@@ -975,12 +926,7 @@ impl Restore {
         }
         self.record(
             journal,
-            Step {
-                item: "order".to_owned(),
-                state: StepState::Done,
-                new_id: None,
-                carried: Vec::new(),
-            },
+            Step::new("order".to_owned(), StepState::Done, None),
         )
     }
 }
@@ -1174,6 +1120,11 @@ impl DocFields {
             })
             .collect()
     }
+}
+
+/// Ids as a parameter: comma-separated.
+fn id_list(ids: &[u64]) -> String {
+    ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
 }
 
 /// A member's text, whatever its kind.

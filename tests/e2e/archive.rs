@@ -745,6 +745,21 @@ async fn moto() -> (std::process::Child, String) {
     (child, endpoint)
 }
 
+/// The bucket `archive` of the moto server at `endpoint`, as the test reads it.
+fn bucket(endpoint: &str) -> Arc<dyn object_store::ObjectStore> {
+    Arc::new(
+        object_store::aws::AmazonS3Builder::new()
+            .with_endpoint(endpoint)
+            .with_allow_http(true)
+            .with_bucket_name("archive")
+            .with_access_key_id("test-key")
+            .with_secret_access_key("test-secret")
+            .with_region("us-east-1")
+            .build()
+            .unwrap(),
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_killed_midway_into_an_s3_bucket_goes_on() {
     let (mut moto, endpoint) = moto().await;
@@ -756,17 +771,7 @@ async fn a_backup_killed_midway_into_an_s3_bucket_goes_on() {
         ("AWS_REGION", "us-east-1".to_owned()),
     ];
     // What the bucket lists: only complete objects, by S3's own rules.
-    let bucket: Arc<dyn object_store::ObjectStore> = Arc::new(
-        object_store::aws::AmazonS3Builder::new()
-            .with_endpoint(&endpoint)
-            .with_allow_http(true)
-            .with_bucket_name("archive")
-            .with_access_key_id("test-key")
-            .with_secret_access_key("test-secret")
-            .with_region("us-east-1")
-            .build()
-            .unwrap(),
-    );
+    let bucket: Arc<dyn object_store::ObjectStore> = bucket(&endpoint);
     kill_and_resume("s3://archive/alice", &env, async || {
         use futures_util::TryStreamExt;
         use object_store::ObjectStoreExt;
@@ -801,17 +806,7 @@ async fn a_backup_killed_midway_into_an_s3_bucket_goes_on() {
 async fn a_large_original_goes_to_s3_in_parts() {
     use ipernity::upload::UploadFile;
     let (mut moto, endpoint) = moto().await;
-    let bucket: Arc<dyn object_store::ObjectStore> = Arc::new(
-        object_store::aws::AmazonS3Builder::new()
-            .with_endpoint(&endpoint)
-            .with_allow_http(true)
-            .with_bucket_name("archive")
-            .with_access_key_id("test-key")
-            .with_secret_access_key("test-secret")
-            .with_region("us-east-1")
-            .build()
-            .unwrap(),
-    );
+    let bucket: Arc<dyn object_store::ObjectStore> = bucket(&endpoint);
     let source = Emulator::builder()
         .ticket_delay(Duration::from_millis(1))
         .start()
