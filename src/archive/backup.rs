@@ -10,7 +10,7 @@ use md5::Digest;
 
 use super::layout::{
     self, ACCOUNT, Account, AlbumSidecar, DocFile, DocSidecar, FolderSidecar, INDEX, INDEX_VERSION,
-    Index, Indexed, IndexedAlbum, Saved, Summary,
+    Index, Indexed, IndexedAlbum, IndexedFolder, Saved, Summary,
 };
 use super::store::{Archive, MAX_INDEX_BYTES};
 use super::{ArchiveError, hex_md5, unix_now};
@@ -232,7 +232,7 @@ struct Holdings {
     albums: BTreeMap<u64, IndexedAlbum>,
     album_files: HashSet<u64>,
     folder_files: HashSet<u64>,
-    folders: BTreeMap<u64, String>,
+    folders: BTreeMap<u64, IndexedFolder>,
     deleted: BTreeMap<u64, u64>,
     /// e_tags of the sidecars as listed.
     e_tags: HashMap<u64, Option<String>>,
@@ -308,7 +308,7 @@ impl Backup {
         let mut report = BackupReport::default();
 
         // Folders first: a document's sidecar names the folders of its albums.
-        let folders = self.folders(&mut holdings, &mut report).await?;
+        let folders = self.folders(&mut holdings, started_at, &mut report).await?;
         let mut album_folders: HashMap<u64, Vec<u64>> = HashMap::new();
         for (folder_id, albums) in &folders {
             for album in albums {
@@ -385,11 +385,13 @@ impl Backup {
         Ok(report)
     }
 
-    /// Every folder with its albums; each folder's sidecar written when it changed. The
-    /// folders in the account's order.
+    /// Every folder with its albums, in the account's order. A folder whose `last_update_at`
+    /// (`folder.get`: the list gives none) has not moved keeps the albums the index knows;
+    /// another is listed again and its sidecar written.
     async fn folders(
         &self,
         holdings: &mut Holdings,
+        started_at: u64,
         report: &mut BackupReport,
     ) -> Result<Vec<(u64, Vec<u64>)>, ArchiveError> {
         let listed: Vec<Value> = self
@@ -400,10 +402,31 @@ impl Backup {
             .try_collect()
             .await?;
         let mut order = Vec::with_capacity(listed.len());
+        let known = &holdings.folders;
+        let files = &holdings.folder_files;
         let mut fetched = futures_util::stream::iter(listed.into_iter().filter_map(|folder| {
             let id = folder.get("folder_id").and_then(Value::as_u64)?;
             let client = self.client.clone();
+            let archive = self.archive.clone();
             Some(async move {
+                let detail = client
+                    .call("folder.get")
+                    .param("folder_id", id)
+                    .send()
+                    .await?;
+                let detail = detail.get("folder").cloned().unwrap_or(detail);
+                let last_update_at = detail
+                    .get("dates")
+                    .and_then(|d| d.get("last_update_at"))
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0);
+                if let Some(known) = known.get(&id).filter(|known| {
+                    known.last_update_at == last_update_at
+                        && last_update_at < known.saved_at
+                        && files.contains(&id)
+                }) {
+                    return Ok::<_, ArchiveError>((id, known.albums.clone(), None));
+                }
                 let albums: Vec<Value> = client
                     .call("folder.albums.getList")
                     .param("folder_id", id)
@@ -414,25 +437,34 @@ impl Backup {
                     .iter()
                     .filter_map(|a| a.get("album_id").and_then(Value::as_u64))
                     .collect();
-                Ok::<_, ArchiveError>((id, folder, albums))
+                let sidecar = FolderSidecar {
+                    folder: merged(folder, detail),
+                    albums: albums.clone(),
+                };
+                let key = layout::folder_key(id);
+                let e_tag = archive.write(&key, to_json(&sidecar, &key)?).await?;
+                let indexed = IndexedFolder {
+                    e_tag: e_tag.unwrap_or_default(),
+                    last_update_at,
+                    saved_at: started_at,
+                    albums: albums.clone(),
+                };
+                Ok((id, albums, Some(indexed)))
             })
         }))
         .buffered(self.jobs);
         let mut present = HashSet::new();
+        let mut saved = Vec::new();
         while let Some(found) = fetched.next().await {
-            let (id, folder, albums) = found?;
-            let sidecar = FolderSidecar {
-                folder,
-                albums: albums.clone(),
-            };
-            let bytes = to_json(&sidecar, &layout::folder_key(id))?;
-            let digest = hex_md5(md5::Md5::new_with_prefix(&bytes));
-            if holdings.folders.get(&id) != Some(&digest) || !holdings.folder_files.contains(&id) {
-                self.archive.write(&layout::folder_key(id), bytes).await?;
-                holdings.folders.insert(id, digest);
-            }
+            let (id, albums, written) = found?;
+            saved.extend(written.map(|indexed| (id, indexed)));
             present.insert(id);
             order.push((id, albums));
+        }
+        drop(fetched);
+        for (id, indexed) in saved {
+            holdings.folders.insert(id, indexed);
+            holdings.folder_files.insert(id);
         }
         let gone: Vec<u64> = holdings
             .folder_files
@@ -489,12 +521,21 @@ impl Backup {
                 let client = self.client.clone();
                 let archive = self.archive.clone();
                 async move {
-                    let docs: Vec<Value> = client
-                        .call("album.docs.getList")
-                        .param("album_id", id)
-                        .items()?
-                        .try_collect()
-                        .await?;
+                    // The list gives no description: `album.get` does.
+                    let (detail, docs) = tokio::join!(
+                        client.call("album.get").param("album_id", id).send(),
+                        async {
+                            client
+                                .call("album.docs.getList")
+                                .param("album_id", id)
+                                .items()?
+                                .try_collect::<Vec<Value>>()
+                                .await
+                        }
+                    );
+                    let detail = detail?;
+                    let album = merged(album, detail.get("album").cloned().unwrap_or(detail));
+                    let docs = docs?;
                     let docs = docs
                         .iter()
                         .filter_map(|d| d.get("doc_id").and_then(Value::as_u64))
@@ -1100,9 +1141,31 @@ impl Holdings {
         for listed in archive.list("folders").await? {
             if let Some(id) = layout::json_id(&listed.key, "folders") {
                 holdings.folder_files.insert(id);
+                // A folder sidecar rewritten behind the index's back is listed again.
+                if holdings
+                    .folders
+                    .get(&id)
+                    .is_some_and(|known| listed.e_tag.as_deref() != Some(known.e_tag.as_str()))
+                {
+                    holdings.folders.remove(&id);
+                }
             }
         }
         Ok(holdings)
+    }
+}
+
+/// A container as its list gives it, with what its own `*.get` adds or tells anew.
+fn merged(listed: Value, detail: Value) -> Value {
+    match (listed, detail) {
+        (Value::Map(mut listed), Value::Map(detail)) => {
+            for (name, value) in detail.iter() {
+                listed.insert(name.clone(), value.clone());
+            }
+            Value::Map(listed)
+        }
+        (listed, Value::Null) => listed,
+        (_, detail) => detail,
     }
 }
 

@@ -143,7 +143,7 @@ pub(crate) struct Saved {
 /// `albums/<id>.json`.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct AlbumSidecar {
-    /// The album as `album.getList` gives it.
+    /// The album as `album.getList` gives it, with what `album.get` adds (its description).
     pub(crate) album: Value,
     /// Its documents, in album order.
     pub(crate) docs: Vec<u64>,
@@ -156,7 +156,8 @@ pub(crate) struct AlbumSidecar {
 /// `folders/<id>.json`.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct FolderSidecar {
-    /// The folder as `folder.getList` gives it.
+    /// The folder as `folder.getList` gives it, with what `folder.get` adds (its description,
+    /// `last_update_at`).
     pub(crate) folder: Value,
     /// Its albums, in folder order.
     pub(crate) albums: Vec<u64>,
@@ -211,8 +212,8 @@ pub(crate) struct Index {
     pub(crate) docs: BTreeMap<u64, Indexed>,
     /// Albums: the sidecar's `last_update_at` and `saved_at`.
     pub(crate) albums: BTreeMap<u64, IndexedAlbum>,
-    /// Folders: the MD5 of the sidecar last written.
-    pub(crate) folders: BTreeMap<u64, String>,
+    /// Folders.
+    pub(crate) folders: BTreeMap<u64, IndexedFolder>,
     /// Documents deleted on the service.
     pub(crate) deleted: BTreeMap<u64, u64>,
 }
@@ -235,6 +236,19 @@ pub(crate) struct IndexedAlbum {
     pub(crate) last_update_at: u64,
     /// Its `saved_at`.
     pub(crate) saved_at: u64,
+}
+
+/// One folder of [`Index`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct IndexedFolder {
+    /// The sidecar's etag when it was written.
+    pub(crate) e_tag: String,
+    /// Its `last_update_at` (`folder.get`).
+    pub(crate) last_update_at: u64,
+    /// When the listing that saved it began.
+    pub(crate) saved_at: u64,
+    /// Its albums, in order, as the sidecar lists them.
+    pub(crate) albums: Vec<u64>,
 }
 
 #[cfg(test)]

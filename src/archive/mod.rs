@@ -26,8 +26,10 @@
 //! docs/<doc_id>.<ext>       the original, byte for byte, checked against the service's md5
 //! docs/<doc_id>.json        {"doc": doc.get with every extra, "comments": [...], "albums": [...],
 //!                           "groups": [...], "folders": [ids], "exif": {...}, "backup": {...}}
-//! albums/<album_id>.json    {"album": {...}, "docs": [doc_id, ...] in album order, ...}
-//! folders/<folder_id>.json  {"folder": {...}, "albums": [album_id, ...] in folder order}
+//! albums/<album_id>.json    {"album": album.getList's item with album.get's fields,
+//!                           "docs": [doc_id, ...] in album order, ...}
+//! folders/<folder_id>.json  {"folder": folder.getList's item with folder.get's fields,
+//!                           "albums": [album_id, ...] in folder order}
 //! ```
 //!
 //! What a backup guarantees:
@@ -39,8 +41,8 @@
 //! - **Incremental.** A document is fetched again only when the list says it changed
 //!   (`last_update_at`, `md5`, its comment count), its original only when its `md5` did. A run
 //!   with nothing changed makes one `doc.getList` call per 100 documents, one `album.getList`
-//!   per 100 albums, `folder.getList`, one `folder.albums.getList` per folder, and three calls
-//!   about the account.
+//!   per 100 albums, `folder.getList`, one `folder.get` per folder, and three calls about the
+//!   account.
 //! - **Restartable.** Killed at any moment, the next run takes up what is missing: an original
 //!   stored without its sidecar is checked against its MD5 in the archive, not fetched again.
 //! - **Rebuilt from the archive.** `index.json` only saves reading every sidecar: without it,

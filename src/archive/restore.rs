@@ -727,6 +727,14 @@ impl Restore {
                     if let Some(cover) = cover {
                         call = call.param("cover_id", cover);
                     }
+                    let perm_comment = sidecar
+                        .album
+                        .get("permissions")
+                        .and_then(|p| text(p, "comment"))
+                        .filter(|p| ["0", "1", "2", "3", "4", "5"].contains(&p.as_str()));
+                    if let Some(perm_comment) = perm_comment {
+                        call = call.param("perm_comment", perm_comment);
+                    }
                     call
                 })
                 .await?;

@@ -396,7 +396,7 @@ pub(crate) fn seed(
                 id,
                 owner: USER_ID,
                 title: format!("Folder {n}"),
-                description: String::new(),
+                description: format!("Ten albums, part {n}."),
                 albums: chunk.to_vec(),
                 cover: None,
                 created_at: now,

@@ -318,7 +318,18 @@ async fn an_account_goes_out_and_comes_back() {
     for (old, new) in &restored.album_ids {
         let was = read_json(&first.join(format!("albums/{old}.json")));
         let is = read_json(&second.join(format!("albums/{new}.json")));
-        assert_eq!(s(&was, &["album", "title"]), s(&is, &["album", "title"]));
+        for field in ["title", "description"] {
+            assert_eq!(
+                s(&was, &["album", field]),
+                s(&is, &["album", field]),
+                "album {old}"
+            );
+        }
+        assert!(!s(&was, &["album", "description"]).is_empty());
+        assert_eq!(
+            was["album"]["permissions"], is["album"]["permissions"],
+            "album {old}"
+        );
         let docs_was: Vec<u64> = list(&was, &["docs"])
             .iter()
             .map(|d| restored.doc_ids[&d.as_u64().unwrap()])
@@ -353,7 +364,14 @@ async fn an_account_goes_out_and_comes_back() {
     for (old, new) in &restored.folder_ids {
         let was = read_json(&first.join(format!("folders/{old}.json")));
         let is = read_json(&second.join(format!("folders/{new}.json")));
-        assert_eq!(s(&was, &["folder", "title"]), s(&is, &["folder", "title"]));
+        for field in ["title", "description"] {
+            assert_eq!(
+                s(&was, &["folder", field]),
+                s(&is, &["folder", field]),
+                "folder {old}"
+            );
+        }
+        assert!(!s(&was, &["folder", "description"]).is_empty());
         let albums_was: Vec<u64> = list(&was, &["albums"])
             .iter()
             .map(|a| restored.album_ids[&a.as_u64().unwrap()])
