@@ -854,3 +854,79 @@ fn the_embedded_emulator_keeps_its_state_between_commands() {
     );
     std::fs::remove_dir_all(&data).ok();
 }
+
+/// `backup` and `restore` show two bars with an ETA (documents, bytes) on a terminal, and one
+/// plain line per document elsewhere.
+#[test]
+fn backup_and_restore_draw_bars_on_a_terminal_and_plain_lines_elsewhere() {
+    let (mut server, endpoint, [key, secret, token]) =
+        start_server(&["--seed", "60", "--latency", "20", "--ticket-delay", "0"]);
+    let dir =
+        std::env::temp_dir().join(format!("ipernity-cli-archive-bars-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let connection = [
+        "--endpoint",
+        &endpoint,
+        "--api-key",
+        &key,
+        "--secret",
+        &secret,
+        "--token",
+        &token,
+    ];
+    let on_terminal = dir.join("terminal");
+    let args = [
+        &["backup", on_terminal.to_str().unwrap(), "--jobs", "2"][..],
+        &connection,
+    ]
+    .concat();
+    let (shown, status) = upload::on_a_terminal(&args);
+    assert_eq!(status, Some(0), "{shown}");
+    assert!(
+        shown.contains("documents [") && shown.contains("bytes ["),
+        "no bars: {shown}"
+    );
+    assert!(shown.contains("eta"), "no ETA: {shown}");
+    assert!(!shown.contains("saved "), "{shown}");
+    assert!(
+        shown.contains("documents: ") && shown.contains(" fetched"),
+        "{shown}"
+    );
+
+    let elsewhere = dir.join("plain");
+    let out = ipernity(
+        &[&["backup", elsewhere.to_str().unwrap()][..], &connection].concat(),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with("listed "), "{stderr}");
+    let saved = stderr.lines().filter(|l| l.starts_with("saved ")).count();
+    assert!(saved > 40, "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "{stderr}");
+
+    let journal = dir.join("restore.journal");
+    let args = [
+        &[
+            "restore",
+            elsewhere.to_str().unwrap(),
+            "--journal",
+            journal.to_str().unwrap(),
+        ][..],
+        &connection,
+    ]
+    .concat();
+    let (shown, status) = upload::on_a_terminal(&args);
+    assert_eq!(status, Some(0), "{shown}");
+    assert!(
+        shown.contains("restored [") && shown.contains("bytes ["),
+        "no bars: {shown}"
+    );
+    assert!(
+        shown.contains("not restorable through the API"),
+        "no survival table: {shown}"
+    );
+    server.kill().ok();
+    server.wait().ok();
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -273,7 +273,7 @@ async fn a_bulk_upload_killed_and_started_again_uploads_every_file_exactly_once(
 
 /// Runs the CLI with a pseudo-terminal as its standard input, output and error (through Python's
 /// `pty`), and returns everything the terminal showed and the exit status.
-fn on_a_terminal(args: &[&str]) -> (String, Option<i32>) {
+pub(super) fn on_a_terminal(args: &[&str]) -> (String, Option<i32>) {
     const SCRIPT: &str = r#"
 import os, pty, subprocess, sys
 master, slave = pty.openpty()
