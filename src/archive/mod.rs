@@ -59,6 +59,9 @@ mod store;
 mod verify;
 
 pub use backup::{Backup, BackupEvent, BackupReport};
+/// The object store library [`Archive::in_store`] takes a store of, re-exported so that an
+/// application configures one (credentials, endpoints, retries) with the same version.
+pub use object_store;
 pub use restore::{FieldCount, Restore, RestoreEvent, RestoreReport, Survival};
 pub use store::Archive;
 pub use verify::{Problem, VerifyReport};

@@ -870,6 +870,42 @@ async fn a_large_original_goes_to_s3_in_parts() {
     );
     let verified = archive.verify(2).await.unwrap();
     assert!(verified.problems.is_empty(), "{:?}", verified.problems);
+    // And back from the bucket into another account, streamed from the store into the upload.
+    let target = Emulator::builder()
+        .ticket_delay(Duration::from_millis(1))
+        .start()
+        .await
+        .unwrap();
+    let journal = temp_dir("s3-restore").join("restore.journal");
+    let restored = client(&target, None)
+        .restore(&archive)
+        .journal(&journal)
+        .run()
+        .await
+        .unwrap();
+    assert!(restored.failed.is_empty(), "{:?}", restored.failed);
+    let new_id = restored.doc_ids[&doc_id];
+    let back = call(
+        &client(&target, None),
+        "doc.get",
+        &[("doc_id", &new_id.to_string()), ("extra", "md5")],
+    )
+    .await;
+    use md5::Digest;
+    let digest: String = md5::Md5::digest(&large)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        back.get("doc")
+            .unwrap()
+            .get("md5")
+            .unwrap()
+            .to_text()
+            .unwrap(),
+        digest
+    );
+    std::fs::remove_dir_all(journal.parent().unwrap()).ok();
     moto.kill().ok();
     moto.wait().ok();
 }
