@@ -845,6 +845,16 @@ fn the_embedded_emulator_keeps_its_state_between_commands() {
         "{}",
         text(&out.stdout)
     );
+    // Then the archive of that account: the original and its sidecar, verified.
+    let archive = data.join("archive");
+    let out = run(&["backup", archive.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let original =
+        std::fs::read(archive.join(format!("docs/{}.md", doc_arg.trim_start_matches("doc_id="))))
+            .unwrap();
+    assert_eq!(original, std::fs::read(readme).unwrap());
+    let out = run(&["backup", "--verify", archive.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     let out = run(&["call", "doc.get", &doc_arg, "--fresh"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
     assert!(
