@@ -365,6 +365,7 @@ impl ObjectWriter {
     /// Gives the object up: nothing appears under its name.
     pub(crate) async fn abandon(mut self) {
         if let Err(error) = self.inner.abort().await {
+            let error = StoreFailure::of(&error);
             tracing::warn!(key = %self.key, error = %error, "an unfinished upload could not be aborted");
         }
     }
