@@ -240,7 +240,8 @@ impl Restore {
     }
 
     /// Runs the restore: documents (oldest first), then albums in order with their cover,
-    /// then folders in order, then the order of albums and folders.
+    /// then folders in order, then the order of albums and folders. Documents, albums and
+    /// folders the archive records as deleted on the service are left out.
     ///
     /// # Errors
     ///
@@ -256,7 +257,11 @@ impl Restore {
         self.client.call("auth.checkToken").send().await?;
         let journal = Arc::new(Mutex::new(Journal::<Step>::open(&path)?));
         let archive = &self.archive;
-        let account: Account = match archive.read(ACCOUNT).await? {
+        let account_bytes = archive.read(ACCOUNT).await?;
+        // Without account.json (a first backup stopped before its end), every album and folder
+        // the archive holds is restored; with it, those it lists, which the service still had.
+        let listed_order = account_bytes.is_some();
+        let account: Account = match account_bytes {
             Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| ArchiveError::Corrupt {
                 key: ACCOUNT.to_owned(),
                 reason: e.to_string(),
@@ -340,8 +345,20 @@ impl Restore {
             }
         }
         drop(restoring);
-        let albums = self.albums(&journal, &account, &report.doc_ids).await?;
-        let folders = self.folders(&journal, &account, &albums).await?;
+        let albums = self
+            .albums(
+                &journal,
+                listed_order.then_some(&account.albums[..]),
+                &report.doc_ids,
+            )
+            .await?;
+        let folders = self
+            .folders(
+                &journal,
+                listed_order.then_some(&account.folders[..]),
+                &albums,
+            )
+            .await?;
         self.order(&journal, &account, &albums, &folders).await?;
         report.survival = Survival {
             fields: FIELDS
@@ -656,25 +673,29 @@ impl Restore {
         Ok(carried)
     }
 
-    /// The sidecars of `dir` (`albums`, `folders`): those `order` names in its order, then any
-    /// other the archive holds (made after `account.json` was written) by id.
+    /// The sidecars of `dir` (`albums`, `folders`): those `order` names, in its order (the
+    /// account's, from `account.json`; a sidecar of a container deleted on the service stays in
+    /// an archive made without `--mirror`, and is not restored), or every one the archive holds,
+    /// by id, when there is no order.
     async fn sidecars<T: serde::de::DeserializeOwned>(
         &self,
         dir: &str,
-        order: &[u64],
+        order: Option<&[u64]>,
     ) -> Result<Vec<(u64, T)>, ArchiveError> {
-        let mut ids: Vec<u64> = order.to_vec();
-        let mut known: std::collections::HashSet<u64> = ids.iter().copied().collect();
-        let mut more: Vec<u64> = self
-            .archive
-            .list(dir)
-            .await?
-            .iter()
-            .filter_map(|listed| layout::json_id(&listed.key, dir))
-            .filter(|id| known.insert(*id))
-            .collect();
-        more.sort_unstable();
-        ids.extend(more);
+        let ids: Vec<u64> = match order {
+            Some(order) => order.to_vec(),
+            None => {
+                let mut all: Vec<u64> = self
+                    .archive
+                    .list(dir)
+                    .await?
+                    .iter()
+                    .filter_map(|listed| layout::json_id(&listed.key, dir))
+                    .collect();
+                all.sort_unstable();
+                all
+            }
+        };
         let mut sidecars = Vec::with_capacity(ids.len());
         for id in ids {
             let key = format!("{dir}/{id}.json");
@@ -694,11 +715,11 @@ impl Restore {
     async fn albums(
         &self,
         journal: &Mutex<Journal<Step>>,
-        account: &Account,
+        order: Option<&[u64]>,
         docs: &BTreeMap<u64, u64>,
     ) -> Result<BTreeMap<u64, u64>, ArchiveError> {
         let mut made = BTreeMap::new();
-        let sidecars: Vec<(u64, AlbumSidecar)> = self.sidecars("albums", &account.albums).await?;
+        let sidecars: Vec<(u64, AlbumSidecar)> = self.sidecars("albums", order).await?;
         for (old_id, sidecar) in sidecars {
             let title = text(&sidecar.album, "title").unwrap_or_else(|| format!("Album {old_id}"));
             let new_docs: Vec<u64> = sidecar
@@ -765,12 +786,11 @@ impl Restore {
     async fn folders(
         &self,
         journal: &Mutex<Journal<Step>>,
-        account: &Account,
+        order: Option<&[u64]>,
         albums: &BTreeMap<u64, u64>,
     ) -> Result<BTreeMap<u64, u64>, ArchiveError> {
         let mut made = BTreeMap::new();
-        let sidecars: Vec<(u64, FolderSidecar)> =
-            self.sidecars("folders", &account.folders).await?;
+        let sidecars: Vec<(u64, FolderSidecar)> = self.sidecars("folders", order).await?;
         for (old_id, sidecar) in sidecars {
             let title =
                 text(&sidecar.folder, "title").unwrap_or_else(|| format!("Folder {old_id}"));

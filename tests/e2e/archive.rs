@@ -1003,6 +1003,19 @@ async fn a_restore_skips_what_the_archive_lost_and_a_backup_slows_down_on_quotas
     let report = backup(&client(&source, None), &dir).await;
     assert!(report.failed.is_empty(), "{:?}", report.failed);
     assert!(report.documents > 30);
+    // An album deleted on the service after a backup: the next backup (no --mirror) keeps its
+    // file but not its place in the account; a restore does not bring it back.
+    let account = read_json(&dir.join("account.json"));
+    let gone = list(&account, &["albums"])[0].as_u64().unwrap();
+    call(
+        &client(&source, None),
+        "album.delete",
+        &[("album_id", &gone.to_string())],
+    )
+    .await;
+    let again = backup(&client(&source, None), &dir).await;
+    assert!(again.failed.is_empty(), "{:?}", again.failed);
+    assert!(dir.join(format!("albums/{gone}.json")).exists());
     let lost = *sidecars(&dir).keys().next().unwrap();
     std::fs::remove_file(dir.join(format!("docs/{lost}.jpg"))).unwrap();
     let target = Emulator::builder()
@@ -1026,6 +1039,8 @@ async fn a_restore_skips_what_the_archive_lost_and_a_backup_slows_down_on_quotas
         restored.failed
     );
     assert_eq!(restored.uploaded, report.documents - 1);
+    assert!(!restored.album_ids.contains_key(&gone));
+    assert_eq!(restored.album_ids.len() as u64, report.albums - 1);
     std::fs::remove_dir_all(&dir).ok();
     std::fs::remove_file(&journal).ok();
 }
