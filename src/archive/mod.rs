@@ -158,9 +158,5 @@ fn unix_now() -> u64 {
 /// The lower-case hex MD5 of what `hasher` saw.
 fn hex_md5(hasher: md5::Md5) -> String {
     use md5::Digest;
-    hasher
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    crate::sign::hex(&hasher.finalize())
 }
