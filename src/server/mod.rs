@@ -268,7 +268,8 @@ impl EmulatorBuilder {
     /// Starts with a deterministic account family of `documents` documents (see
     /// [`SeededMember`] for the members it adds, and `ipernity serve --seed`): small JPEGs with
     /// EXIF, tags of every kind, notes, comments, faves, visits, albums and folders in order,
-    /// groups, posts, and members who list each other. With a data directory, only a store
+    /// groups, posts, and members who list each other, dated over the three years before
+    /// 2026-01-01 whenever it runs. With a data directory, only a store
     /// without documents is seeded: a restart keeps what the first start made.
     pub fn seed(mut self, documents: usize) -> Self {
         self.seed = Some(documents);
