@@ -62,6 +62,7 @@ pub use sender::{
     StreamedResponse,
 };
 pub use tickets::{MAX_TICKETS_PER_CALL, TicketOutcome, TicketState, TicketStream};
+pub(crate) use upload::send_envelope;
 pub use upload::{CancellationToken, Progress, ProgressEvents, Quota, UploadBuilder, Uploaded};
 
 /// How often and how long a retryable call is repeated.
@@ -99,7 +100,7 @@ impl RetryPolicy {
 
     /// The delay before retry number `retry` (0-based): exponential with "equal jitter" (half
     /// fixed, half random), or the server's `Retry-After` when it asked for longer.
-    fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
+    pub(crate) fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
         let exponential = self
             .initial_backoff
             .saturating_mul(2u32.saturating_pow(retry))
@@ -358,7 +359,10 @@ impl Client {
 
 /// Reads a response: the decoded payload, the API error, or — when the body is not an API
 /// response — an HTTP error keeping the status and the first bytes.
-fn interpret(response: crate::client::HttpResponse, format: Format) -> Result<Value, Error> {
+pub(crate) fn interpret(
+    response: crate::client::HttpResponse,
+    format: Format,
+) -> Result<Value, Error> {
     if (300..400).contains(&response.status) {
         return Err(Error::Redirect {
             status: response.status,
@@ -413,7 +417,7 @@ fn redirect_target(location: Option<&str>) -> String {
     }
 }
 
-fn is_retryable_answer(error: &Error) -> bool {
+pub(crate) fn is_retryable_answer(error: &Error) -> bool {
     match error {
         Error::Api(api) => api.code.is_retryable(),
         Error::Http { status, .. } => matches!(status, 502..=504),
@@ -422,7 +426,7 @@ fn is_retryable_answer(error: &Error) -> bool {
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is not used by the API and is ignored).
-fn retry_after(response: &HttpResponse) -> Option<Duration> {
+pub(crate) fn retry_after(response: &HttpResponse) -> Option<Duration> {
     let seconds: u64 = response.header("retry-after")?.trim().parse().ok()?;
     Some(Duration::from_secs(seconds.min(3600)))
 }

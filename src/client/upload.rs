@@ -323,7 +323,6 @@ impl UploadBuilder {
             Some(format),
         )?;
         inner.sign_oauth(&mut envelope.head, &fields)?;
-        let total = envelope.content_length(length);
         let mut source = Source::from(self.file.into_source());
         let mut retry = 0u32;
         let (response, sent) = loop {
@@ -334,7 +333,6 @@ impl UploadBuilder {
                 &envelope,
                 reader,
                 length,
-                total,
                 self.progress.clone(),
                 Arc::clone(&clock),
             )
@@ -422,11 +420,50 @@ async fn attempt(
     envelope: &crate::protocol::UploadEnvelope,
     reader: Box<dyn AsyncRead + Send + Unpin>,
     length: u64,
-    total: u64,
     progress: Option<ProgressFn>,
     clock: Arc<ProgressClock>,
 ) -> Result<super::HttpResponse, Error> {
+    let deadlines = (inner.upload_timeout, inner.call_timeout);
+    stream_envelope(
+        &*inner.sender,
+        envelope,
+        reader,
+        length,
+        progress,
+        clock,
+        deadlines,
+    )
+    .await
+}
+
+/// Sends an upload envelope once, `length` bytes of file streamed from `reader` between its
+/// parts, with no deadline on the whole transfer: it fails when the body makes no progress for
+/// `inactivity`, or no answer comes `answer_timeout` after the body is out. Memory stays at one
+/// chunk whatever the file's size.
+pub(crate) async fn send_envelope(
+    sender: &dyn super::HttpSender,
+    envelope: &crate::protocol::UploadEnvelope,
+    reader: Box<dyn AsyncRead + Send + Unpin>,
+    length: u64,
+    inactivity: Duration,
+    answer_timeout: Duration,
+) -> Result<super::HttpResponse, Error> {
+    let clock = Arc::new(ProgressClock::new());
+    let deadlines = (inactivity, answer_timeout);
+    stream_envelope(sender, envelope, reader, length, None, clock, deadlines).await
+}
+
+async fn stream_envelope(
+    sender: &dyn super::HttpSender,
+    envelope: &crate::protocol::UploadEnvelope,
+    reader: Box<dyn AsyncRead + Send + Unpin>,
+    length: u64,
+    progress: Option<ProgressFn>,
+    clock: Arc<ProgressClock>,
+    (inactivity, answer_timeout): (Duration, Duration),
+) -> Result<super::HttpResponse, Error> {
     clock.tick();
+    let total = envelope.content_length(length);
     let body = body_stream(BodyState {
         stage: Stage::Before,
         before: Bytes::from(envelope.before.clone()),
@@ -441,13 +478,8 @@ async fn attempt(
         clock: Arc::clone(&clock),
     });
     // The transfer as a whole has no deadline; the watchdog ends a stalled one.
-    let send = std::pin::pin!(inner.sender.send_stream(
-        envelope.head.clone(),
-        total,
-        body,
-        NO_DEADLINE
-    ));
-    let stall = std::pin::pin!(watchdog(&clock, inner.upload_timeout, inner.call_timeout));
+    let send = std::pin::pin!(sender.send_stream(envelope.head.clone(), total, body, NO_DEADLINE));
+    let stall = std::pin::pin!(watchdog(&clock, inactivity, answer_timeout));
     match futures_util::future::select(send, stall).await {
         futures_util::future::Either::Left((response, _)) => response.map_err(Error::from),
         futures_util::future::Either::Right((stalled, _)) => Err(Error::Connection {

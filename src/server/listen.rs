@@ -9,17 +9,17 @@ use axum::Router;
 
 /// The local address of the connection a request came on (the WSDL names it).
 #[derive(Debug, Clone, Copy)]
-pub(super) struct LocalAddr(pub(super) Option<SocketAddr>);
+pub(crate) struct LocalAddr(pub(crate) Option<SocketAddr>);
 
 /// The address of the client a request came from (its quota's key, error 113).
 #[derive(Debug, Clone, Copy)]
-pub(super) struct PeerAddr(pub(super) Option<SocketAddr>);
+pub(crate) struct PeerAddr(pub(super) Option<SocketAddr>);
 
 /// Accepts connections until `stopped`, then lets each finish its request and closes it. A
 /// client gets `idle` to send its request head (hyper's header timeout) and, in the handlers, to
 /// send each piece of its body: a slow-loris client is cut off instead of holding a task and
 /// its buffers forever.
-pub(super) async fn serve(
+pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     idle: Duration,

@@ -33,94 +33,174 @@ pub(super) async fn api(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let path = uri
-        .path()
-        .strip_prefix("/api")
-        .unwrap_or_default()
-        .trim_start_matches('/');
-    let http_method = match method {
-        Method::POST => HttpMethod::Post,
-        Method::GET | Method::HEAD => HttpMethod::Get,
-        _ => {
-            return (
-                StatusCode::METHOD_NOT_ALLOWED,
-                [(header::ALLOW, "GET, HEAD, POST")],
-                "the API answers GET and POST",
-            )
-                .into_response();
-        }
+    let intake = Intake {
+        spool_dir: &shared.data_dir,
+        max_file_size: shared.max_file_size,
+        idle_timeout: shared.idle_timeout,
     };
-    if http_method == HttpMethod::Get && path == "soap" && uri.query() == Some("wsdl") {
-        return super::pages::wsdl(local.and_then(|axum::Extension(LocalAddr(addr))| addr));
-    }
-    if limits::too_many_params(uri.query().unwrap_or_default().as_bytes()) {
-        return too_many_params();
-    }
-    let protocol = Protocol::for_path(path);
-    let mut content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let boundary = content_type
-        .as_deref()
-        .and_then(crate::protocol::multipart_boundary)
-        .map(str::to_owned);
-    // An upload may be as large as the largest file (in base64 inside an envelope) plus the
-    // rest of the call; anything announced larger is refused before a byte is read.
-    let upload_limit = shared
-        .max_file_size
-        .saturating_add(shared.max_file_size / 3 + 4)
-        .saturating_add(limits::UPLOAD_OVERHEAD);
-    let receiver = Receiver {
-        shared: &shared,
-        limit: upload_limit,
+    let local = local.and_then(|axum::Extension(LocalAddr(addr))| addr);
+    let mut received = match intake.receive(local, &method, &uri, &headers, body).await {
+        Arrival::Request(received) => received,
+        Arrival::Answered(response) => return response,
     };
-    // A multipart upload is read as it arrives, its file going straight to the data directory;
-    // an envelope too, through the file extractor when it is large; other bodies are read
-    // whole, up to MAX_BUFFERED_BODY. The spool guard removes the file however this ends.
-    let received = match boundary {
-        Some(boundary) if http_method == HttpMethod::Post && protocol == Protocol::Rest => {
-            match receiver.multipart(body, &boundary).await {
-                Ok((fields, file)) => {
-                    content_type = Some(crate::protocol::FORM_CONTENT_TYPE.to_owned());
-                    let form = crate::form::form_encode(
-                        fields
-                            .iter()
-                            .map(|(name, value)| (name.as_str(), value.as_str())),
-                    );
-                    Ok((Bytes::from(form), file))
-                }
-                Err(refused) => Err(refused),
-            }
-        }
-        _ if http_method == HttpMethod::Post && protocol != Protocol::Rest => {
-            receiver.envelope(body, protocol).await
-        }
-        _ => limits::read_limited(body, limits::MAX_BUFFERED_BODY, shared.idle_timeout)
-            .await
-            .map(|bytes| (bytes, None)),
-    };
-    let (body, spooled) = match received {
-        Ok(received) => received,
-        Err(refused) => return refused.into_response(),
-    };
-    if protocol == Protocol::Rest && limits::too_many_params(&body) {
-        return too_many_params();
-    }
-    let (spooled, _spool) = spooled.unzip();
     let context = super::oauth::OAuthContext::new(&headers, &uri);
-    let incoming = IncomingRequest {
-        method: http_method,
-        path,
-        query: uri.query().unwrap_or_default(),
-        content_type: content_type.as_deref(),
-        body: &body,
-    };
+    let (spooled, _spool) = received.file.take().unzip();
     // `_spool` lives to here: a file no document took is removed with it.
     let peer = peer
         .and_then(|axum::Extension(PeerAddr(addr))| addr)
         .map(|a| a.ip());
-    super::checks::answer_request(&shared, &context, incoming, spooled, peer).await
+    super::checks::answer_request(&shared, &context, received.incoming(), spooled, peer).await
+}
+
+/// What a request's body may spend, and where its file goes: the bounds every front of the
+/// API (the emulator, the bridge) holds a request to before anything else is looked at.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Intake<'a> {
+    /// Where an upload's file is spooled.
+    pub(crate) spool_dir: &'a std::path::Path,
+    /// The largest file an upload may carry.
+    pub(crate) max_file_size: u64,
+    /// How long a client may send nothing.
+    pub(crate) idle_timeout: std::time::Duration,
+}
+
+/// A request read within its bounds, or the answer it already has.
+pub(crate) enum Arrival {
+    /// A call to parse.
+    Request(Received),
+    /// Answered already: the WSDL, a refusal for its size, pace or HTTP method.
+    Answered(Response),
+}
+
+/// A request's parts once read: a multipart upload's fields as a form body, an envelope without
+/// its file, and the file in a spool that removes it when dropped.
+pub(crate) struct Received {
+    /// GET or POST.
+    pub(crate) method: HttpMethod,
+    /// The path below `/api`, without leading slash.
+    pub(crate) path: String,
+    /// The raw query string.
+    pub(crate) query: String,
+    /// The content type of `body` (a form's for a multipart upload's fields).
+    pub(crate) content_type: Option<String>,
+    /// The body, without the upload's file.
+    pub(crate) body: Bytes,
+    /// The upload's file.
+    pub(crate) file: Option<(FilePart, Spool)>,
+}
+
+impl Received {
+    /// The request as the protocol parsers read it.
+    pub(crate) fn incoming(&self) -> IncomingRequest<'_> {
+        IncomingRequest {
+            method: self.method,
+            path: &self.path,
+            query: &self.query,
+            content_type: self.content_type.as_deref(),
+            body: &self.body,
+        }
+    }
+}
+
+impl Intake<'_> {
+    /// Reads a request to `/api/…` within the bounds: the WSDL is answered (naming `local`, the
+    /// address the client reached), a body too large, too slow or with too many parameters is
+    /// refused with its HTTP status, a multipart upload's file and a large envelope's file go
+    /// to a spool file as they arrive.
+    pub(crate) async fn receive(
+        &self,
+        local: Option<std::net::SocketAddr>,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: Body,
+    ) -> Arrival {
+        let path = uri
+            .path()
+            .strip_prefix("/api")
+            .unwrap_or_default()
+            .trim_start_matches('/');
+        let http_method = match *method {
+            Method::POST => HttpMethod::Post,
+            Method::GET | Method::HEAD => HttpMethod::Get,
+            _ => {
+                return Arrival::Answered(
+                    (
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        [(header::ALLOW, "GET, HEAD, POST")],
+                        "the API answers GET and POST",
+                    )
+                        .into_response(),
+                );
+            }
+        };
+        if http_method == HttpMethod::Get && path == "soap" && uri.query() == Some("wsdl") {
+            return Arrival::Answered(super::pages::wsdl(local));
+        }
+        if limits::too_many_params(uri.query().unwrap_or_default().as_bytes()) {
+            return Arrival::Answered(too_many_params());
+        }
+        let protocol = Protocol::for_path(path);
+        let mut content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let boundary = content_type
+            .as_deref()
+            .and_then(crate::protocol::multipart_boundary)
+            .map(str::to_owned);
+        // An upload may be as large as the largest file (in base64 inside an envelope) plus the
+        // rest of the call; anything announced larger is refused before a byte is read.
+        let upload_limit = self
+            .max_file_size
+            .saturating_add(self.max_file_size / 3 + 4)
+            .saturating_add(limits::UPLOAD_OVERHEAD);
+        let receiver = Receiver {
+            intake: *self,
+            limit: upload_limit,
+        };
+        // A multipart upload is read as it arrives, its file going straight to the spool
+        // directory; an envelope too, through the file extractor when it is large; other
+        // bodies are read whole, up to MAX_BUFFERED_BODY. The spool guard removes the file
+        // however this ends.
+        let received = match boundary {
+            Some(boundary) if http_method == HttpMethod::Post && protocol == Protocol::Rest => {
+                match receiver.multipart(body, &boundary).await {
+                    Ok((fields, file)) => {
+                        content_type = Some(crate::protocol::FORM_CONTENT_TYPE.to_owned());
+                        let form = crate::form::form_encode(
+                            fields
+                                .iter()
+                                .map(|(name, value)| (name.as_str(), value.as_str())),
+                        );
+                        Ok((Bytes::from(form), file))
+                    }
+                    Err(refused) => Err(refused),
+                }
+            }
+            _ if http_method == HttpMethod::Post && protocol != Protocol::Rest => {
+                receiver.envelope(body, protocol).await
+            }
+            _ => limits::read_limited(body, limits::MAX_BUFFERED_BODY, self.idle_timeout)
+                .await
+                .map(|bytes| (bytes, None)),
+        };
+        let (body, file) = match received {
+            Ok(received) => received,
+            Err(refused) => return Arrival::Answered(refused.into_response()),
+        };
+        if protocol == Protocol::Rest && limits::too_many_params(&body) {
+            return Arrival::Answered(too_many_params());
+        }
+        Arrival::Request(Received {
+            method: http_method,
+            path: path.to_owned(),
+            query: uri.query().unwrap_or_default().to_owned(),
+            content_type,
+            body,
+            file,
+        })
+    }
 }
 
 fn too_many_params() -> Response {
@@ -142,8 +222,8 @@ struct SpoolWriter {
 }
 
 impl SpoolWriter {
-    async fn create(shared: &Shared) -> Result<SpoolWriter, BodyRefused> {
-        let spool = Spool::in_dir(&shared.data_dir).map_err(|_| BodyRefused::Unreadable)?;
+    async fn create(intake: &Intake<'_>) -> Result<SpoolWriter, BodyRefused> {
+        let spool = Spool::in_dir(intake.spool_dir).map_err(|_| BodyRefused::Unreadable)?;
         let file = tokio::fs::File::create(spool.path())
             .await
             .map_err(|_| BodyRefused::Unreadable)?;
@@ -153,7 +233,7 @@ impl SpoolWriter {
             spool,
             length: 0,
             digest: md5::Md5::default(),
-            max_kept: shared.max_file_size,
+            max_kept: intake.max_file_size,
         })
     }
 
@@ -192,7 +272,7 @@ impl SpoolWriter {
 
 /// What a body reader needs: where files go and how much a body may hold.
 struct Receiver<'a> {
-    shared: &'a Shared,
+    intake: Intake<'a>,
     /// The most bytes an upload body may have.
     limit: u64,
 }
@@ -212,7 +292,7 @@ impl Receiver<'_> {
         let mut fields = Vec::new();
         let mut spool: Option<(SpoolWriter, Option<String>)> = None;
         let mut file = None;
-        let mut stream = limits::paced(body, self.shared.idle_timeout);
+        let mut stream = limits::paced(body, self.intake.idle_timeout);
         let mut received = 0u64;
         loop {
             let events = match stream.next().await {
@@ -236,7 +316,7 @@ impl Receiver<'_> {
                 match event {
                     MultipartEvent::Field { name, value } => fields.push((name, value)),
                     MultipartEvent::FileStart { filename } => {
-                        spool = Some((SpoolWriter::create(self.shared).await?, filename));
+                        spool = Some((SpoolWriter::create(&self.intake).await?, filename));
                     }
                     MultipartEvent::FileData(data) => {
                         if let Some((writer, _)) = &mut spool {
@@ -262,7 +342,7 @@ impl Receiver<'_> {
         protocol: Protocol,
     ) -> Result<(Bytes, Option<(FilePart, Spool)>), BodyRefused> {
         limits::refuse_announced(&body, self.limit)?;
-        let mut stream = limits::paced(body, self.shared.idle_timeout);
+        let mut stream = limits::paced(body, self.intake.idle_timeout);
         let mut head = Vec::new();
         loop {
             match stream.next().await {
@@ -282,7 +362,7 @@ impl Receiver<'_> {
         let Some(mut extractor) = crate::protocol::FileExtractor::new(protocol) else {
             return unreadable;
         };
-        let mut writer = SpoolWriter::create(self.shared).await?;
+        let mut writer = SpoolWriter::create(&self.intake).await?;
         let mut received = 0u64;
         let mut next = Some(Bytes::from(head));
         loop {

@@ -26,6 +26,7 @@ mod support;
 
 mod archive;
 mod auth;
+mod bridge;
 mod bulk;
 mod cli;
 mod client;

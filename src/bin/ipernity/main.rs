@@ -12,6 +12,7 @@ use connection::Remote;
 use error::CliError;
 
 mod archive;
+mod bridge;
 mod connection;
 mod error;
 mod login;
@@ -110,6 +111,12 @@ enum Command {
         #[arg(long, default_value_t = 10.0)]
         case_timeout: f64,
     },
+    /// Put the service's three protocols in front of one upstream endpoint: calls to /api/…,
+    /// /api/soap (WSDL at /api/soap?wsdl) and /api/xmlrpc are forwarded over
+    /// --upstream-protocol and answered in the caller's protocol and format. The caller's
+    /// api_sig goes through unchanged: the bridge holds no secret. With --record DIR, every
+    /// exchange is written as a conformance case. Runs until Ctrl-C or SIGTERM.
+    Bridge(bridge::BridgeArgs),
     /// Upload files (directories are walked) and print `PATH doc_id=ID` for each, or
     /// `PATH ticket=ID` with --no-wait. Without an endpoint, uploads go to an embedded emulator.
     Upload {
@@ -254,6 +261,7 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
             run_conformance(target, suite.as_deref(), case_timeout).await
         }
         Command::Serve(args) => serve(args).await,
+        Command::Bridge(args) => bridge::run(args).await,
         Command::Methods { name } => methods::run(name.as_deref()),
         Command::Decode { format, file } => decode(format, file.as_deref()),
         Command::Sign {

@@ -1,0 +1,418 @@
+//! The protocol bridge in front of the emulator: every answer equal to what the emulator gives
+//! the same call directly, errors in the caller's format, uploads streamed through, upstream
+//! failures as service errors in time.
+
+use std::time::{Duration, Instant};
+
+use ipernity::bridge::{Bridge, BridgeHandle};
+use ipernity::server::{Emulator, EmulatorHandle, Fault, Schedule};
+use ipernity::{Call, Credentials, Format, Protocol, RetryPolicy};
+
+const KEY: &str = "bridgekey";
+const SECRET: &str = "bridgesecret";
+const TOKEN: &str = "bridgetoken";
+
+/// One of two emulators built alike: the same seed, credentials and settings, so the same
+/// calls in the same order give the same answers.
+async fn twin() -> EmulatorHandle {
+    Emulator::builder()
+        .credentials(KEY, SECRET)
+        .token(TOKEN)
+        .seed(40)
+        .ticket_delay(Duration::from_millis(20))
+        .start()
+        .await
+        .unwrap()
+}
+
+fn credentials() -> Credentials {
+    Credentials::new(KEY, SECRET).with_token(TOKEN)
+}
+
+/// Sends `call` (signed unless `sign` is false) over `protocol` asking for `format`; the raw
+/// answer and its content type.
+async fn raw(
+    base: &str,
+    protocol: Protocol,
+    format: Format,
+    call: &Call,
+    sign: bool,
+) -> (Vec<u8>, String) {
+    let call = match sign {
+        true => call.clone().signed(&credentials()),
+        false => call.clone(),
+    };
+    let request = protocol
+        .transport()
+        .encode(base, &call, Some(format))
+        .unwrap();
+    send(request).await
+}
+
+/// One HTTP client for the whole file: building one loads the trust store.
+fn http() -> &'static reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT.get_or_init(reqwest::Client::new)
+}
+
+async fn send(request: ipernity::protocol::HttpRequest) -> (Vec<u8>, String) {
+    let client = http();
+    let mut builder = match request.method {
+        ipernity::protocol::HttpMethod::Get => client.get(&request.url),
+        ipernity::protocol::HttpMethod::Post => client.post(&request.url).body(request.body),
+    };
+    for (name, value) in &request.headers {
+        builder = builder.header(name, value);
+    }
+    let response = builder.send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    (response.bytes().await.unwrap().to_vec(), content_type)
+}
+
+/// An answer with what differs by nature between two emulators taken out: their origins (in
+/// media URLs) and the current time.
+fn normalized(body: &[u8], origins: &[String]) -> String {
+    let mut text = String::from_utf8_lossy(body).into_owned();
+    for origin in origins {
+        text = text.replace(origin.as_str(), "ORIGIN");
+    }
+    // Unix times of this run (the seed's are years back).
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    for second in now - 120..=now + 5 {
+        text = text.replace(&second.to_string(), "NOW");
+    }
+    text
+}
+
+fn origin(emulator: &EmulatorHandle) -> String {
+    format!("http://{}", emulator.addr())
+}
+
+/// The calls compared: reads of the seeded account, writes, and every kind of error a call
+/// can earn (the method's own, signature, token, permission-free ones).
+fn calls() -> Vec<(Call, bool)> {
+    let call = |method: &str, params: &[(&str, &str)]| {
+        let mut call = Call::new(method);
+        for (name, value) in params {
+            call = call.param(*name, *value);
+        }
+        call
+    };
+    vec![
+        (call("test.echo", &[("echo", "Zoë <&> \"x\" ]]>")]), false),
+        (call("test.hello", &[]), false),
+        (call("auth.checkToken", &[]), true),
+        (
+            call(
+                "doc.getList",
+                &[("per_page", "7"), ("extra", "dates,count,original,md5,geo")],
+            ),
+            true,
+        ),
+        (
+            call("doc.get", &[("doc_id", "2"), ("extra", "tags,notes,geo")]),
+            true,
+        ),
+        (call("doc.getExif", &[("doc_id", "2")]), true),
+        (call("doc.comments.getList", &[("doc_id", "2")]), true),
+        (call("album.getList", &[]), true),
+        (call("folder.getList", &[]), true),
+        (call("group.getList", &[]), true),
+        (call("network.getList", &[]), true),
+        (
+            call("doc.search", &[("text", "sea"), ("per_page", "5")]),
+            true,
+        ),
+        (call("account.getQuota", &[]), true),
+        (
+            call("doc.set", &[("doc_id", "2"), ("title", "Bridged <title>")]),
+            true,
+        ),
+        (
+            call(
+                "doc.comments.add",
+                &[("doc_id", "2"), ("content", "via the bridge")],
+            ),
+            true,
+        ),
+        (call("album.create", &[("title", "Bridged album")]), true),
+        // The method's own error, and global ones.
+        (call("doc.get", &[("doc_id", "999999")]), true),
+        (call("doc.get", &[("doc_id", "2")]), false),
+        (call("test.echo", &[]), false),
+    ]
+}
+
+const PAIRS: [(Protocol, Format); 9] = [
+    (Protocol::Rest, Format::Json),
+    (Protocol::Rest, Format::Xml),
+    (Protocol::Rest, Format::Php),
+    (Protocol::Soap, Format::Soap),
+    (Protocol::Soap, Format::Json),
+    (Protocol::Soap, Format::Php),
+    (Protocol::XmlRpc, Format::XmlRpc),
+    (Protocol::XmlRpc, Format::Xml),
+    (Protocol::XmlRpc, Format::Json),
+];
+
+async fn bridge_to(emulator: &EmulatorHandle, protocol: Protocol) -> BridgeHandle {
+    Bridge::builder(emulator.base_url())
+        .upstream_protocol(protocol)
+        .start()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_through_the_bridge_is_the_one_the_emulator_gives_directly() {
+    for upstream in Protocol::ALL {
+        let direct = twin().await;
+        let behind = twin().await;
+        let bridge = bridge_to(&behind, upstream).await;
+        let origins = [origin(&direct), origin(&behind)];
+        for (protocol, format) in PAIRS {
+            for (call, sign) in calls() {
+                let (expected, expected_type) =
+                    raw(&direct.base_url(), protocol, format, &call, sign).await;
+                let (got, got_type) = raw(&bridge.base_url(), protocol, format, &call, sign).await;
+                assert_eq!(
+                    normalized(&got, &origins),
+                    normalized(&expected, &origins),
+                    "{} over {protocol}/{format}, upstream {upstream}",
+                    call.method()
+                );
+                assert_eq!(got_type, expected_type);
+            }
+        }
+        // Every call went upstream through the bridge (the refusals below do not).
+        assert_eq!(
+            behind.requests_seen(),
+            direct.requests_seen(),
+            "upstream {upstream}"
+        );
+        assert!(behind.requests_seen() >= (PAIRS.len() * calls().len()) as u64);
+        // Refusals the bridge makes itself are the service's: envelope, format, method.
+        let refusals: [(&str, &[u8]); 5] = [
+            ("soap", b"<not an envelope"),
+            ("xmlrpc", b"<methodCall><methodName>test.echo"),
+            ("test.echo/yaml", b""),
+            ("no.such.method/json", b""),
+            ("soap/php", b"<?xml version=\"1.0\"?><x/>"),
+        ];
+        for (path, body) in refusals {
+            let request = |base: String| ipernity::protocol::HttpRequest {
+                method: ipernity::protocol::HttpMethod::Post,
+                url: format!("{base}/{path}"),
+                headers: vec![("Content-Type".to_owned(), "text/xml".to_owned())],
+                body: body.to_vec(),
+            };
+            let (expected, _) = send(request(direct.base_url())).await;
+            let (got, _) = send(request(bridge.base_url())).await;
+            assert_eq!(got, expected, "{path}");
+        }
+        // The WSDL names the bridge.
+        let wsdl = reqwest::get(format!("{}/soap?wsdl", bridge.base_url()))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(wsdl.contains(&format!("location=\"{}/soap\"", bridge.base_url())));
+        bridge.shutdown().await;
+        direct.shutdown().await;
+        behind.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_errors_come_back_as_the_callers_own_faults() {
+    let emulator = twin().await;
+    let bridge = bridge_to(&emulator, Protocol::Rest).await;
+    let bad = Credentials::new(KEY, "not-the-secret").with_token(TOKEN);
+    let call = Call::new("auth.checkToken").signed(&bad);
+    for (protocol, format, expected) in [
+        (
+            Protocol::Soap,
+            Format::Soap,
+            "<faultcode>ipernity.error.105</faultcode>",
+        ),
+        (
+            Protocol::XmlRpc,
+            Format::XmlRpc,
+            "<name>faultCode</name><value><int>105</int></value>",
+        ),
+        (Protocol::Rest, Format::Json, "\"code\":\"105\""),
+    ] {
+        let request = protocol
+            .transport()
+            .encode(&bridge.base_url(), &call, Some(format))
+            .unwrap();
+        let (body, _) = send(request).await;
+        let text = String::from_utf8_lossy(&body);
+        assert!(text.contains(expected), "{protocol}: {text}");
+        // And the crate's decoder reads it as the API's error.
+        let error = format.decode(&body).unwrap_err();
+        assert_eq!(error.code().map(|c| c.as_u32()), Some(105));
+    }
+    bridge.shutdown().await;
+    emulator.shutdown().await;
+}
+
+/// The code and message of the error a body answers.
+fn error_of(format: Format, body: &[u8]) -> (u32, String) {
+    match format.decode(body) {
+        Err(ipernity::Error::Api(error)) => (error.code.as_u32(), error.message),
+        other => panic!("not an API error: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_that_fails_is_a_service_error_in_time_never_a_hang() {
+    let echo = Call::new("test.echo").param("echo", "x");
+    // Nobody listens: 503 at once.
+    let closed = format!("http://{}/api", support_free_addr());
+    let bridge = Bridge::builder(closed.as_str())
+        .retry(RetryPolicy::none())
+        .start()
+        .await
+        .unwrap();
+    let (body, _) = raw(
+        &bridge.base_url(),
+        Protocol::Soap,
+        Format::Soap,
+        &echo,
+        true,
+    )
+    .await;
+    let (code, message) = error_of(Format::Soap, &body);
+    assert_eq!(code, 503, "{message}");
+    assert!(!message.contains(&closed), "{message}");
+    bridge.shutdown().await;
+    // A silent upstream: 503 once the timeout has passed.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_url = format!("http://{}/api", silent.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = silent.accept().await {
+            held.push(stream);
+        }
+    });
+    let bridge = Bridge::builder(silent_url.as_str())
+        .call_timeout(Duration::from_millis(500))
+        .retry(RetryPolicy::none())
+        .start()
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let (body, _) = raw(
+        &bridge.base_url(),
+        Protocol::XmlRpc,
+        Format::XmlRpc,
+        &echo,
+        true,
+    )
+    .await;
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(error_of(Format::XmlRpc, &body).0, 503);
+    bridge.shutdown().await;
+    held.abort();
+    // An HTML error page upstream: 500 with its status; a gateway error on a read is retried.
+    let emulator = twin().await;
+    let bridge = Bridge::builder(emulator.base_url())
+        .retry(RetryPolicy {
+            initial_backoff: Duration::from_millis(10),
+            ..RetryPolicy::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    emulator.inject(Fault::Http(502), Schedule::Next(1));
+    let (body, _) = raw(
+        &bridge.base_url(),
+        Protocol::Soap,
+        Format::Soap,
+        &echo,
+        true,
+    )
+    .await;
+    assert!(
+        Format::Soap.decode(&body).is_ok(),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    emulator.inject(Fault::Http(500), Schedule::Next(10));
+    let (body, _) = raw(
+        &bridge.base_url(),
+        Protocol::Soap,
+        Format::Soap,
+        &echo,
+        true,
+    )
+    .await;
+    let (code, message) = error_of(Format::Soap, &body);
+    assert_eq!(code, 500);
+    assert!(message.contains("HTTP 500"), "{message}");
+    emulator.clear_faults();
+    // A write is not repeated after it left.
+    emulator.inject(Fault::CloseConnection, Schedule::Next(1));
+    let seen = emulator.requests_seen();
+    let album = Call::new("album.create").param("title", "once");
+    let (body, _) = raw(
+        &bridge.base_url(),
+        Protocol::XmlRpc,
+        Format::XmlRpc,
+        &album,
+        true,
+    )
+    .await;
+    assert_eq!(error_of(Format::XmlRpc, &body).0, 503);
+    assert_eq!(emulator.requests_seen(), seen + 1);
+    bridge.shutdown().await;
+    emulator.shutdown().await;
+}
+
+fn support_free_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oauth_call_is_refused_where_the_protocol_would_change_what_it_signs() {
+    let emulator = twin().await;
+    let bridge = bridge_to(&emulator, Protocol::Rest).await;
+    let call = Call::new("test.echo")
+        .param("echo", "x")
+        .param("oauth_consumer_key", KEY)
+        .param("oauth_signature", "c2lnbmF0dXJl");
+    for (protocol, format) in [
+        (Protocol::Soap, Format::Soap),
+        (Protocol::XmlRpc, Format::XmlRpc),
+    ] {
+        let (body, _) = raw(&bridge.base_url(), protocol, format, &call, false).await;
+        let (code, message) = error_of(format, &body);
+        assert_eq!(code, 105);
+        assert!(message.contains("OAuth"), "{message}");
+    }
+    // Over the upstream's own protocol it goes through, header and all: the emulator checks it.
+    let request = ipernity::protocol::HttpRequest {
+        method: ipernity::protocol::HttpMethod::Get,
+        url: format!("{}/test.echo/json?echo=x", bridge.base_url()),
+        headers: vec![(
+            "Authorization".to_owned(),
+            format!("OAuth oauth_consumer_key=\"{KEY}\", oauth_signature_method=\"HMAC-SHA1\""),
+        )],
+        body: Vec::new(),
+    };
+    let (body, _) = send(request).await;
+    let (code, _) = error_of(Format::Json, &body);
+    assert!((130..=135).contains(&code) || code == 105, "{code}");
+    bridge.shutdown().await;
+    emulator.shutdown().await;
+}
