@@ -1,7 +1,7 @@
 //! Hostile input: entity bombs, external entities, a million levels of nesting, lengths far
 //! beyond the input, invalid UTF-8 and NUL bytes for the decoders; the same and a 2 GB
 //! `Content-Length` with a 10-byte body, slow-loris clients and header floods against the
-//! emulator's endpoints; hostile files given to the CLI. Each gets a clear error, the emulator
+//! emulator's endpoints and the bridge's; hostile files given to the CLI. Each gets a clear error, the emulator
 //! keeps serving, and its memory stays bounded: its peak resident size over the whole attack
 //! stays under [`EMULATOR_PEAK_RSS_MIB`].
 
@@ -279,6 +279,26 @@ fn peak_rss_mib(pid: u32) -> u64 {
 #[test]
 fn the_emulator_answers_every_attack_keeps_serving_and_stays_small() {
     let (mut server, endpoint, [api_key, _, _]) = common::start_server(&["--idle-timeout", "1"]);
+    every_attack_is_answered(&endpoint, &api_key, server.id(), "the emulator");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+#[test]
+fn the_bridge_answers_every_attack_keeps_serving_and_stays_small() {
+    let (mut server, upstream, [api_key, _, _]) = common::start_server(&[]);
+    let mut bridge = common::start_bridge(&upstream, &["--idle-timeout", "1"]);
+    let endpoint = format!("http://{}/api", bridge.1);
+    every_attack_is_answered(&endpoint, &api_key, bridge.0.id(), "the bridge");
+    bridge.0.kill().unwrap();
+    bridge.0.wait().unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+/// Every attack against the API at `endpoint` (served by process `pid`, `what`): each is
+/// answered or cut off in time, the endpoint keeps serving, its peak RSS stays bounded.
+fn every_attack_is_answered(endpoint: &str, api_key: &str, pid: u32, what: &str) {
     let addr = endpoint
         .strip_prefix("http://")
         .unwrap()
@@ -446,13 +466,11 @@ fn the_emulator_answers_every_attack_keeps_serving_and_stays_small() {
     assert!(matches!(status, None | Some(431) | Some(400)), "{status:?}");
 
     still_serving();
-    let peak = peak_rss_mib(server.id());
+    let peak = peak_rss_mib(pid);
     assert!(
         peak < EMULATOR_PEAK_RSS_MIB,
-        "the emulator's peak RSS was {peak} MiB"
+        "{what}'s peak RSS was {peak} MiB"
     );
-    server.kill().unwrap();
-    server.wait().unwrap();
 }
 
 #[test]

@@ -416,3 +416,102 @@ async fn an_oauth_call_is_refused_where_the_protocol_would_change_what_it_signs(
     bridge.shutdown().await;
     emulator.shutdown().await;
 }
+
+/// The lowercase hex MD5 of `bytes`.
+fn md5_hex(bytes: &[u8]) -> String {
+    use md5::Digest;
+    md5::Md5::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_in_every_protocol_reach_the_upstream_whole_and_leave_nothing_behind() {
+    let emulator = twin().await;
+    let spool = std::env::temp_dir().join(format!("ipernity-bridge-spool-{}", std::process::id()));
+    let bridge = Bridge::builder(emulator.base_url())
+        .spool_dir(&spool)
+        .start()
+        .await
+        .unwrap();
+    // A small file (read with its envelope) and one past the envelope's buffer (extracted to the
+    // spool as it arrives).
+    let small = ipernity::server::sample_jpeg(40, 30, Some("2020-01-02 03:04:05"), None);
+    let mut large = ipernity::server::sample_jpeg(64, 48, None, None);
+    large.extend((0..3 * 1024 * 1024u32).map(|i| (i % 251) as u8));
+    for protocol in Protocol::ALL {
+        for (name, file) in [("small.jpg", &small), ("large.jpg", &large)] {
+            let client = ipernity::Client::builder()
+                .endpoint(bridge.base_url())
+                .credentials(KEY, SECRET)
+                .token(TOKEN)
+                .protocol(protocol)
+                .build()
+                .unwrap();
+            let uploaded = client
+                .upload(
+                    ipernity::upload::UploadFile::from_bytes(name, file.clone())
+                        .title(format!("{protocol} {name}"))
+                        .asynchronous(false),
+                )
+                .send()
+                .await
+                .unwrap();
+            let doc_id = uploaded.doc_id.unwrap();
+            let doc = client
+                .call("doc.get")
+                .param("doc_id", doc_id)
+                .param("extra", "md5")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                doc.get("doc").unwrap().get("md5").unwrap().as_str(),
+                Some(md5_hex(file).as_str()),
+                "{protocol} {name}"
+            );
+            let received = emulator.last_upload().unwrap();
+            assert_eq!(received.length, file.len() as u64);
+            // The file name travels where the caller's protocol carries one.
+            if protocol != Protocol::XmlRpc {
+                assert_eq!(received.filename.as_deref(), Some(name), "{protocol}");
+            }
+            // The caller's signature, unchanged.
+            assert!(received.params.get("api_sig").is_some());
+        }
+    }
+    assert_eq!(
+        std::fs::read_dir(&spool).unwrap().count(),
+        0,
+        "spool files left"
+    );
+    // A caller that goes away mid-upload leaves nothing either.
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut stream = tokio::net::TcpStream::connect(bridge.addr()).await.unwrap();
+        let head = format!(
+            "POST /api/soap HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n",
+            10 * 1024 * 1024
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(b"<?xml version=\"1.0\"?><s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Body><call><method>upload.file</method><file>").await.unwrap();
+        stream
+            .write_all(&vec![b'A'; 2 * 1024 * 1024])
+            .await
+            .unwrap();
+        drop(stream);
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::fs::read_dir(&spool).unwrap().count() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        std::fs::read_dir(&spool).unwrap().count(),
+        0,
+        "spool left by a dropped caller"
+    );
+    bridge.shutdown().await;
+    emulator.shutdown().await;
+    std::fs::remove_dir_all(&spool).ok();
+}

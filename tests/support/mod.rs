@@ -56,6 +56,32 @@ pub(crate) fn start_server_at(
     (server, format!("http://{addr}/api"), credentials)
 }
 
+/// Starts `ipernity bridge` on a free port in front of `upstream` with `extra` arguments;
+/// returns the process and its address.
+pub(crate) fn start_bridge(upstream: &str, extra: &[&str]) -> (std::process::Child, String) {
+    let addr = free_addr();
+    let mut bridge = Command::new(env!("CARGO_BIN_EXE_ipernity"))
+        .args(
+            [
+                &["bridge", "--listen", addr.as_str(), "--upstream", upstream][..],
+                extra,
+            ]
+            .concat(),
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(bridge.stdout.take().unwrap()));
+    let first = lines.next().unwrap().unwrap();
+    assert!(
+        first.starts_with(&format!("ipernity bridge listening on http://{addr}/api")),
+        "{first}"
+    );
+    std::thread::spawn(move || lines.for_each(drop));
+    (bridge, addr)
+}
+
 /// The `ipernity` binary, with a data directory of its own for the embedded emulator (which
 /// keeps its state between runs): commands of different tests never share one.
 pub(crate) fn ipernity_command() -> Command {
