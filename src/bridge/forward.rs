@@ -400,18 +400,23 @@ impl Answer {
         let decoded = upstream_format.decode(&response.body);
         let body = match decoded {
             Ok(_) | Err(Error::Api(_)) if upstream_format == format => response.body,
-            Ok(Value::Map(payload)) => format.render(Ok(&payload)),
+            Ok(payload) => match in_envelope(upstream_format, format, &response.body) {
+                Some(body) => body,
+                None => match payload {
+                    Value::Map(payload) => format.render(Ok(&payload)),
+                    other => {
+                        let error = ApiError::new(
+                            ErrorCode::ServiceError,
+                            format!(
+                                "Service error: the upstream's answer is a {}, not a document",
+                                other.kind()
+                            ),
+                        );
+                        format.render(Err(&error))
+                    }
+                },
+            },
             Err(Error::Api(error)) => format.render(Err(&error)),
-            Ok(other) => {
-                let error = ApiError::new(
-                    ErrorCode::ServiceError,
-                    format!(
-                        "Service error: the upstream's answer is a {}, not a document",
-                        other.kind()
-                    ),
-                );
-                format.render(Err(&error))
-            }
             Err(_) => {
                 let error = match response.status {
                     503 => ApiError::new(
@@ -456,6 +461,15 @@ impl Answer {
             response.headers_mut().insert(header::RETRY_AFTER, after);
         }
         response
+    }
+}
+
+/// A success answer in xml, in the SOAP or XML-RPC envelope the caller asked for: the document
+/// itself goes in, so nothing is lost on the way (its elements' text stays text).
+fn in_envelope(upstream_format: Format, format: Format, body: &[u8]) -> Option<Vec<u8>> {
+    match upstream_format {
+        Format::Xml => crate::format::xml::in_envelope(format, body),
+        _ => None,
     }
 }
 

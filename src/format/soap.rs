@@ -14,7 +14,7 @@ use quick_xml::NsReader;
 use quick_xml::events::Event;
 use quick_xml::name::{QName, ResolveResult};
 
-use super::xml::{interpret_api, parse_tree, span_range, write_escaped_api_document};
+use super::xml::{interpret_api, parse_tree, span_range};
 use super::xml_text::{escape_text_into, forbidden_control, utf8};
 use super::{Format, ipernity_fault_code};
 #[cfg(test)]
@@ -160,15 +160,24 @@ fn fault_error(content: &str) -> Result<Error, Error> {
     }
 }
 
+/// A success envelope around an `<api status="ok">` document, escaped as text.
+pub(crate) fn render_success_document(document: &str) -> Vec<u8> {
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n");
+    out.push_str(ENVELOPE_OPEN);
+    out.push_str("<s:Body><x:ipernityResponse xmlns:x=\"urn:ipernity\">");
+    escape_text_into(&mut out, document);
+    out.push_str("</x:ipernityResponse></s:Body></s:Envelope>");
+    out.into_bytes()
+}
+
 /// Renders a payload or an error as a SOAP response body.
 pub fn render(outcome: Result<&Map, &ApiError>) -> Vec<u8> {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n");
     match outcome {
         Ok(_) => {
-            out.push_str(ENVELOPE_OPEN);
-            out.push_str("<s:Body><x:ipernityResponse xmlns:x=\"urn:ipernity\">");
-            write_escaped_api_document(&mut out, outcome);
-            out.push_str("</x:ipernityResponse></s:Body></s:Envelope>");
+            let mut document = String::new();
+            crate::format::xml::write_api_document(&mut document, outcome);
+            return render_success_document(&document);
         }
         Err(error) => {
             out.push_str("<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Body><s:Fault><faultcode>ipernity.error.");

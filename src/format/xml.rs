@@ -46,9 +46,25 @@ pub fn decode(body: &[u8]) -> Result<Value, Error> {
 
 /// Renders a payload or an error as an `/xml` response body.
 pub fn render(outcome: Result<&Map, &ApiError>) -> Vec<u8> {
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
+    let mut out = String::from(DECLARATION);
     write_api_document(&mut out, outcome);
     out.into_bytes()
+}
+
+/// The declaration every rendered document opens with.
+const DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n";
+
+/// The `<api>` document of an xml answer (its declaration and surrounding whitespace left
+/// out), the form SOAP and XML-RPC successes carry it in; `None` when the body is not UTF-8 or
+/// holds no `<api` document.
+pub(crate) fn api_document(body: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(body).ok()?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text).trim();
+    let text = match text.strip_prefix("<?xml") {
+        Some(rest) => rest.split_once("?>")?.1.trim_start(),
+        None => text,
+    };
+    text.starts_with("<api").then_some(text)
 }
 
 /// Writes the `<api>` document (without XML declaration).
@@ -71,11 +87,16 @@ pub(crate) fn write_api_document(out: &mut String, outcome: Result<&Map, &ApiErr
     }
 }
 
-/// Writes the `<api>` document as escaped text, the way SOAP and XML-RPC successes carry it.
-pub(crate) fn write_escaped_api_document(out: &mut String, outcome: Result<&Map, &ApiError>) {
-    let mut document = String::new();
-    write_api_document(&mut document, outcome);
-    escape_text_into(out, &document);
+/// Renders an xml answer's success document in `format`'s envelope (SOAP or XML-RPC) exactly
+/// as [`Format::render`] would have from its payload: `None` for another format, or a body
+/// that is not an xml answer.
+pub(crate) fn in_envelope(format: Format, body: &[u8]) -> Option<Vec<u8>> {
+    let document = api_document(body)?;
+    match format {
+        Format::Soap => Some(super::soap::render_success_document(document)),
+        Format::XmlRpc => Some(super::xmlrpc::render_success_document(document)),
+        _ => None,
+    }
 }
 
 /// A reader's span (content between a start and its end tag) as byte positions in the document.
@@ -536,6 +557,29 @@ fn push_text(
 mod tests {
     use super::*;
     use crate::error::ErrorCode;
+
+    #[test]
+    fn an_xml_answer_in_an_envelope_is_what_the_envelope_format_renders() {
+        let mut doc = Map::default();
+        doc.insert("doc_id".into(), Value::from("7".to_owned()));
+        doc.insert("title".into(), Value::from("a <b> & \"c\"".to_owned()));
+        let mut payload = Map::default();
+        payload.insert("doc".into(), Value::Map(doc));
+        let xml = render(Ok(&payload));
+        for format in [Format::Soap, Format::XmlRpc] {
+            assert_eq!(
+                in_envelope(format, &xml).unwrap(),
+                format.render(Ok(&payload)),
+                "{format}"
+            );
+        }
+        assert_eq!(in_envelope(Format::Json, &xml), None);
+        assert_eq!(in_envelope(Format::Soap, b"<html/>"), None);
+        assert_eq!(
+            api_document(b"\xef\xbb\xbf<?xml version=\"1.0\"?>\n <api/>"),
+            Some("<api/>")
+        );
+    }
 
     fn payload(xml: &str) -> Value {
         decode(xml.as_bytes()).unwrap()

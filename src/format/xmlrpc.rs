@@ -18,7 +18,7 @@ use quick_xml::events::Event;
 use quick_xml::name::QName;
 
 use super::soap::decode_document;
-use super::xml::{span_range, write_escaped_api_document};
+use super::xml::span_range;
 use super::xml_text::{escape_text_into, utf8};
 use super::{Format, MAX_DEPTH, interpret_document, ipernity_fault_code};
 #[cfg(test)]
@@ -288,14 +288,23 @@ fn check_depth(content: &str, base: usize) -> Result<(), String> {
     }
 }
 
+/// A success `methodResponse` around an `<api status="ok">` document, escaped as a string.
+pub(crate) fn render_success_document(document: &str) -> Vec<u8> {
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<methodResponse>");
+    out.push_str("<params><param><value><string>");
+    escape_text_into(&mut out, document);
+    out.push_str("</string></value></param></params></methodResponse>");
+    out.into_bytes()
+}
+
 /// Renders a payload or an error as an XML-RPC response body.
 pub fn render(outcome: Result<&Map, &ApiError>) -> Vec<u8> {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<methodResponse>");
     match outcome {
         Ok(_) => {
-            out.push_str("<params><param><value><string>");
-            write_escaped_api_document(&mut out, outcome);
-            out.push_str("</string></value></param></params>");
+            let mut document = String::new();
+            crate::format::xml::write_api_document(&mut document, outcome);
+            return render_success_document(&document);
         }
         Err(error) => {
             out.push_str("<fault><value><struct><member><name>faultCode</name><value><int>");

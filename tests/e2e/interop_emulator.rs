@@ -178,6 +178,7 @@ for method, params in calls:
     answer = api.call(method, **fill(params, made))
     remember(method, answer, made)
     print("pyipernity ok", method)
+    print("answer pyipernity", method, json.dumps(answer, sort_keys=True))
 print("pyipernity user", api.user_info["user_id"], "docs", sum(1 for _ in api.walk_data("doc.getList", per_page=2)))
 
 # Python's xmlrpc.client, signing each struct itself.
@@ -191,19 +192,28 @@ for method, params in calls:
     body = getattr(proxy, method)(signed(method, fill(params, made)))
     assert body.startswith('<api status="ok">'), (method, body)
     print("xmlrpc ok", method)
+    print("answer xmlrpc", method, json.dumps(body))
 "#;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pyipernity_and_xmlrpc_client_call_every_family_of_the_emulator() {
-    let emulator = Emulator::builder()
+/// An emulator for the Python peers: a group to join and a post to comment on.
+async fn python_peers_emulator() -> ipernity::server::EmulatorHandle {
+    Emulator::builder()
+        .credentials("peerskey", "peerssecret")
+        .token("peerstoken")
         .ticket_delay(std::time::Duration::from_millis(100))
         .group("Python lovers", true, false)
         .post(1, "Snakes", "A post about Python.", true)
         .start()
         .await
-        .unwrap();
-    let credentials = emulator.credentials();
-    let dir = std::env::temp_dir().join(format!("ipernity-python-peers-{}", std::process::id()));
+        .unwrap()
+}
+
+/// Runs both Python peers against `base`; their standard output.
+async fn run_python_peers(base: &str, credentials: &ipernity::Credentials, label: &str) -> String {
+    let dir = std::env::temp_dir().join(format!(
+        "ipernity-python-peers-{}-{label}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let photo = dir.join("peer.jpg");
     std::fs::write(
@@ -214,7 +224,7 @@ async fn pyipernity_and_xmlrpc_client_call_every_family_of_the_emulator() {
     let args: Vec<String> = vec![
         "-c".into(),
         PYTHON_PEERS.into(),
-        emulator.base_url(),
+        base.to_owned(),
         credentials.api_key.clone(),
         credentials.secret.expose().to_owned(),
         credentials.token.clone().unwrap().expose().to_owned(),
@@ -229,6 +239,13 @@ async fn pyipernity_and_xmlrpc_client_call_every_family_of_the_emulator() {
     .await
     .unwrap();
     std::fs::remove_dir_all(&dir).ok();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pyipernity_and_xmlrpc_client_call_every_family_of_the_emulator() {
+    let emulator = python_peers_emulator().await;
+    let out = run_python_peers(&emulator.base_url(), &emulator.credentials(), "direct").await;
     let methods = |peer: &str| {
         out.lines()
             .filter_map(|line| line.strip_prefix(&format!("{peer} ok ")))
@@ -252,4 +269,36 @@ async fn pyipernity_and_xmlrpc_client_call_every_family_of_the_emulator() {
     }
     assert!(out.contains("pyipernity user 1 docs 1"), "{out}");
     emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pyipernity_and_xmlrpc_client_get_through_the_bridge_what_they_get_directly() {
+    let direct = python_peers_emulator().await;
+    let behind = python_peers_emulator().await;
+    let bridge = ipernity::bridge::Bridge::builder(behind.base_url())
+        .start()
+        .await
+        .unwrap();
+    let credentials = direct.credentials();
+    let expected = run_python_peers(&direct.base_url(), &credentials, "direct").await;
+    let got = run_python_peers(&bridge.base_url(), &credentials, "bridged").await;
+    let origins = [
+        format!("http://{}", direct.addr()),
+        format!("http://{}", behind.addr()),
+    ];
+    let answers = |out: &str| {
+        out.lines()
+            .filter(|line| line.starts_with("answer "))
+            .map(|line| crate::bridge::normalized(line.as_bytes(), &origins))
+            .collect::<Vec<_>>()
+    };
+    let (expected, got) = (answers(&expected), answers(&got));
+    assert!(expected.len() >= 40, "{expected:?}");
+    assert_eq!(got.len(), expected.len());
+    for (got, expected) in got.iter().zip(&expected) {
+        assert_eq!(got, expected);
+    }
+    bridge.shutdown().await;
+    direct.shutdown().await;
+    behind.shutdown().await;
 }

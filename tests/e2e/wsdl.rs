@@ -252,13 +252,30 @@ async fn the_emulator_serves_the_wsdl_with_its_own_address() {
 /// Runs a toolkit script against a running emulator with its credentials.
 async fn run_toolkit(program: &'static str, script: &'static str) -> String {
     let emulator = emulator().await;
-    let credentials = emulator.credentials();
+    let stdout = run_toolkit_at(
+        program,
+        script,
+        &emulator.base_url(),
+        &emulator.credentials(),
+    )
+    .await;
+    emulator.shutdown().await;
+    stdout
+}
+
+/// Runs a toolkit script against `base` with `credentials`; its standard output.
+async fn run_toolkit_at(
+    program: &'static str,
+    script: &'static str,
+    base: &str,
+    credentials: &ipernity::Credentials,
+) -> String {
     let args = [
         format!(
             "{}/tests/soap_toolkits/{script}",
             env!("CARGO_MANIFEST_DIR")
         ),
-        emulator.base_url(),
+        base.to_owned(),
         credentials.api_key.clone(),
         credentials.secret.expose().to_owned(),
         credentials.token.clone().unwrap().expose().to_owned(),
@@ -267,7 +284,6 @@ async fn run_toolkit(program: &'static str, script: &'static str) -> String {
         .await
         .unwrap()
         .unwrap_or_else(|e| panic!("{program} runs: {e}"));
-    emulator.shutdown().await;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
@@ -275,6 +291,58 @@ async fn run_toolkit(program: &'static str, script: &'static str) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     stdout
+}
+
+/// Runs a toolkit script against an emulator directly and against a bridge (over REST) in front
+/// of its twin: every raw answer it printed must be the same.
+async fn through_the_bridge(program: &'static str, script: &'static str) -> String {
+    let twin = || async {
+        Emulator::builder()
+            .credentials("toolkitkey", "toolkitsecret")
+            .token("toolkittoken")
+            .start()
+            .await
+            .unwrap()
+    };
+    let direct = twin().await;
+    let behind = twin().await;
+    let bridge = ipernity::bridge::Bridge::builder(behind.base_url())
+        .start()
+        .await
+        .unwrap();
+    let credentials = direct.credentials();
+    let expected = run_toolkit_at(program, script, &direct.base_url(), &credentials).await;
+    let got = run_toolkit_at(program, script, &bridge.base_url(), &credentials).await;
+    let answers = |out: &str| {
+        out.lines()
+            .filter(|line| line.starts_with("answer "))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert!(answers(&expected).len() >= 3, "{expected}");
+    assert_eq!(answers(&got), answers(&expected));
+    assert!(behind.requests_seen() >= 3);
+    bridge.shutdown().await;
+    direct.shutdown().await;
+    behind.shutdown().await;
+    got
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_zeep_gets_through_the_bridge_what_it_gets_from_the_emulator() {
+    let stdout = through_the_bridge("python3", "zeep_client.py").await;
+    assert!(stdout.contains("fault ipernity.error.105"), "{stdout}");
+    assert!(stdout.contains("/api/soap"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn php_soapclient_gets_through_the_bridge_what_it_gets_from_the_emulator() {
+    let stdout = through_the_bridge("php", "php_soapclient.php").await;
+    assert!(
+        stdout.contains("auth.checkToken ok: doc=delete"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("fault ipernity.error.105"), "{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

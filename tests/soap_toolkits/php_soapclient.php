@@ -1,7 +1,8 @@
 <?php
 // A SOAP toolkit against the emulator: PHP's SoapClient in WSDL mode (SOAP 1.2) binds to the WSDL
 // the emulator serves, then calls test.echo, a signed auth.checkToken, and a badly signed one
-// whose fault must carry ipernity.error.105. Prints one line per check; exits 1 on a failure.
+// whose fault must carry ipernity.error.105. Prints one line per check and one `answer METHOD
+// JSON` line with each raw answer; exits 1 on a failure.
 //
 //     php php_soapclient.php BASE_URL API_KEY SECRET TOKEN
 
@@ -40,7 +41,9 @@ function call(SoapClient $client, string $key, string $method, array $params, ?s
     foreach ($params as $name => $value) {
         $any .= "<$name>" . htmlspecialchars($value, ENT_XML1) . "</$name>";
     }
-    return new SimpleXMLElement($client->call(['method' => $method, 'any' => $any]));
+    $answer = $client->call(['method' => $method, 'any' => $any]);
+    echo "answer $method ", json_encode($client->__getLastResponse()), "\n";
+    return new SimpleXMLElement($answer);
 }
 
 $echo = call($client, $key, 'test.echo', ['echo' => 'php: é & <ok>'], null);
@@ -59,6 +62,7 @@ try {
     call($client, $key, 'auth.checkToken', ['auth_token' => $token], 'not-the-secret');
     fail('a bad signature was accepted');
 } catch (SoapFault $fault) {
+    echo "answer fault ", json_encode($client->__getLastResponse()), "\n";
     $received = new SimpleXMLElement($client->__getLastResponse());
     $received->registerXPathNamespace('env', 'http://www.w3.org/2003/05/soap-envelope');
     $code = (string) ($received->xpath('//env:Fault/faultcode')[0] ?? '');

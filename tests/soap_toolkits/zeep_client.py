@@ -1,10 +1,12 @@
 """A SOAP toolkit against the emulator: zeep binds to the WSDL the emulator serves, then calls
 test.echo, a signed auth.checkToken, and a badly signed one whose fault must carry
-ipernity.error.105. Prints one line per check; exits non-zero on the first failure.
+ipernity.error.105. Prints one line per check and an `answer METHOD JSON` line with each raw
+answer envelope; exits non-zero on the first failure.
 
     python3 zeep_client.py BASE_URL API_KEY SECRET TOKEN
 """
 import hashlib
+import json
 import sys
 import xml.etree.ElementTree as ET
 
@@ -33,9 +35,13 @@ def call(method, params, secret=None):
     if secret is not None:
         text = "".join(k + v for k, v in sorted(params.items())) + method + secret
         params["api_sig"] = hashlib.md5(text.encode("utf-8")).hexdigest()
-    answer = client.service.call(
-        method=method, _value_1=[element(k, v) for k, v in params.items()]
-    )
+    try:
+        answer = client.service.call(
+            method=method, _value_1=[element(k, v) for k, v in params.items()]
+        )
+    finally:
+        raw = etree.tostring(history.last_received["envelope"]).decode("utf-8")
+        print("answer", method, json.dumps(raw))
     return ET.fromstring(answer)
 
 
