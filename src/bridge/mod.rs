@@ -57,8 +57,6 @@ use crate::protocol::Protocol;
 mod forward;
 mod record;
 
-pub use record::{RECORDED_API_KEY, RECORDED_SECRET, RECORDED_TOKEN};
-
 /// The bridge's entry point: [`Bridge::builder`].
 #[derive(Debug)]
 pub struct Bridge;

@@ -3,7 +3,7 @@
 //! and the signature recomputed for the placeholder secret, so a case can be committed and
 //! replayed anywhere (`ipernity conformance --cases DIR`).
 //!
-//! A case is `NNNNNN-METHOD.json` beside its fixtures: the caller's request (`.request.http`,
+//! A case is `NNNNNN-METHOD.case.json` beside its fixtures: the caller's request (`.request.http`,
 //! HTTP text, the upload's file in it), the request that went upstream (`.upstream.http`, an
 //! upload's file left out) and the answer the caller got (`.answer.FORMAT`). Fixtures are
 //! written first and every file is renamed into place whole: a case whose JSON exists is
@@ -20,12 +20,7 @@ use crate::protocol::{FileContent, FilePart, HttpRequest, ParsedRequest, Protoco
 use crate::server::receive::Received;
 use crate::value::{Map, Value};
 
-/// The API key a recorded case carries instead of the caller's.
-pub const RECORDED_API_KEY: &str = "recordedapikey";
-/// The secret a recorded case's signatures are computed with.
-pub const RECORDED_SECRET: &str = "recordedsecret";
-/// The token a recorded case carries instead of any token or frob.
-pub const RECORDED_TOKEN: &str = "recordedtoken";
+use crate::conformance::{RECORDED_API_KEY, RECORDED_SECRET, RECORDED_TOKEN};
 
 /// Parameters and answer members whose values are credentials.
 const SECRET_NAMES: [&str; 6] = [
@@ -55,6 +50,9 @@ pub(super) struct Exchange<'a> {
 pub(super) struct Recorder {
     dir: PathBuf,
     next: AtomicU64,
+    /// When recording began: each case says how long after it its answer came, so a replay
+    /// keeps the recording's pace (a ticket processed between two calls is processed again).
+    started: std::time::Instant,
 }
 
 /// A recorded case as its JSON file holds it.
@@ -62,6 +60,8 @@ pub(super) struct Recorder {
 struct CaseFile<'a> {
     name: &'a str,
     kind: &'static str,
+    /// Milliseconds from the start of the recording to the answer.
+    at_ms: u64,
     protocol: &'static str,
     format: &'static str,
     method: &'a str,
@@ -88,7 +88,7 @@ impl Recorder {
             let name = entry?.file_name();
             let name = name.to_string_lossy();
             if let Some(number) = name
-                .strip_suffix(".json")
+                .strip_suffix(".case.json")
                 .and_then(|stem| stem.split('-').next())
                 .and_then(|digits| digits.parse::<u64>().ok())
             {
@@ -98,6 +98,7 @@ impl Recorder {
         Ok(Recorder {
             dir: dir.to_owned(),
             next: AtomicU64::new(last + 1),
+            started: std::time::Instant::now(),
         })
     }
 
@@ -105,8 +106,9 @@ impl Recorder {
     /// problem: the call was answered.
     pub(super) async fn record(&self, exchange: Exchange<'_>) {
         let number = self.next.fetch_add(1, Ordering::Relaxed);
+        let at_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let method = exchange.parsed.call.method().to_owned();
-        let written = match Case::from_exchange(&exchange, number).await {
+        let written = match Case::from_exchange(&exchange, number, at_ms).await {
             Ok(Some(case)) => case.write(&self.dir).await,
             Ok(None) => Ok(()),
             Err(why) => Err(std::io::Error::other(why)),
@@ -127,7 +129,11 @@ struct Case {
 impl Case {
     /// The case of `exchange`, or `None` when it cannot be recorded (logged: an OAuth call,
     /// whose signature covers a time and a nonce; an upload larger than the largest kept).
-    async fn from_exchange(exchange: &Exchange<'_>, number: u64) -> Result<Option<Case>, String> {
+    async fn from_exchange(
+        exchange: &Exchange<'_>,
+        number: u64,
+        at_ms: u64,
+    ) -> Result<Option<Case>, String> {
         let parsed = exchange.parsed;
         let method = parsed.call.method();
         if parsed.call.params().get("oauth_consumer_key").is_some()
@@ -178,6 +184,7 @@ impl Case {
         let json = serde_json::to_vec_pretty(&CaseFile {
             name: &name,
             kind: "exchange",
+            at_ms,
             protocol: caller_protocol.as_str(),
             format: parsed.format.as_str(),
             method,
@@ -203,7 +210,7 @@ impl Case {
 
     /// Writes the fixtures, then the case: each through a temporary name renamed into place.
     async fn write(self, dir: &Path) -> std::io::Result<()> {
-        let json = (format!("{}.json", self.name), self.json);
+        let json = (format!("{}.case.json", self.name), self.json);
         for (file, bytes) in self.files.into_iter().chain([json]) {
             let staging = dir.join(format!("{file}.partial"));
             tokio::fs::write(&staging, bytes).await?;

@@ -31,12 +31,18 @@ use crate::value::Value;
 mod endpoint;
 #[cfg(feature = "client")]
 mod methods;
+#[cfg(feature = "client")]
+mod recorded;
 mod validate;
 
 #[cfg(feature = "client")]
 pub use endpoint::{EndpointOutcome, run_against};
 #[cfg(feature = "client")]
 pub use methods::{MethodCase, MethodCasesError, MethodOutcome, method_cases, run_method_cases};
+#[cfg(feature = "client")]
+pub use recorded::{
+    RECORDED_API_KEY, RECORDED_SECRET, RECORDED_TOKEN, RecordedCase, recorded_cases, run_recorded,
+};
 pub use validate::{Failure, canonical, same_request};
 
 /// The base URL the encoding fixtures are written against.

@@ -97,6 +97,16 @@ pub enum Failure {
     /// The endpoint could not be reached, or did not answer in time.
     #[error("the endpoint: {0}")]
     Endpoint(String),
+    /// A recorded case's answer and the endpoint's differ in shape or value.
+    #[error("at {at}: recorded {recorded}, got {got}")]
+    Shape {
+        /// Where in the answer (`doc.owner.user_id`, `docs.doc[2]`).
+        at: String,
+        /// What the recording holds there.
+        recorded: String,
+        /// What the endpoint answered there.
+        got: String,
+    },
 }
 
 fn outcome(expected: impl Into<String>, got: impl Into<String>) -> Failure {

@@ -11,6 +11,8 @@ use ipernity::{Call, Credentials, Format, Protocol, RetryPolicy};
 const KEY: &str = "bridgekey";
 const SECRET: &str = "bridgesecret";
 const TOKEN: &str = "bridgetoken";
+/// A document of the caller's in `twin()`'s seed.
+const SEEDED_DOC: &str = "1111";
 
 /// One of two emulators built alike: the same seed, credentials and settings, so the same
 /// calls in the same order give the same answers.
@@ -131,16 +133,26 @@ fn calls() -> Vec<(Call, bool)> {
         (
             call(
                 "doc.getList",
-                &[("per_page", "7"), ("extra", "dates,count,original,md5,geo")],
+                &[
+                    ("user_id", "1"),
+                    ("per_page", "7"),
+                    ("extra", "dates,count,original,md5,geo"),
+                ],
             ),
             true,
         ),
         (
-            call("doc.get", &[("doc_id", "2"), ("extra", "tags,notes,geo")]),
+            call(
+                "doc.get",
+                &[("doc_id", SEEDED_DOC), ("extra", "tags,notes,geo")],
+            ),
             true,
         ),
-        (call("doc.getExif", &[("doc_id", "2")]), true),
-        (call("doc.comments.getList", &[("doc_id", "2")]), true),
+        (call("doc.getExif", &[("doc_id", SEEDED_DOC)]), true),
+        (
+            call("doc.comments.getList", &[("doc_id", SEEDED_DOC)]),
+            true,
+        ),
         (call("album.getList", &[]), true),
         (call("folder.getList", &[]), true),
         (call("group.getList", &[]), true),
@@ -151,20 +163,23 @@ fn calls() -> Vec<(Call, bool)> {
         ),
         (call("account.getQuota", &[]), true),
         (
-            call("doc.set", &[("doc_id", "2"), ("title", "Bridged <title>")]),
+            call(
+                "doc.set",
+                &[("doc_id", SEEDED_DOC), ("title", "Bridged <title>")],
+            ),
             true,
         ),
         (
             call(
                 "doc.comments.add",
-                &[("doc_id", "2"), ("content", "via the bridge")],
+                &[("doc_id", SEEDED_DOC), ("content", "via the bridge")],
             ),
             true,
         ),
         (call("album.create", &[("title", "Bridged album")]), true),
         // The method's own error, and global ones.
         (call("doc.get", &[("doc_id", "999999")]), true),
-        (call("doc.get", &[("doc_id", "2")]), false),
+        (call("doc.get", &[("doc_id", SEEDED_DOC)]), false),
         (call("test.echo", &[]), false),
     ]
 }
@@ -533,4 +548,235 @@ async fn uploads_in_every_protocol_reach_the_upstream_whole_and_leave_nothing_be
     bridge.shutdown().await;
     emulator.shutdown().await;
     std::fs::remove_dir_all(&spool).ok();
+}
+
+/// A client of `base` over `protocol`, asking for `format`.
+fn client_over(base: &str, protocol: Protocol, format: Format) -> ipernity::Client {
+    ipernity::Client::builder()
+        .endpoint(base)
+        .credentials(KEY, SECRET)
+        .token(TOKEN)
+        .protocol(protocol)
+        .format(format)
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap()
+}
+
+/// Replays a recording with `ipernity conformance --cases`; its exit success and stdout.
+fn replay(dir: &std::path::Path, endpoint: &str) -> (bool, String) {
+    let out = crate::support::ipernity_command()
+        .args(["conformance", "--cases"])
+        .arg(dir)
+        .args([
+            "--endpoint",
+            endpoint,
+            "--api-key",
+            KEY,
+            "--secret",
+            SECRET,
+            "--token",
+            TOKEN,
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    (
+        out.status.success(),
+        stdout + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_keeps_no_secret_and_replays_green_against_the_emulator() {
+    let recorded_on = twin().await;
+    let dir = std::env::temp_dir().join(format!("ipernity-recording-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let bridge = Bridge::builder(recorded_on.base_url())
+        .record(&dir)
+        .start()
+        .await
+        .unwrap();
+    let base = bridge.base_url();
+    // REST: an album made, filled and listed (its new id flows into the next calls).
+    let rest = client_over(&base, Protocol::Rest, Format::Json);
+    let album = rest
+        .call("album.create")
+        .param("title", "Recorded")
+        .send()
+        .await
+        .unwrap();
+    let album_id = album
+        .get("album")
+        .unwrap()
+        .get("album_id")
+        .unwrap()
+        .to_text()
+        .unwrap()
+        .into_owned();
+    rest.call("album.docs.add")
+        .param("album_id", album_id.as_str())
+        .param("doc_id", SEEDED_DOC)
+        .send()
+        .await
+        .unwrap();
+    rest.call("album.docs.getList")
+        .param("album_id", album_id.as_str())
+        .send()
+        .await
+        .unwrap();
+    // SOAP: a read, a write, an error of the method's own.
+    let soap = client_over(&base, Protocol::Soap, Format::Soap);
+    soap.call("doc.get")
+        .param("doc_id", SEEDED_DOC)
+        .param("extra", "tags,geo")
+        .send()
+        .await
+        .unwrap();
+    soap.call("doc.comments.add")
+        .param("doc_id", SEEDED_DOC)
+        .param("content", "recorded <comment>")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        soap.call("doc.get")
+            .param("doc_id", "999999")
+            .send()
+            .await
+            .is_err()
+    );
+    // XML-RPC: an upload, then its ticket checked (the ticket flows too).
+    let xmlrpc = client_over(&base, Protocol::XmlRpc, Format::XmlRpc);
+    let uploaded = xmlrpc
+        .upload(
+            ipernity::upload::UploadFile::from_bytes(
+                "recorded.jpg",
+                ipernity::server::sample_jpeg(30, 20, Some("2021-05-06 07:08:09"), None),
+            )
+            .title("recorded upload"),
+        )
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    xmlrpc
+        .call("upload.checkTickets")
+        .param("tickets", uploaded.ticket.unwrap())
+        .send()
+        .await
+        .unwrap();
+    // Answers that hold credentials: the token checked, a frob.
+    let php = client_over(&base, Protocol::Rest, Format::Php);
+    php.call("auth.checkToken").send().await.unwrap();
+    php.call("auth.getFrob").send().await.unwrap();
+    bridge.shutdown().await;
+
+    // Nothing secret is kept, and every signature is the placeholder secret's.
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let mut names: Vec<String> = files
+        .iter()
+        .filter_map(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .strip_suffix(".case.json")
+        })
+        .map(|name| name.split_once('-').unwrap().1.to_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "album.create",
+            "album.docs.add",
+            "album.docs.getList",
+            "auth.checkToken",
+            "auth.getFrob",
+            "doc.comments.add",
+            "doc.get",
+            "doc.get",
+            "upload.checkTickets",
+            "upload.file"
+        ]
+    );
+    for path in &files {
+        let bytes = std::fs::read(path).unwrap();
+        for secret in [KEY, SECRET, TOKEN] {
+            assert!(
+                memchr::memmem::find(&bytes, secret.as_bytes()).is_none(),
+                "{secret} in {}",
+                path.display()
+            );
+        }
+        assert!(!path.to_string_lossy().ends_with(".partial"));
+        if path.to_string_lossy().ends_with(".request.http") {
+            let request = ipernity::protocol::HttpRequest::from_http_text(&bytes).unwrap();
+            let incoming = ipernity::protocol::IncomingRequest::from_http(&request, "/api");
+            let parsed = Protocol::for_path(incoming.path)
+                .transport()
+                .parse(&incoming)
+                .unwrap();
+            if let Some(signature) = parsed.call.params().get("api_sig") {
+                assert!(
+                    ipernity::sign::verify(
+                        parsed.call.method(),
+                        parsed.call.params(),
+                        &ipernity::Secret::new(ipernity::conformance::RECORDED_SECRET),
+                        signature
+                    ),
+                    "{}",
+                    path.display()
+                );
+            }
+        }
+    }
+    let frob_answer = files
+        .iter()
+        .find(|p| p.to_string_lossy().ends_with("auth.getFrob.answer.php"))
+        .unwrap();
+    let frob = String::from_utf8(std::fs::read(frob_answer).unwrap()).unwrap();
+    assert!(
+        frob.contains(ipernity::conformance::RECORDED_TOKEN),
+        "{frob}"
+    );
+    assert!(Format::Php.decode(frob.as_bytes()).is_ok(), "{frob}");
+
+    // Against a twin of the emulator it was made on: green.
+    let replayed_on = twin().await;
+    let endpoint = replayed_on.base_url();
+    let (ok, out) = tokio::task::spawn_blocking({
+        let dir = dir.clone();
+        move || replay(&dir, &endpoint)
+    })
+    .await
+    .unwrap();
+    assert!(ok, "{out}");
+    assert!(out.contains("10 passed, 0 failed"), "{out}");
+    // Against one that differs: the case and the place are named.
+    let changed = twin().await;
+    client_over(&changed.base_url(), Protocol::Rest, Format::Json)
+        .call("doc.set")
+        .param("doc_id", SEEDED_DOC)
+        .param("title", "Renamed")
+        .send()
+        .await
+        .unwrap();
+    let endpoint = changed.base_url();
+    let (ok, out) = tokio::task::spawn_blocking({
+        let dir = dir.clone();
+        move || replay(&dir, &endpoint)
+    })
+    .await
+    .unwrap();
+    assert!(!ok, "{out}");
+    assert!(out.contains("doc.get: at doc.title: recorded"), "{out}");
+    std::fs::remove_dir_all(&dir).ok();
+    recorded_on.shutdown().await;
+    replayed_on.shutdown().await;
+    changed.shutdown().await;
 }

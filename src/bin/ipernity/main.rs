@@ -21,7 +21,10 @@ mod paths;
 mod progress;
 mod upload;
 use ipernity::auth::Permissions;
-use ipernity::conformance::{EndpointOutcome, MethodOutcome, Suite, run_against, run_method_cases};
+use ipernity::conformance::{
+    EndpointOutcome, MethodOutcome, Suite, recorded_cases, run_against, run_method_cases,
+    run_recorded,
+};
 use ipernity::methods::Validation;
 use ipernity::server::{Emulator, Grants};
 use ipernity::{Call, Client, Credentials, Format, Params, Protocol, Secret, sign};
@@ -107,6 +110,11 @@ enum Command {
         /// to its parent); by default the suite compiled into this binary.
         #[arg(long)]
         suite: Option<PathBuf>,
+        /// Replay the cases `ipernity bridge --record DIR` wrote, in order, instead of the
+        /// suite: each answer must have the recorded shape (ids, times, tokens and URLs
+        /// compared by kind).
+        #[arg(long, value_name = "DIR", conflicts_with = "suite")]
+        cases: Option<PathBuf>,
         /// Seconds each case may take before it fails.
         #[arg(long, default_value_t = 10.0)]
         case_timeout: f64,
@@ -252,13 +260,17 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
         Command::Conformance {
             target,
             suite,
+            cases,
             case_timeout,
         } => {
             let case_timeout = std::time::Duration::try_from_secs_f64(case_timeout)
                 .ok()
                 .filter(|d| !d.is_zero())
                 .ok_or("--case-timeout takes a positive number of seconds")?;
-            run_conformance(target, suite.as_deref(), case_timeout).await
+            match cases {
+                Some(dir) => replay_recorded(target, &dir, case_timeout).await,
+                None => run_conformance(target, suite.as_deref(), case_timeout).await,
+            }
         }
         Command::Serve(args) => serve(args).await,
         Command::Bridge(args) => bridge::run(args).await,
@@ -522,6 +534,36 @@ async fn check_tickets(
         println!("{state}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `conformance --cases DIR`: recorded exchanges replayed in order.
+async fn replay_recorded(
+    target: Remote,
+    dir: &std::path::Path,
+    case_timeout: std::time::Duration,
+) -> Result<ExitCode, CliError> {
+    let cases = recorded_cases(dir).map_err(|error| CliError::usage(error.to_string()))?;
+    let connection = target.connect().await?;
+    let mut report = |outcome: &EndpointOutcome| match &outcome.failure {
+        None => println!("ok    {}", outcome.name),
+        Some(failure) => println!("FAIL  {}: {failure}", outcome.name),
+    };
+    let outcomes = run_recorded(
+        &cases,
+        &connection.endpoint,
+        &connection.credentials,
+        case_timeout,
+        &mut report,
+    )
+    .await;
+    connection.close().await;
+    let outcomes = outcomes?;
+    let failed = outcomes.iter().filter(|o| o.failure.is_some()).count();
+    println!("{} passed, {failed} failed", outcomes.len() - failed);
+    Ok(match failed {
+        0 => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    })
 }
 
 async fn run_conformance(
