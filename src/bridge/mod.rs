@@ -30,8 +30,10 @@
 //!    upstream's protocol, always as a POST (a token never goes into a URL), and an upload's file
 //!    streamed from its spool into the upstream body. The signature covers the parameters and
 //!    the method only (spec §14), so it stays valid and the bridge holds no secret. An OAuth
-//!    signature also covers how the call is carried: an OAuth call is forwarded only when the
-//!    protocol does not change, and refused with error 105 otherwise.
+//!    signature also covers how the call is carried: an OAuth call is forwarded (unchanged,
+//!    `Authorization` header included) only when the protocol does not change, and refused with
+//!    error 105 otherwise. It also covers the URL, so its caller signs for the upstream's URL
+//!    (`https://api.ipernity.com/api/…`), which the bridge keeps but for the origin.
 //! 4. The answer is the upstream's bytes when the upstream can answer in the caller's format;
 //!    otherwise (SOAP and XML-RPC answers from a REST upstream) the upstream's `xml` answer is
 //!    decoded and rendered in the caller's format by the same code the emulator renders with,

@@ -420,7 +420,7 @@ fn support_free_addr() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oauth_call_is_refused_where_the_protocol_would_change_what_it_signs() {
     let emulator = twin().await;
-    let bridge = bridge_to(&emulator, Protocol::Rest).await;
+    let rest_bridge = bridge_to(&emulator, Protocol::Rest).await;
     let call = Call::new("test.echo")
         .param("echo", "x")
         .param("oauth_consumer_key", KEY)
@@ -429,25 +429,49 @@ async fn an_oauth_call_is_refused_where_the_protocol_would_change_what_it_signs(
         (Protocol::Soap, Format::Soap),
         (Protocol::XmlRpc, Format::XmlRpc),
     ] {
-        let (body, _) = raw(&bridge.base_url(), protocol, format, &call, false).await;
+        let (body, _) = raw(&rest_bridge.base_url(), protocol, format, &call, false).await;
         let (code, message) = error_of(format, &body);
         assert_eq!(code, 105);
         assert!(message.contains("OAuth"), "{message}");
     }
-    // Over the upstream's own protocol it goes through, header and all: the emulator checks it.
-    let request = ipernity::protocol::HttpRequest {
-        method: ipernity::protocol::HttpMethod::Get,
-        url: format!("{}/test.echo/json?echo=x", bridge.base_url()),
-        headers: vec![(
-            "Authorization".to_owned(),
-            format!("OAuth oauth_consumer_key=\"{KEY}\", oauth_signature_method=\"HMAC-SHA1\""),
-        )],
-        body: Vec::new(),
+    rest_bridge.shutdown().await;
+    // Over the upstream's own protocol it goes through unchanged, header and all: signed for
+    // the upstream's URL (what the service checks a signature against), it is accepted there.
+    let signed_for = |base: &str, protocol: Protocol| {
+        let call = Call::new("test.echo").param("echo", "oauth through");
+        let mut request = protocol
+            .transport()
+            .encode(base, &call, Some(Format::Xml))
+            .unwrap();
+        ipernity::oauth::OAuthSigner {
+            consumer_key: KEY.to_owned(),
+            consumer_secret: ipernity::Secret::new(SECRET),
+            token: None,
+            method: ipernity::oauth::SignatureMethod::HmacSha1,
+            placement: ipernity::oauth::Placement::Header,
+        }
+        .sign(&mut request, &[], &[])
+        .unwrap();
+        request
     };
-    let (body, _) = send(request).await;
-    let (code, _) = error_of(Format::Json, &body);
-    assert!((130..=135).contains(&code) || code == 105, "{code}");
-    bridge.shutdown().await;
+    for protocol in Protocol::ALL {
+        let bridge = bridge_to(&emulator, protocol).await;
+        let mut request = signed_for(&emulator.base_url(), protocol);
+        request.url = request
+            .url
+            .replace(&emulator.base_url(), &bridge.base_url());
+        let (body, _) = send(request).await;
+        let echoed = Format::Xml.decode(&body).unwrap();
+        assert_eq!(
+            echoed.get("echo").and_then(ipernity::Value::as_str),
+            Some("oauth through"),
+            "{protocol}"
+        );
+        // Signed for the bridge's own URL, the upstream refuses it: the URL is signed.
+        let (body, _) = send(signed_for(&bridge.base_url(), protocol)).await;
+        assert_eq!(error_of(Format::Xml, &body).0, 105, "{protocol}");
+        bridge.shutdown().await;
+    }
     emulator.shutdown().await;
 }
 
