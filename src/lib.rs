@@ -1,13 +1,25 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 // The README is the crate's front page, and every example in it a doctest; its examples use the
-// client, the emulator and the test doubles, so it is the front page when all three are built
-// (as on docs.rs and in CI).
+// client, the emulator, the test doubles, the archive and the bridge, so it is the front page
+// when all of them are built (as on docs.rs and in CI).
 #![cfg_attr(
-    all(feature = "client", feature = "server", feature = "test-util"),
+    all(
+        feature = "client",
+        feature = "server",
+        feature = "test-util",
+        feature = "archive",
+        feature = "bridge"
+    ),
     doc = include_str!("../README.md")
 )]
 #![cfg_attr(
-    not(all(feature = "client", feature = "server", feature = "test-util")),
+    not(all(
+        feature = "client",
+        feature = "server",
+        feature = "test-util",
+        feature = "archive",
+        feature = "bridge"
+    )),
     doc = "A client for the [Ipernity](https://www.ipernity.com) photo-sharing web API that speaks \
            REST, SOAP and XML-RPC and decodes json, xml, php, soap and xml-rpc, chosen at run time. \
            The README (the front page of the documentation built with every feature) has the tour."
