@@ -131,7 +131,8 @@ async fn exchange(bridge: &BridgeState, mut received: Received, headers: &Header
             };
             match request {
                 Ok(request) => {
-                    let outcome = send_with_retries(bridge, &request, is_read).await;
+                    let outcome =
+                        send_with_retries(bridge, &request, upstream_format, is_read).await;
                     (Some(request), outcome)
                 }
                 Err(error) => (None, Err(error)),
@@ -229,13 +230,28 @@ fn translated(bridge: &BridgeState, call: &Call, format: Format) -> Result<HttpR
     Ok(request)
 }
 
+/// An upstream's answer, decoded once in the format it was asked for.
+struct Upstream {
+    response: HttpResponse,
+    decoded: Result<Value, Error>,
+}
+
+impl Upstream {
+    fn new(response: HttpResponse, format: Format) -> Upstream {
+        let decoded = format.decode(&response.body);
+        Upstream { response, decoded }
+    }
+}
+
 /// Sends `request`, again while the client's retry policy allows: a read after any failure or
-/// retryable answer, a write only when it never left.
+/// retryable answer (500, 501, 503, 112, 113, a gateway's 502–504), a write only when it never
+/// left.
 async fn send_with_retries(
     bridge: &BridgeState,
     request: &HttpRequest,
+    format: Format,
     is_read: bool,
-) -> Result<HttpResponse, Error> {
+) -> Result<Upstream, Error> {
     let started = Instant::now();
     let mut retry = 0u32;
     loop {
@@ -245,9 +261,15 @@ async fn send_with_retries(
             .await;
         let (outcome, retryable, retry_after) = match attempt {
             Ok(response) => {
-                let retryable = is_read && retryable_answer(&response);
                 let retry_after = crate::client::retry_after(&response);
-                (Ok(response), retryable, retry_after)
+                let upstream = Upstream::new(response, format);
+                let retryable = is_read
+                    && match &upstream.decoded {
+                        Err(Error::Api(error)) => error.code.is_retryable(),
+                        Ok(_) => false,
+                        Err(_) => matches!(upstream.response.status, 502..=504),
+                    };
+                (Ok(upstream), retryable, retry_after)
             }
             Err(failure) => {
                 let retryable = failure.before_sending || is_read;
@@ -271,36 +293,6 @@ async fn send_with_retries(
     }
 }
 
-/// Whether an upstream answer is one the client would ask again: a retryable API error (500,
-/// 501, 503, 112, 113) or a gateway's 502–504.
-fn retryable_answer(response: &HttpResponse) -> bool {
-    let format = response
-        .header("content-type")
-        .and_then(format_of_content_type);
-    match format {
-        Some(format) => {
-            let outcome = crate::client::interpret(response.clone(), format);
-            matches!(&outcome, Err(error) if crate::client::is_retryable_answer(error))
-        }
-        None => matches!(response.status, 502..=504),
-    }
-}
-
-/// The answer format a `Content-Type` names, as the emulator and the service write them.
-fn format_of_content_type(content_type: &str) -> Option<Format> {
-    let essence = content_type.split(';').next().unwrap_or_default().trim();
-    Format::ALL
-        .into_iter()
-        .find(|format| {
-            format
-                .content_type()
-                .split(';')
-                .next()
-                .is_some_and(|own| own.trim().eq_ignore_ascii_case(essence))
-        })
-        .filter(|_| !essence.is_empty())
-}
-
 /// Sends an upload upstream, its file streamed from the spool (or memory) into the upstream's
 /// body; repeated only when it never left. Gives back the request's head with its body as the
 /// upstream got it around the file (for the recorder).
@@ -310,7 +302,7 @@ async fn send_upload(
     file: &FilePart,
     format: Format,
     carried: &Carried<'_>,
-) -> Result<(HttpRequest, Result<HttpResponse, Error>), Error> {
+) -> Result<(HttpRequest, Result<Upstream, Error>), Error> {
     let transport = bridge.upstream_protocol.transport();
     let filename = file.filename.as_deref().unwrap_or("file");
     let mut envelope =
@@ -362,7 +354,10 @@ async fn send_upload(
     let mut head = envelope.head.clone();
     head.body = envelope.before.clone();
     head.body.extend_from_slice(&envelope.after);
-    Ok((head, outcome))
+    Ok((
+        head,
+        outcome.map(|response| Upstream::new(response, format)),
+    ))
 }
 
 /// What the caller gets: the body in its format, and the upstream's `Retry-After`.
@@ -376,12 +371,12 @@ impl Answer {
     /// format, its payload or error rendered in the caller's format otherwise, or the service
     /// error that says why there is none.
     fn from_upstream(
-        outcome: Result<HttpResponse, Error>,
+        outcome: Result<Upstream, Error>,
         upstream_format: Format,
         format: Format,
     ) -> Answer {
-        let response = match outcome {
-            Ok(response) => response,
+        let Upstream { response, decoded } = match outcome {
+            Ok(upstream) => upstream,
             Err(error) => return Answer::failed(format, unreachable_error(&error)),
         };
         let retry_after = response
@@ -397,7 +392,6 @@ impl Answer {
             );
             return Answer::failed(format, error);
         }
-        let decoded = upstream_format.decode(&response.body);
         let body = match decoded {
             Ok(_) | Err(Error::Api(_)) if upstream_format == format => response.body,
             Ok(payload) => match in_envelope(upstream_format, format, &response.body) {

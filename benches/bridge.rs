@@ -1,0 +1,235 @@
+//! The protocol bridge's cost: calls per second of `test.echo` through `ipernity bridge` against
+//! the same calls straight to the emulator it forwards to, in the same run, for each caller
+//! protocol at concurrency 1 and 32; and a 1 GiB SOAP upload through the bridge (REST upstream)
+//! against the same upload straight to the emulator, with the bridge's peak RSS. Emulator and
+//! bridge each run as their own process (release builds), the callers in this one.
+//!
+//! Run: `cargo bench --bench bridge --features cli`. `IPERNITY_BENCH_UPLOAD_MB` sets the file
+//! size (default 1024).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs
+)]
+
+use std::io::{BufRead, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ipernity::{Client, Format, Protocol, RetryPolicy};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ipernity");
+const CALLS: usize = 4000;
+
+#[path = "support/emulator_process.rs"]
+mod emulator_process;
+use emulator_process::{KEY, SECRET, TOKEN, peak_kib};
+
+/// Starts `ipernity bridge` in front of `upstream`; the process and its API endpoint.
+fn start_bridge(upstream: &str) -> (Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(BIN)
+        .args(["bridge", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--upstream", upstream])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.starts_with("ipernity bridge listening on"), "{first}");
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, format!("http://127.0.0.1:{port}/api"))
+}
+
+fn client(endpoint: &str, protocol: Protocol, format: Format) -> Client {
+    Client::builder()
+        .endpoint(endpoint)
+        .credentials(KEY, SECRET)
+        .token(TOKEN)
+        .protocol(protocol)
+        .format(format)
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap()
+}
+
+async fn measure(client: &Client, concurrency: usize) -> Duration {
+    let client = Arc::new(client.clone());
+    let started = Instant::now();
+    let per_task = CALLS / concurrency;
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let client = Arc::clone(&client);
+            tokio::spawn(async move {
+                for _ in 0..per_task {
+                    client
+                        .call("test.echo")
+                        .param("echo", "hello")
+                        .send()
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    started.elapsed()
+}
+
+/// Waits for `child`, sampling the peak RSS of `watched`; the time taken, that peak (KiB) and
+/// whether the child succeeded.
+fn watch(mut child: Child, watched: u32, started: Instant) -> (Duration, u64, bool) {
+    let mut peak = 0;
+    loop {
+        if let Some(kib) = peak_kib(watched) {
+            peak = peak.max(kib);
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            return (started.elapsed(), peak, status.success());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn stop(mut child: Child) {
+    child.kill().ok();
+    child.wait().ok();
+}
+
+fn main() {
+    let dir = std::env::temp_dir().join(format!("ipernity-bench-bridge-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+
+    // Calls per second.
+    let (emulator, upstream) = emulator_process::start_emulator(BIN, None);
+    let (bridge, bridged) = start_bridge(&upstream);
+    println!(
+        "test.echo, {CALLS} calls per measurement; emulator, bridge (REST upstream) and callers \
+         on one 2-core machine"
+    );
+    println!();
+    println!(
+        "| caller | concurrency | direct (calls/s) | through the bridge (calls/s) | ratio | time per call, bridged / direct |"
+    );
+    println!("|---|---|---|---|---|---|");
+    runtime.block_on(async {
+        for (protocol, format) in [
+            (Protocol::Rest, Format::Json),
+            (Protocol::Soap, Format::Soap),
+            (Protocol::XmlRpc, Format::XmlRpc),
+        ] {
+            let direct = client(&upstream, protocol, format);
+            let through = client(&bridged, protocol, format);
+            // Warm both paths (connections, the bridge's pool).
+            measure(&direct, 4).await;
+            measure(&through, 4).await;
+            for concurrency in [1usize, 32] {
+                let direct_time = measure(&direct, concurrency).await;
+                let bridged_time = measure(&through, concurrency).await;
+                let rate = |time: Duration| CALLS as f64 / time.as_secs_f64();
+                println!(
+                    "| {protocol}/{format} | {concurrency} | {:.0} | {:.0} | {:.2} | {:.2} |",
+                    rate(direct_time),
+                    rate(bridged_time),
+                    rate(bridged_time) / rate(direct_time),
+                    bridged_time.as_secs_f64() / direct_time.as_secs_f64(),
+                );
+            }
+        }
+    });
+    stop(bridge);
+    stop(emulator);
+
+    // A large SOAP upload, straight and through the bridge.
+    let mb: u64 = std::env::var("IPERNITY_BENCH_UPLOAD_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1024);
+    let file = dir.join("large.bin");
+    {
+        let block: Vec<u8> = (0..1024 * 1024)
+            .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
+        for _ in 0..mb {
+            out.write_all(&block).unwrap();
+        }
+    }
+    println!();
+    println!("one {mb} MiB file uploaded over SOAP (base64 in the envelope); each process its own");
+    println!();
+    println!("| path | time | MB/s | bridge peak RSS |");
+    println!("|---|---|---|---|");
+    let upload = |endpoint: &str| {
+        Command::new(BIN)
+            .args([
+                "upload",
+                file.to_str().unwrap(),
+                "--no-wait",
+                "--protocol",
+                "soap",
+            ])
+            .args(["--endpoint", endpoint])
+            .args(["--api-key", KEY, "--secret", SECRET, "--token", TOKEN])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let bytes = (mb * 1024 * 1024) as f64;
+    let mut times = Vec::new();
+    for through_bridge in [false, true] {
+        let data = dir.join(format!("data-{through_bridge}"));
+        std::fs::create_dir_all(&data).unwrap();
+        let (emulator, upstream) = emulator_process::start_emulator(BIN, Some(&data));
+        let (bridge, bridged) = start_bridge(&upstream);
+        let started = Instant::now();
+        let endpoint = if through_bridge { &bridged } else { &upstream };
+        let (time, peak, ok) = watch(upload(endpoint), bridge.id(), started);
+        assert!(
+            ok,
+            "the upload failed (through the bridge: {through_bridge})"
+        );
+        let peak = peak.max(peak_kib(bridge.id()).unwrap_or(0));
+        stop(bridge);
+        stop(emulator);
+        std::fs::remove_dir_all(&data).ok();
+        let path = if through_bridge {
+            "SOAP → bridge → REST → emulator"
+        } else {
+            "SOAP → emulator"
+        };
+        let rss = if through_bridge {
+            format!("{:.1} MiB", peak as f64 / 1024.0)
+        } else {
+            "-".to_owned()
+        };
+        println!(
+            "| {path} | {:.1} s | {:.0} | {rss} |",
+            time.as_secs_f64(),
+            bytes / 1e6 / time.as_secs_f64()
+        );
+        times.push(time);
+    }
+    println!();
+    println!(
+        "upload time, through the bridge / straight: {:.2}",
+        times[1].as_secs_f64() / times[0].as_secs_f64()
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
