@@ -6,6 +6,10 @@
 //!
 //! Run: `cargo bench --bench bridge --features cli`. `IPERNITY_BENCH_UPLOAD_MB` sets the file
 //! size (default 1024).
+//!
+//! One loopback round trip between two processes is what a direct call costs at concurrency 1;
+//! the last column says how many of those a call through the bridge takes (at most 2 is the
+//! target: one more hop, and little work of the bridge's own).
 
 #![allow(
     clippy::unwrap_used,
@@ -23,7 +27,13 @@ use std::time::{Duration, Instant};
 use ipernity::{Client, Format, Protocol, RetryPolicy};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ipernity");
-const CALLS: usize = 4000;
+const CALLS: usize = 2000;
+const ROUNDS: usize = 5;
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
 
 #[path = "support/emulator_process.rs"]
 mod emulator_process;
@@ -119,8 +129,8 @@ fn main() {
     let (emulator, upstream) = emulator_process::start_emulator(BIN, None);
     let (bridge, bridged) = start_bridge(&upstream);
     println!(
-        "test.echo, {CALLS} calls per measurement; emulator, bridge (REST upstream) and callers \
-         on one 2-core machine"
+        "test.echo, {CALLS} calls per measurement, median of {ROUNDS} alternating rounds; \
+         emulator, bridge (REST upstream) and callers on one 2-core machine"
     );
     println!();
     println!(
@@ -139,8 +149,15 @@ fn main() {
             measure(&direct, 4).await;
             measure(&through, 4).await;
             for concurrency in [1usize, 32] {
-                let direct_time = measure(&direct, concurrency).await;
-                let bridged_time = measure(&through, concurrency).await;
+                // Five rounds, the two paths alternating; the medians (a 2-core machine running
+                // three processes is noisy at concurrency 1).
+                let mut direct_times = Vec::new();
+                let mut bridged_times = Vec::new();
+                for _ in 0..ROUNDS {
+                    direct_times.push(measure(&direct, concurrency).await);
+                    bridged_times.push(measure(&through, concurrency).await);
+                }
+                let (direct_time, bridged_time) = (median(direct_times), median(bridged_times));
                 let rate = |time: Duration| CALLS as f64 / time.as_secs_f64();
                 println!(
                     "| {protocol}/{format} | {concurrency} | {:.0} | {:.0} | {:.2} | {:.2} |",

@@ -465,3 +465,87 @@ async fn no_failure_shows_a_secret_on_any_protocol() {
     // The retries were logged (so the log was really looked at).
     assert!(recorder.text.lock().unwrap().contains("retrying"));
 }
+
+#[cfg(feature = "bridge")]
+/// One failure upstream of a bridge, one caller protocol, one operation: the caller gets the
+/// service error 500 or 503, and neither it nor anything the bridge logs holds a secret or the
+/// signature the call carried; a redirect is not followed.
+async fn check_through_the_bridge(mode: Mode, protocol: Protocol, operation: Operation) {
+    let recorder = recorder();
+    let server = hostile(mode).await;
+    let bridge = ipernity::bridge::Bridge::builder(server.endpoint.as_str())
+        .call_timeout(Duration::from_millis(700))
+        .upload_timeout(Duration::from_millis(700))
+        .retry(RetryPolicy {
+            max_retries: 1,
+            initial_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(20),
+            max_elapsed: Duration::from_secs(5),
+        })
+        .start()
+        .await
+        .unwrap();
+    let caller = Client::builder()
+        .endpoint(bridge.base_url())
+        .credentials(API_KEY, SECRET)
+        .token(TOKEN)
+        .protocol(protocol)
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let error = run(&caller, operation).await;
+    let what = format!("bridge {mode:?} {protocol} {operation:?}");
+    let code = error.code().map(|code| code.as_u32());
+    assert!(matches!(code, Some(500 | 503)), "{what}: {error:?}");
+    let text = shown(&error);
+    let received = server.received.lock().unwrap().clone();
+    let mut forbidden = vec![SECRET.to_owned(), TOKEN.to_owned()];
+    let signatures = signatures_in(&received);
+    if !received.is_empty() {
+        assert!(!signatures.is_empty(), "{what}: no api_sig was seen");
+    }
+    forbidden.extend(signatures);
+    for secret in &forbidden {
+        assert!(
+            !text.contains(secret.as_str()),
+            "{what}: {secret} in:\n{text}"
+        );
+    }
+    if matches!(mode, Mode::Redirect302 | Mode::Redirect307) {
+        assert_eq!(
+            server.elsewhere.load(Ordering::SeqCst),
+            0,
+            "{what}: followed"
+        );
+    }
+    bridge.shutdown().await;
+    let logged = recorder.text.lock().unwrap().clone();
+    for secret in &forbidden {
+        assert!(!logged.contains(secret.as_str()), "{what}: {secret} logged");
+    }
+}
+
+#[cfg(feature = "bridge")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_failure_upstream_of_the_bridge_shows_a_secret() {
+    let mut checked = 0;
+    for mode in MODES {
+        let mut cases = Vec::new();
+        for protocol in Protocol::ALL {
+            for operation in [Operation::Read, Operation::Write, Operation::Upload] {
+                let case = tokio::spawn(check_through_the_bridge(mode, protocol, operation));
+                if mode == Mode::Refused {
+                    case.await.unwrap();
+                    checked += 1;
+                } else {
+                    cases.push(case);
+                }
+            }
+        }
+        for case in cases {
+            case.await.unwrap();
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, MODES.len() * 3 * 3);
+}

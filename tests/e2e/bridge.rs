@@ -804,3 +804,79 @@ async fn a_recording_keeps_no_secret_and_replays_green_against_the_emulator() {
     replayed_on.shutdown().await;
     changed.shutdown().await;
 }
+
+/// An HTTP sender that counts the requests it has in flight, and the most it ever had.
+#[derive(Debug)]
+struct InFlight {
+    inner: ipernity::client::ReqwestSender,
+    now: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+}
+
+impl ipernity::client::HttpSender for InFlight {
+    fn send(
+        &self,
+        request: ipernity::protocol::HttpRequest,
+        timeout: Duration,
+    ) -> ipernity::client::BoxFuture<
+        '_,
+        Result<ipernity::client::HttpResponse, ipernity::client::SendError>,
+    > {
+        use std::sync::atomic::Ordering;
+        Box::pin(async move {
+            let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(now, Ordering::SeqCst);
+            let answer = self.inner.send(request, timeout).await;
+            self.now.fetch_sub(1, Ordering::SeqCst);
+            answer
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_more_calls_go_upstream_at_once_than_the_bridge_allows() {
+    let emulator = Emulator::builder()
+        .credentials(KEY, SECRET)
+        .token(TOKEN)
+        .latency(Duration::from_millis(50))
+        .start()
+        .await
+        .unwrap();
+    let sender = std::sync::Arc::new(InFlight {
+        inner: ipernity::client::ReqwestSender::for_api().unwrap(),
+        now: Default::default(),
+        most: Default::default(),
+    });
+    let bridge = Bridge::builder(emulator.base_url())
+        .max_in_flight(3)
+        .http_sender(sender.clone())
+        .start()
+        .await
+        .unwrap();
+    let client = client_over(&bridge.base_url(), Protocol::XmlRpc, Format::XmlRpc);
+    let calls: Vec<_> = (0..20)
+        .map(|n| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .call("test.echo")
+                    .param("echo", n.to_string())
+                    .send()
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    for (n, call) in calls.into_iter().enumerate() {
+        let echoed = call.await.unwrap();
+        assert_eq!(
+            echoed.get("echo").and_then(ipernity::Value::as_str),
+            Some(n.to_string().as_str())
+        );
+    }
+    // Every call waited for its turn, and the turns were used.
+    assert_eq!(sender.most.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert_eq!(emulator.requests_seen(), 20);
+    bridge.shutdown().await;
+    emulator.shutdown().await;
+}
