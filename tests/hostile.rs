@@ -971,3 +971,81 @@ fn receiving_an_upload_takes_the_same_memory_on_every_transport() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn an_upload_through_the_bridge_is_streamed_not_held() {
+    const FILE_MIB: usize = 96;
+    const PEAK_MIB: u64 = 48;
+    let dir = std::env::temp_dir().join(format!("ipernity-hostile-bridge-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("big.jpg");
+    let mut digest = md5::Md5::default();
+    {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
+        let block: Vec<u8> = (0..(1 << 20)).map(|i: usize| (i * 7 % 251) as u8).collect();
+        for _ in 0..FILE_MIB {
+            out.write_all(&block).unwrap();
+            md5::Digest::update(&mut digest, &block);
+        }
+    }
+    let md5: String = md5::Digest::finalize(digest)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let (mut server, upstream, [api_key, secret, token]) =
+        common::start_server(&["--data", data.to_str().unwrap()]);
+    for protocol in [Protocol::Soap, Protocol::XmlRpc] {
+        let spool = dir.join(format!("spool-{protocol}"));
+        let (mut bridge, addr) =
+            common::start_bridge(&upstream, &["--spool", spool.to_str().unwrap()]);
+        let client = ipernity::Client::builder()
+            .endpoint(format!("http://{addr}/api"))
+            .credentials(api_key.clone(), secret.clone())
+            .token(token.clone())
+            .protocol(protocol)
+            .build()
+            .unwrap();
+        let uploaded = runtime
+            .block_on(
+                client
+                    .upload(ipernity::upload::UploadFile::from_path(&file).asynchronous(false))
+                    .send(),
+            )
+            .unwrap();
+        let doc_id = uploaded.doc_id.unwrap();
+        let doc = runtime
+            .block_on(
+                client
+                    .call("doc.get")
+                    .param("doc_id", doc_id)
+                    .param("extra", "md5")
+                    .send(),
+            )
+            .unwrap();
+        assert_eq!(doc["doc"]["md5"].as_str(), Some(md5.as_str()), "{protocol}");
+        let peak = peak_rss_mib(bridge.id());
+        eprintln!("{protocol}: the bridge's peak RSS {peak} MiB passing {FILE_MIB} MiB");
+        assert!(
+            peak < PEAK_MIB,
+            "{protocol}: passing {FILE_MIB} MiB took the bridge to {peak} MiB"
+        );
+        assert_eq!(
+            std::fs::read_dir(&spool).unwrap().count(),
+            0,
+            "{protocol}: spool left"
+        );
+        bridge.kill().unwrap();
+        bridge.wait().unwrap();
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}
