@@ -467,19 +467,26 @@ fn in_envelope(upstream_format: Format, format: Format, body: &[u8]) -> Option<V
     }
 }
 
-/// The service error for an upstream that gave no answer: 503, saying why without its URL.
+/// The service error for a call that got no answer upstream: 503 when the upstream could not be
+/// reached or did not answer in time, 500 when the call could not be sent at all; saying why,
+/// never where (the upstream's URL).
 fn unreachable_error(error: &Error) -> ApiError {
-    let why = match error {
+    match error {
         Error::Connection {
             timed_out: true, ..
-        } => "the upstream did not answer in time".to_owned(),
-        Error::Connection { source, .. } => format!("the upstream could not be reached: {source}"),
-        other => format!("the call could not go upstream: {other}"),
-    };
-    ApiError::new(
-        ErrorCode::ServiceUnavailable,
-        format!("Service unavailable: {why}"),
-    )
+        } => ApiError::new(
+            ErrorCode::ServiceUnavailable,
+            "Service unavailable: the upstream did not answer in time",
+        ),
+        Error::Connection { source, .. } => ApiError::new(
+            ErrorCode::ServiceUnavailable,
+            format!("Service unavailable: the upstream could not be reached: {source}"),
+        ),
+        other => ApiError::new(
+            ErrorCode::ServiceError,
+            format!("Service error: the call could not be sent upstream: {other}"),
+        ),
+    }
 }
 
 /// An error answered here, as the service answers errors: HTTP 200 in the requested format.
