@@ -462,7 +462,7 @@ impl Answer {
 /// itself goes in, so nothing is lost on the way (its elements' text stays text).
 fn in_envelope(upstream_format: Format, format: Format, body: &[u8]) -> Option<Vec<u8>> {
     match upstream_format {
-        Format::Xml => crate::format::xml::in_envelope(format, body),
+        Format::Xml => crate::format::xml_in_envelope(format, body),
         _ => None,
     }
 }

@@ -54,6 +54,18 @@ impl Format {
     }
 }
 
+/// Renders an xml answer's success document in `format`'s envelope (SOAP or XML-RPC) exactly
+/// as [`Format::render`] would have from its payload: `None` for another format, or a body
+/// that is not an xml answer.
+pub(crate) fn xml_in_envelope(format: Format, body: &[u8]) -> Option<Vec<u8>> {
+    let document = xml::api_document(body)?;
+    match format {
+        Format::Soap => Some(soap::render_success_document(document)),
+        Format::XmlRpc => Some(xmlrpc::render_success_document(document)),
+        _ => None,
+    }
+}
+
 /// Reads the `api` status member of a JSON or PHP document (both encode the same array) and
 /// returns the rest as the payload.
 pub(crate) fn interpret_document(document: Value, format: Format) -> Result<Value, Error> {
@@ -117,6 +129,29 @@ mod tests {
         }
         let err = "yaml".parse::<Format>().unwrap_err();
         assert!(err.to_string().contains("yaml"));
+    }
+
+    #[test]
+    fn an_xml_answer_in_an_envelope_is_what_the_envelope_format_renders() {
+        let mut doc = Map::default();
+        doc.insert("doc_id".into(), Value::from("7".to_owned()));
+        doc.insert("title".into(), Value::from("a <b> & \"c\"".to_owned()));
+        let mut payload = Map::default();
+        payload.insert("doc".into(), Value::Map(doc));
+        let xml = xml::render(Ok(&payload));
+        for format in [Format::Soap, Format::XmlRpc] {
+            assert_eq!(
+                xml_in_envelope(format, &xml).unwrap(),
+                format.render(Ok(&payload)),
+                "{format}"
+            );
+        }
+        assert_eq!(xml_in_envelope(Format::Json, &xml), None);
+        assert_eq!(xml_in_envelope(Format::Soap, b"<html/>"), None);
+        assert_eq!(
+            xml::api_document(b"\xef\xbb\xbf<?xml version=\"1.0\"?>\n <api/>"),
+            Some("<api/>")
+        );
     }
 
     #[test]

@@ -87,18 +87,6 @@ pub(crate) fn write_api_document(out: &mut String, outcome: Result<&Map, &ApiErr
     }
 }
 
-/// Renders an xml answer's success document in `format`'s envelope (SOAP or XML-RPC) exactly
-/// as [`Format::render`] would have from its payload: `None` for another format, or a body
-/// that is not an xml answer.
-pub(crate) fn in_envelope(format: Format, body: &[u8]) -> Option<Vec<u8>> {
-    let document = api_document(body)?;
-    match format {
-        Format::Soap => Some(super::soap::render_success_document(document)),
-        Format::XmlRpc => Some(super::xmlrpc::render_success_document(document)),
-        _ => None,
-    }
-}
-
 /// A reader's span (content between a start and its end tag) as byte positions in the document.
 pub(crate) fn span_range(span: &quick_xml::reader::Span) -> std::ops::Range<usize> {
     usize::try_from(span.start).unwrap_or(usize::MAX)
@@ -557,29 +545,6 @@ fn push_text(
 mod tests {
     use super::*;
     use crate::error::ErrorCode;
-
-    #[test]
-    fn an_xml_answer_in_an_envelope_is_what_the_envelope_format_renders() {
-        let mut doc = Map::default();
-        doc.insert("doc_id".into(), Value::from("7".to_owned()));
-        doc.insert("title".into(), Value::from("a <b> & \"c\"".to_owned()));
-        let mut payload = Map::default();
-        payload.insert("doc".into(), Value::Map(doc));
-        let xml = render(Ok(&payload));
-        for format in [Format::Soap, Format::XmlRpc] {
-            assert_eq!(
-                in_envelope(format, &xml).unwrap(),
-                format.render(Ok(&payload)),
-                "{format}"
-            );
-        }
-        assert_eq!(in_envelope(Format::Json, &xml), None);
-        assert_eq!(in_envelope(Format::Soap, b"<html/>"), None);
-        assert_eq!(
-            api_document(b"\xef\xbb\xbf<?xml version=\"1.0\"?>\n <api/>"),
-            Some("<api/>")
-        );
-    }
 
     fn payload(xml: &str) -> Value {
         decode(xml.as_bytes()).unwrap()
