@@ -21,12 +21,14 @@
 
 use std::io::{BufRead, Write};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ipernity::{Client, Format, Protocol, RetryPolicy};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ipernity");
+#[path = "support/echo_calls.rs"]
+mod echo_calls;
+
 const CALLS: usize = 2000;
 const ROUNDS: usize = 5;
 
@@ -70,31 +72,6 @@ fn client(endpoint: &str, protocol: Protocol, format: Format) -> Client {
         .retry(RetryPolicy::none())
         .build()
         .unwrap()
-}
-
-async fn measure(client: &Client, concurrency: usize) -> Duration {
-    let client = Arc::new(client.clone());
-    let started = Instant::now();
-    let per_task = CALLS / concurrency;
-    let tasks: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let client = Arc::clone(&client);
-            tokio::spawn(async move {
-                for _ in 0..per_task {
-                    client
-                        .call("test.echo")
-                        .param("echo", "hello")
-                        .send()
-                        .await
-                        .unwrap();
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await.unwrap();
-    }
-    started.elapsed()
 }
 
 /// Waits for `child`, sampling the peak RSS of `watched`; the time taken, that peak (KiB) and
@@ -146,16 +123,16 @@ fn main() {
             let direct = client(&upstream, protocol, format);
             let through = client(&bridged, protocol, format);
             // Warm both paths (connections, the bridge's pool).
-            measure(&direct, 4).await;
-            measure(&through, 4).await;
+            echo_calls::measure(&direct, 4, CALLS).await;
+            echo_calls::measure(&through, 4, CALLS).await;
             for concurrency in [1usize, 32] {
                 // Five rounds, the two paths alternating; the medians (a 2-core machine running
                 // three processes is noisy at concurrency 1).
                 let mut direct_times = Vec::new();
                 let mut bridged_times = Vec::new();
                 for _ in 0..ROUNDS {
-                    direct_times.push(measure(&direct, concurrency).await);
-                    bridged_times.push(measure(&through, concurrency).await);
+                    direct_times.push(echo_calls::measure(&direct, concurrency, CALLS).await);
+                    bridged_times.push(echo_calls::measure(&through, concurrency, CALLS).await);
                 }
                 let (direct_time, bridged_time) = (median(direct_times), median(bridged_times));
                 let rate = |time: Duration| CALLS as f64 / time.as_secs_f64();

@@ -14,11 +14,13 @@
 
 use std::io::Write;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ipernity::server::Emulator;
 use ipernity::{Call, Client, Format, Protocol, RetryPolicy};
+
+#[path = "support/echo_calls.rs"]
+mod echo_calls;
 
 const CALLS: usize = 4000;
 
@@ -47,7 +49,7 @@ fn main() {
             let call = Call::new("test.echo").param("echo", "hello").signed(&credentials);
             let request = protocol.transport().encode(&emulator.base_url(), &call, Some(Format::Json)).unwrap();
             for concurrency in [1usize, 32] {
-                let ours = measure(&client, concurrency).await;
+                let ours = echo_calls::measure(&client, concurrency, CALLS).await;
                 let curl = tokio::task::spawn_blocking({
                     let request = request.clone();
                     move || curl(&request, concurrency)
@@ -66,31 +68,6 @@ fn main() {
         }
         emulator.shutdown().await;
     });
-}
-
-async fn measure(client: &Client, concurrency: usize) -> Duration {
-    let client = Arc::new(client.clone());
-    let started = Instant::now();
-    let per_task = CALLS / concurrency;
-    let tasks: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let client = Arc::clone(&client);
-            tokio::spawn(async move {
-                for _ in 0..per_task {
-                    client
-                        .call("test.echo")
-                        .param("echo", "hello")
-                        .send()
-                        .await
-                        .unwrap();
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await.unwrap();
-    }
-    started.elapsed()
 }
 
 /// Sends the same request `CALLS` times from one curl process with `--parallel`.

@@ -32,6 +32,10 @@ const SECRET_NAMES: [&str; 6] = [
     "oauth_token_secret",
 ];
 
+/// The shortest credential a case can be recorded with (the service's keys, secrets and tokens
+/// are 32 characters).
+const MIN_SECRET_LENGTH: usize = 8;
+
 /// The largest upload file a case keeps (it goes into the request fixture).
 const MAX_RECORDED_FILE: u64 = 8 * 1024 * 1024;
 
@@ -151,6 +155,16 @@ impl Case {
             None => None,
         };
         let placeholders = Placeholders::of(parsed, exchange.answer, exchange.format);
+        if placeholders
+            .swaps
+            .iter()
+            .any(|(secret, _)| secret.len() < MIN_SECRET_LENGTH)
+        {
+            // Found in text by its bytes, a short credential cannot be told from the text
+            // around it: it could not be taken out for sure.
+            tracing::warn!(%method, "a call with a credential shorter than {MIN_SECRET_LENGTH} characters is not recorded");
+            return Ok(None);
+        }
         let call = placeholders.call(&parsed.call);
         let name = format!("{number:06}-{method}");
         let caller_protocol = Protocol::for_path(&exchange.caller.path);

@@ -56,21 +56,33 @@ pub async fn run_against(
             continue;
         };
         let attempt = run_case(&sender, suite, case, expect, endpoint, credentials);
-        let failure = match tokio::time::timeout(case_timeout, attempt).await {
-            Ok(result) => result.err(),
-            Err(_) => Some(Failure::Endpoint(format!(
-                "no answer within {} s",
-                case_timeout.as_secs_f64()
-            ))),
-        };
-        let outcome = EndpointOutcome {
-            name: case.name.clone(),
-            failure,
-        };
+        let outcome = EndpointOutcome::within(&case.name, case_timeout, attempt).await;
         report(&outcome);
         outcomes.push(outcome);
     }
     Ok(outcomes)
+}
+
+impl EndpointOutcome {
+    /// The outcome of case `name`, whose `attempt` gets `timeout` to end: its failure, or the
+    /// endpoint's silence (a silent endpoint fails each case in turn, never stalls a run).
+    pub(super) async fn within(
+        name: &str,
+        timeout: Duration,
+        attempt: impl std::future::Future<Output = Result<(), Failure>>,
+    ) -> EndpointOutcome {
+        let failure = match tokio::time::timeout(timeout, attempt).await {
+            Ok(result) => result.err(),
+            Err(_) => Some(Failure::Endpoint(format!(
+                "no answer within {} s",
+                timeout.as_secs_f64()
+            ))),
+        };
+        EndpointOutcome {
+            name: name.to_owned(),
+            failure,
+        }
+    }
 }
 
 async fn run_case(

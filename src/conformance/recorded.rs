@@ -158,17 +158,7 @@ pub async fn run_recorded(
         // The recording's pace: never sooner after the first case than it was recorded.
         tokio::time::sleep_until(started + case.at.saturating_sub(first)).await;
         let attempt = replay.run(&sender, case, case_timeout);
-        let failure = match tokio::time::timeout(case_timeout, attempt).await {
-            Ok(result) => result.err(),
-            Err(_) => Some(Failure::Endpoint(format!(
-                "no answer within {} s",
-                case_timeout.as_secs_f64()
-            ))),
-        };
-        let outcome = EndpointOutcome {
-            name: case.name.clone(),
-            failure,
-        };
+        let outcome = EndpointOutcome::within(&case.name, case_timeout, attempt).await;
         report(&outcome);
         outcomes.push(outcome);
     }

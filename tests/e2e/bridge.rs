@@ -880,3 +880,33 @@ async fn no_more_calls_go_upstream_at_once_than_the_bridge_allows() {
     bridge.shutdown().await;
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_with_a_credential_too_short_to_find_for_sure_is_not_recorded() {
+    let emulator = Emulator::builder()
+        .credentials("k7", "a-long-enough-secret")
+        .token("a-long-enough-token")
+        .start()
+        .await
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("ipernity-recording-short-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let bridge = Bridge::builder(emulator.base_url())
+        .record(&dir)
+        .start()
+        .await
+        .unwrap();
+    let client = ipernity::Client::builder()
+        .endpoint(bridge.base_url())
+        .credentials("k7", "a-long-enough-secret")
+        .token("a-long-enough-token")
+        .protocol(Protocol::Soap)
+        .build()
+        .unwrap();
+    // Answered, not recorded: "k7" could be anywhere in the text.
+    client.call("auth.checkToken").send().await.unwrap();
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+    bridge.shutdown().await;
+    emulator.shutdown().await;
+    std::fs::remove_dir_all(&dir).ok();
+}
