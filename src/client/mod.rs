@@ -62,6 +62,7 @@ pub use sender::{
     StreamedResponse,
 };
 pub use tickets::{MAX_TICKETS_PER_CALL, TicketOutcome, TicketState, TicketStream};
+#[cfg(feature = "bridge")]
 pub(crate) use upload::send_envelope;
 pub use upload::{CancellationToken, Progress, ProgressEvents, Quota, UploadBuilder, Uploaded};
 

@@ -440,6 +440,7 @@ async fn attempt(
 /// parts, with no deadline on the whole transfer: it fails when the body makes no progress for
 /// `inactivity`, or no answer comes `answer_timeout` after the body is out. Memory stays at one
 /// chunk whatever the file's size.
+#[cfg(feature = "bridge")]
 pub(crate) async fn send_envelope(
     sender: &dyn super::HttpSender,
     envelope: &crate::protocol::UploadEnvelope,

@@ -37,6 +37,9 @@ pub const RECORDED_SECRET: &str = "recordedsecret";
 /// The token a recorded case carries instead of any token or frob.
 pub const RECORDED_TOKEN: &str = "recordedtoken";
 
+/// The longest a replay waits between two cases, whatever pause the recording holds.
+const MAX_GAP: Duration = Duration::from_secs(10);
+
 /// One recorded exchange.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -131,9 +134,10 @@ pub fn recorded_cases(dir: &Path) -> Result<Vec<RecordedCase>, SuiteError> {
 }
 
 /// Runs recorded cases in order against `endpoint` with `credentials`, each given at most
-/// `case_timeout` and sent no sooner after the first than it was recorded (what the service
-/// does between two calls, such as processing an upload, gets the same time), handing each
-/// outcome to `report` as soon as it is known.
+/// `case_timeout` and sent no sooner after the one before than it was recorded (what the
+/// service does between two calls, such as processing an upload, gets the same time; a pause
+/// longer than 10 s is shortened to 10 s), handing each outcome to `report` as soon as it is
+/// known.
 ///
 /// # Errors
 ///
@@ -152,11 +156,15 @@ pub async fn run_recorded(
         learned: BTreeMap::new(),
     };
     let mut outcomes = Vec::with_capacity(cases.len());
-    let started = tokio::time::Instant::now();
-    let first = cases.first().map(|case| case.at).unwrap_or_default();
+    let mut previous: Option<(tokio::time::Instant, Duration)> = None;
     for case in cases {
-        // The recording's pace: never sooner after the first case than it was recorded.
-        tokio::time::sleep_until(started + case.at.saturating_sub(first)).await;
+        // The recording's pace: no case sooner after the one before than it was recorded, a
+        // pause of more than MAX_GAP (a recording of a whole day) shortened to it.
+        if let Some((sent, at)) = previous {
+            let gap = case.at.saturating_sub(at).min(MAX_GAP);
+            tokio::time::sleep_until(sent + gap).await;
+        }
+        previous = Some((tokio::time::Instant::now(), case.at));
         let attempt = replay.run(&sender, case, case_timeout);
         let outcome = EndpointOutcome::within(&case.name, case_timeout, attempt).await;
         report(&outcome);

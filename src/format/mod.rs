@@ -57,6 +57,7 @@ impl Format {
 /// Renders an xml answer's success document in `format`'s envelope (SOAP or XML-RPC) exactly
 /// as [`Format::render`] would have from its payload: `None` for another format, or a body
 /// that is not an xml answer.
+#[cfg(feature = "bridge")]
 pub(crate) fn xml_in_envelope(format: Format, body: &[u8]) -> Option<Vec<u8>> {
     let document = xml::api_document(body)?;
     match format {
@@ -132,6 +133,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "bridge")]
     fn an_xml_answer_in_an_envelope_is_what_the_envelope_format_renders() {
         let mut doc = Map::default();
         doc.insert("doc_id".into(), Value::from("7".to_owned()));

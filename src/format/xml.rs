@@ -57,6 +57,7 @@ const DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n";
 /// The `<api>` document of an xml answer (its declaration and surrounding whitespace left
 /// out), the form SOAP and XML-RPC successes carry it in; `None` when the body is not UTF-8 or
 /// holds no `<api` document.
+#[cfg(feature = "bridge")]
 pub(crate) fn api_document(body: &[u8]) -> Option<&str> {
     let text = std::str::from_utf8(body).ok()?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text).trim();

@@ -1,8 +1,10 @@
 //! Reading a request's body within its bounds: a form or small envelope whole, a multipart
 //! upload part by part and an envelope carrying a file through the file extractor, the file in
-//! both cases going straight to a [`Spool`] file in the data directory. Whatever the route, a
-//! request arrives here as an [`IncomingRequest`] and a spooled file, or is refused with the
-//! HTTP status its size or pace earns.
+//! both cases going straight to a [`Spool`] file. Whatever the route, a request arrives here as
+//! an [`IncomingRequest`] and a spooled file, or is refused with the HTTP status its size or
+//! pace earns. [`Intake`] is the part both fronts of the API share: the emulator's `/api` route
+//! below, and the protocol bridge (`crate::bridge`), which holds a request to the same bounds
+//! before it forwards it.
 
 use std::sync::Arc;
 
