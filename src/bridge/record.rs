@@ -298,12 +298,22 @@ impl Placeholders {
         text
     }
 
+    /// `bytes` with every credential replaced, whatever the encoding around it (a body need
+    /// not be UTF-8 to carry a token).
     fn bytes(&self, bytes: &[u8]) -> Vec<u8> {
-        match std::str::from_utf8(bytes) {
-            Ok(text) => self.text(text).into_bytes(),
-            // Bodies are UTF-8 (forms, XML); anything else is kept only if it holds no secret.
-            Err(_) => bytes.to_vec(),
+        let mut bytes = bytes.to_vec();
+        for (secret, placeholder) in &self.swaps {
+            let mut replaced = Vec::with_capacity(bytes.len());
+            let mut rest = bytes.as_slice();
+            while let Some(at) = memchr::memmem::find(rest, secret.as_bytes()) {
+                replaced.extend_from_slice(rest.get(..at).unwrap_or_default());
+                replaced.extend_from_slice(placeholder.as_bytes());
+                rest = rest.get(at + secret.len()..).unwrap_or_default();
+            }
+            replaced.extend_from_slice(rest);
+            bytes = replaced;
         }
+        bytes
     }
 
     /// The call with placeholders (its signature the placeholder secret's).
@@ -423,4 +433,23 @@ fn secret_members(value: &Value) -> Vec<String> {
         }
     }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_taken_out_of_any_bytes() {
+        let placeholders = Placeholders {
+            swaps: vec![("tok3n-secret".to_owned(), RECORDED_TOKEN.to_owned())],
+        };
+        let body = b"\xff\xfeauth_token=tok3n-secret&x=\x00tok3n-secret";
+        let swapped = placeholders.bytes(body);
+        assert_eq!(
+            swapped,
+            b"\xff\xfeauth_token=recordedtoken&x=\x00recordedtoken".to_vec()
+        );
+        assert_eq!(placeholders.text("a tok3n-secret b"), "a recordedtoken b");
+    }
 }

@@ -311,7 +311,7 @@ fn error_of(format: Format, body: &[u8]) -> (u32, String) {
 async fn an_upstream_that_fails_is_a_service_error_in_time_never_a_hang() {
     let echo = Call::new("test.echo").param("echo", "x");
     // Nobody listens: 503 at once.
-    let closed = format!("http://{}/api", support_free_addr());
+    let closed = format!("http://{}/api", crate::support::free_addr());
     let bridge = Bridge::builder(closed.as_str())
         .retry(RetryPolicy::none())
         .start()
@@ -412,11 +412,6 @@ async fn an_upstream_that_fails_is_a_service_error_in_time_never_a_hang() {
     emulator.shutdown().await;
 }
 
-fn support_free_addr() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().to_string()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oauth_call_is_refused_where_the_protocol_would_change_what_it_signs() {
     let emulator = twin().await;
@@ -475,15 +470,6 @@ async fn an_oauth_call_is_refused_where_the_protocol_would_change_what_it_signs(
     emulator.shutdown().await;
 }
 
-/// The lowercase hex MD5 of `bytes`.
-fn md5_hex(bytes: &[u8]) -> String {
-    use md5::Digest;
-    md5::Md5::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uploads_in_every_protocol_reach_the_upstream_whole_and_leave_nothing_behind() {
     let emulator = twin().await;
@@ -526,7 +512,7 @@ async fn uploads_in_every_protocol_reach_the_upstream_whole_and_leave_nothing_be
                 .unwrap();
             assert_eq!(
                 doc.get("doc").unwrap().get("md5").unwrap().as_str(),
-                Some(md5_hex(file).as_str()),
+                Some(crate::support::md5_hex(file).as_str()),
                 "{protocol} {name}"
             );
             let received = emulator.last_upload().unwrap();

@@ -51,7 +51,7 @@ async fn every_emulated_method_through_its_typed_builder_on_every_protocol() {
         // A real JPEG: the emulator reads what a file is from its content, as the service does
         // (an XML-RPC upload carries no file name).
         let bytes = ipernity::server::sample_jpeg(32, 24, Some("2020-01-02 03:04:05"), None);
-        let md5 = md5_hex(&bytes);
+        let md5 = crate::support::md5_hex(&bytes);
         let doc_id = client
             .upload(
                 UploadFile::from_bytes("typed.jpg", bytes)
@@ -219,14 +219,6 @@ async fn typed_builders_are_checked_like_any_call_and_spawn() {
         .unwrap();
     assert_eq!(hello, "hello world!");
     emulator.shutdown().await;
-}
-
-fn md5_hex(bytes: &[u8]) -> String {
-    use md5::Digest;
-    md5::Md5::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// The blocking client: the same typed API from plain threads, against an emulator that runs on

@@ -56,6 +56,15 @@ pub(crate) fn start_server_at(
     (server, format!("http://{addr}/api"), credentials)
 }
 
+/// The lowercase hex MD5 of `bytes`, as answers give it.
+pub(crate) fn md5_hex(bytes: &[u8]) -> String {
+    use md5::Digest;
+    md5::Md5::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Starts `ipernity bridge` on a free port in front of `upstream` with `extra` arguments;
 /// returns the process and its address.
 pub(crate) fn start_bridge(upstream: &str, extra: &[&str]) -> (std::process::Child, String) {
