@@ -207,27 +207,12 @@ fn as_sent(
 /// The parsed call in the upstream's protocol, always a POST: a token and a signature never go
 /// into a URL (access logs), and a long call never meets a URL length limit.
 fn translated(bridge: &BridgeState, call: &Call, format: Format) -> Result<HttpRequest, Error> {
-    let mut request =
+    let request =
         bridge
             .upstream_protocol
             .transport()
             .encode(&bridge.upstream, call, Some(format))?;
-    if request.method == HttpMethod::Get {
-        let (url, query) = match request.url.split_once('?') {
-            Some((url, query)) => (url.to_owned(), query.to_owned()),
-            None => (request.url.clone(), String::new()),
-        };
-        request = HttpRequest {
-            method: HttpMethod::Post,
-            url,
-            headers: vec![(
-                "Content-Type".to_owned(),
-                crate::protocol::FORM_CONTENT_TYPE.to_owned(),
-            )],
-            body: query.into_bytes(),
-        };
-    }
-    Ok(request)
+    Ok(crate::protocol::rest_with_method(request, HttpMethod::Post))
 }
 
 /// An upstream's answer, decoded once in the format it was asked for.

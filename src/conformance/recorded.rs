@@ -27,7 +27,7 @@ use crate::call::{Call, Credentials, Params};
 use crate::client::{HttpSender, ReqwestSender};
 use crate::error::Error;
 use crate::format::Format;
-use crate::protocol::{FileContent, HttpMethod, HttpRequest, IncomingRequest, Protocol};
+use crate::protocol::{FileContent, HttpRequest, IncomingRequest, Protocol};
 use crate::value::Value;
 
 /// The API key a recorded case carries instead of the caller's.
@@ -258,7 +258,10 @@ impl Replay<'_> {
             None => transport.encode(self.endpoint, &call, Some(case.format)),
         }
         .map_err(|e| Failure::Encoding(e.to_string()))?;
-        Ok(with_method(encoded, parsed.http_method))
+        Ok(crate::protocol::rest_with_method(
+            encoded,
+            parsed.http_method,
+        ))
     }
 
     /// A parameter's value for this endpoint.
@@ -358,44 +361,6 @@ impl Replay<'_> {
                         format!("{live:?}"),
                     )),
                 }
-            }
-        }
-    }
-}
-
-/// A REST request sent with `method` (GET or POST), its parameters moved between query and
-/// form body; an envelope is always a POST.
-fn with_method(request: HttpRequest, method: HttpMethod) -> HttpRequest {
-    if request.method == method {
-        return request;
-    }
-    match method {
-        HttpMethod::Get => {
-            let query = String::from_utf8_lossy(&request.body).into_owned();
-            let url = match query.is_empty() {
-                true => request.url,
-                false => format!("{}?{query}", request.url),
-            };
-            HttpRequest {
-                method,
-                url,
-                headers: Vec::new(),
-                body: Vec::new(),
-            }
-        }
-        HttpMethod::Post => {
-            let (url, query) = match request.url.split_once('?') {
-                Some((url, query)) => (url.to_owned(), query.to_owned()),
-                None => (request.url.clone(), String::new()),
-            };
-            HttpRequest {
-                method,
-                url,
-                headers: vec![(
-                    "Content-Type".to_owned(),
-                    crate::protocol::FORM_CONTENT_TYPE.to_owned(),
-                )],
-                body: query.into_bytes(),
             }
         }
     }

@@ -42,6 +42,8 @@ pub(crate) use rest::FORM_CONTENT_TYPE;
 pub use rest::Rest;
 #[cfg(feature = "server")]
 pub(crate) use rest::multipart_boundary;
+#[cfg(all(feature = "server", feature = "client"))]
+pub(crate) use rest::rest_with_method;
 #[cfg(feature = "server")]
 pub use rest::{
     MAX_MULTIPART_FIELD_BYTES, MAX_MULTIPART_PARTS, MultipartError, MultipartEvent, MultipartReader,

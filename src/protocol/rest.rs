@@ -203,6 +203,43 @@ impl Rest {
     }
 }
 
+/// A REST request sent with `method` (GET or POST) instead of the one its encoder chose, its
+/// parameters moved between the query string and a form body (the service takes a read either
+/// way; a write by GET earns 120). A request already of that method is returned as it is.
+#[cfg(all(feature = "server", feature = "client"))]
+pub(crate) fn rest_with_method(request: HttpRequest, method: HttpMethod) -> HttpRequest {
+    if request.method == method {
+        return request;
+    }
+    match method {
+        HttpMethod::Get => {
+            let query = String::from_utf8_lossy(&request.body).into_owned();
+            let url = match query.is_empty() {
+                true => request.url,
+                false => format!("{}?{query}", request.url),
+            };
+            HttpRequest {
+                method,
+                url,
+                headers: Vec::new(),
+                body: Vec::new(),
+            }
+        }
+        HttpMethod::Post => {
+            let (url, query) = match request.url.split_once('?') {
+                Some((url, query)) => (url.to_owned(), query.to_owned()),
+                None => (request.url.clone(), String::new()),
+            };
+            HttpRequest {
+                method,
+                url,
+                headers: vec![("Content-Type".to_owned(), FORM_CONTENT_TYPE.to_owned())],
+                body: query.into_bytes(),
+            }
+        }
+    }
+}
+
 /// The boundary of a `multipart/form-data` content type.
 #[cfg(feature = "server")]
 pub(crate) fn multipart_boundary(content_type: &str) -> Option<&str> {
@@ -509,6 +546,23 @@ fn disposition_parameter(disposition: &str, wanted: &str) -> Option<String> {
 #[cfg(all(test, feature = "server"))]
 mod tests {
     use super::*;
+
+    #[test]
+    #[cfg(all(feature = "server", feature = "client"))]
+    fn a_request_moves_between_query_and_form_with_its_method() {
+        let get = HttpRequest {
+            method: HttpMethod::Get,
+            url: "http://h/api/doc.get/json?doc_id=1&auth_token=t".to_owned(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        };
+        let post = rest_with_method(get.clone(), HttpMethod::Post);
+        assert_eq!(post.url, "http://h/api/doc.get/json");
+        assert_eq!(post.body, b"doc_id=1&auth_token=t");
+        assert_eq!(post.header("content-type"), Some(FORM_CONTENT_TYPE));
+        assert_eq!(rest_with_method(post.clone(), HttpMethod::Post), post);
+        assert_eq!(rest_with_method(post, HttpMethod::Get), get);
+    }
     use crate::call::Credentials;
 
     fn incoming<'a>(
