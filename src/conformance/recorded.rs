@@ -244,7 +244,10 @@ impl Replay<'_> {
             Some(file) => {
                 let bytes = match &file.content {
                     FileContent::Memory(bytes) => bytes.as_slice(),
-                    FileContent::Spooled { .. } => &[],
+                    // A fixture is parsed in memory: a spooled file would be a parser's change.
+                    FileContent::Spooled { .. } => {
+                        return Err(fixture("the upload's file was not read with it".to_owned()));
+                    }
                 };
                 transport
                     .encode_upload(
