@@ -19,7 +19,7 @@
     missing_docs
 )]
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -45,23 +45,9 @@ use emulator_process::{KEY, SECRET, TOKEN, peak_kib};
 
 /// Starts `ipernity bridge` in front of `upstream`; the process and its API endpoint.
 fn start_bridge(upstream: &str) -> (Child, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(BIN)
-        .args(["bridge", "--listen", &format!("127.0.0.1:{port}")])
-        .args(["--upstream", upstream])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    assert!(first.starts_with("ipernity bridge listening on"), "{first}");
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, format!("http://127.0.0.1:{port}/api"))
+    let mut command = Command::new(BIN);
+    command.args(["bridge", "--upstream", upstream]);
+    emulator_process::start_listening(command, "--listen", "ipernity bridge listening on")
 }
 
 fn client(endpoint: &str, protocol: Protocol, format: Format) -> Client {

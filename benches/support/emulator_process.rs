@@ -1,5 +1,5 @@
-//! Starting `ipernity serve` as its own process for the benches that measure it from outside,
-//! and reading a process's peak memory.
+//! Starting `ipernity serve` (or another of its listening commands) as its own process for the
+//! benches that measure it from outside, and reading a process's peak memory.
 
 use std::io::BufRead;
 use std::path::Path;
@@ -26,29 +26,39 @@ pub(crate) fn start_emulator_with(
     dir: Option<&Path>,
     extra: &[&str],
 ) -> (Child, String) {
+    let mut command = Command::new(bin);
+    command.arg("serve");
+    if let Some(dir) = dir {
+        command.arg("--data").arg(dir);
+    }
+    command
+        .args(["--api-key", KEY, "--secret", SECRET, "--token", TOKEN])
+        .args(extra);
+    start_listening(command, "--addr", "ipernity emulator listening on")
+}
+
+/// Starts `command` on a free loopback port (given to it as `ADDR_FLAG 127.0.0.1:PORT`) and
+/// waits for its first line, which must start with `banner`; returns the process and its API
+/// endpoint. Used for `ipernity serve` and `ipernity bridge` alike.
+pub(crate) fn start_listening(
+    mut command: Command,
+    addr_flag: &str,
+    banner: &str,
+) -> (Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let mut command = Command::new(bin);
-    command.args(["serve", "--addr", &format!("127.0.0.1:{port}")]);
-    if let Some(dir) = dir {
-        command.arg("--data").arg(dir);
-    }
     let mut child = command
-        .args(["--api-key", KEY, "--secret", SECRET, "--token", TOKEN])
-        .args(extra)
+        .args([addr_flag, &format!("127.0.0.1:{port}")])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let first = lines.next().unwrap().unwrap();
-    assert!(
-        first.starts_with("ipernity emulator listening on"),
-        "{first}"
-    );
+    assert!(first.starts_with(banner), "{first}");
     // The rest of what it prints is read too: a closed pipe would end it.
     std::thread::spawn(move || lines.for_each(drop));
     (child, format!("http://127.0.0.1:{port}/api"))
