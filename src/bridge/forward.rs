@@ -250,9 +250,9 @@ async fn send_with_retries(
                 let upstream = Upstream::new(response, format);
                 let retryable = is_read
                     && match &upstream.decoded {
-                        Err(Error::Api(error)) => error.code.is_retryable(),
                         Ok(_) => false,
-                        Err(_) => matches!(upstream.response.status, 502..=504),
+                        Err(error @ Error::Api(_)) => crate::client::is_retryable_answer(error),
+                        Err(_) => crate::client::is_retryable_status(upstream.response.status),
                     };
                 (Ok(upstream), retryable, retry_after)
             }
@@ -261,13 +261,12 @@ async fn send_with_retries(
                 (Err(Error::from(failure)), retryable, None)
             }
         };
-        if !retryable || retry >= bridge.retry.max_retries {
+        let Some(delay) = retryable
+            .then(|| bridge.retry.next_delay(retry, started, retry_after))
+            .flatten()
+        else {
             return outcome;
-        }
-        let delay = bridge.retry.delay(retry, retry_after);
-        if started.elapsed() + delay > bridge.retry.max_elapsed {
-            return outcome;
-        }
+        };
         tracing::warn!(
             retry = retry + 1,
             delay_ms = delay.as_millis() as u64,
@@ -306,6 +305,7 @@ async fn send_upload(
         }
     }
     let length = file.len();
+    let started = Instant::now();
     let mut retry = 0u32;
     let outcome = loop {
         let reader: Box<dyn tokio::io::AsyncRead + Send + Unpin> = match &file.content {
@@ -325,15 +325,22 @@ async fn send_upload(
             bridge.call_timeout,
         )
         .await;
-        match outcome {
+        let never_left = matches!(
+            outcome,
             Err(Error::Connection {
                 may_have_been_sent: false,
                 ..
-            }) if retry < bridge.retry.max_retries => {
-                tokio::time::sleep(bridge.retry.delay(retry, None)).await;
+            })
+        );
+        match never_left
+            .then(|| bridge.retry.next_delay(retry, started, None))
+            .flatten()
+        {
+            Some(delay) => {
+                tokio::time::sleep(delay).await;
                 retry += 1;
             }
-            outcome => break outcome,
+            None => break outcome,
         }
     };
     let mut head = envelope.head.clone();

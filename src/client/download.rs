@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Instant;
 
-use super::{BodyStream, Client, redirect_target};
+use super::{BodyStream, Client, is_retryable_status, redirect_target};
 use crate::error::Error;
 
 /// A file being downloaded: its announced length and its body, piece by piece.
@@ -71,17 +71,16 @@ impl Client {
                         status: response.status,
                         body_prefix: String::new(),
                     },
-                    matches!(response.status, 502..=504),
+                    is_retryable_status(response.status),
                 ),
                 Err(failure) => (Error::from(failure), true),
             };
-            if !retryable || retry >= inner.retry.max_retries {
+            let Some(delay) = retryable
+                .then(|| inner.retry.next_delay(retry, started, None))
+                .flatten()
+            else {
                 return Err(error);
-            }
-            let delay = inner.retry.delay(retry, None);
-            if started.elapsed() + delay > inner.retry.max_elapsed {
-                return Err(error);
-            }
+            };
             tracing::warn!(retry = retry + 1, delay_ms = delay.as_millis() as u64, error = %error, "retrying a download");
             tokio::time::sleep(delay).await;
             retry += 1;

@@ -111,6 +111,22 @@ impl RetryPolicy {
         let backoff = half + jitter;
         retry_after.map_or(backoff, |after| after.max(backoff))
     }
+
+    /// The wait before retry number `retry` (0-based) of something first tried at `started`, or
+    /// `None` when the policy allows no more: its retries are spent, or the wait would end past
+    /// `max_elapsed`.
+    pub(crate) fn next_delay(
+        &self,
+        retry: u32,
+        started: Instant,
+        retry_after: Option<Duration>,
+    ) -> Option<Duration> {
+        if retry >= self.max_retries {
+            return None;
+        }
+        let delay = self.delay(retry, retry_after);
+        (started.elapsed() + delay <= self.max_elapsed).then_some(delay)
+    }
 }
 
 /// A client of the Ipernity API. Cheap to clone (one `Arc`), `Send + Sync`; every builder it
@@ -344,13 +360,12 @@ impl Client {
                 }
             };
             let error = answering(inner.redactor.error(error), info.name);
-            if !retryable || retry >= inner.retry.max_retries {
+            let Some(delay) = retryable
+                .then(|| inner.retry.next_delay(retry, started, retry_after))
+                .flatten()
+            else {
                 return Err(error);
-            }
-            let delay = inner.retry.delay(retry, retry_after);
-            if started.elapsed() + delay > inner.retry.max_elapsed {
-                return Err(error);
-            }
+            };
             tracing::warn!(method = %method, retry = retry + 1, delay_ms = delay.as_millis() as u64, error = %error, "retrying");
             tokio::time::sleep(delay).await;
             retry += 1;
@@ -418,12 +433,20 @@ fn redirect_target(location: Option<&str>) -> String {
     }
 }
 
+/// Whether an answer that is an error is worth repeating a read for: an API error the service
+/// calls temporary, or a gateway's 502–504 page.
 pub(crate) fn is_retryable_answer(error: &Error) -> bool {
     match error {
         Error::Api(api) => api.code.is_retryable(),
-        Error::Http { status, .. } => matches!(status, 502..=504),
+        Error::Http { status, .. } => is_retryable_status(*status),
         _ => false,
     }
+}
+
+/// Whether an HTTP status that carries no API answer is worth repeating a read for: a gateway
+/// that could not reach the service (502), a service down (503), or one too slow (504).
+pub(crate) fn is_retryable_status(status: u16) -> bool {
+    matches!(status, 502..=504)
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is not used by the API and is ignored).
@@ -575,6 +598,35 @@ mod tests {
             policy.delay(0, Some(Duration::from_secs(3))),
             Duration::from_secs(3)
         );
+    }
+
+    #[test]
+    fn no_retry_past_the_count_or_the_elapsed_budget() {
+        let policy = RetryPolicy {
+            max_retries: 2,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(1000),
+            max_elapsed: Duration::from_secs(10),
+        };
+        let now = Instant::now();
+        let first = policy.next_delay(0, now, None).unwrap();
+        assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));
+        assert!(policy.next_delay(1, now, None).is_some());
+        assert_eq!(
+            policy.next_delay(2, now, None),
+            None,
+            "the retries are spent"
+        );
+        // A wait that would end past the budget is not started.
+        assert_eq!(
+            policy.next_delay(0, now, Some(Duration::from_secs(11))),
+            None
+        );
+        let Some(long_ago) = now.checked_sub(Duration::from_secs(10)) else {
+            return;
+        };
+        assert_eq!(policy.next_delay(0, long_ago, None), None);
+        assert_eq!(RetryPolicy::none().next_delay(0, now, None), None);
     }
 
     #[test]

@@ -324,11 +324,12 @@ impl UploadBuilder {
         )?;
         inner.sign_oauth(&mut envelope.head, &fields)?;
         let mut source = Source::from(self.file.into_source());
+        let started = std::time::Instant::now();
         let mut retry = 0u32;
         let (response, sent) = loop {
             let sent = inner.pace.admit().await;
             let reader = source.open().await?;
-            match attempt(
+            let outcome = attempt(
                 inner,
                 &envelope,
                 reader,
@@ -336,22 +337,26 @@ impl UploadBuilder {
                 self.progress.clone(),
                 Arc::clone(&clock),
             )
-            .await
-            {
-                // Nothing left: the file can be sent again if it can be read again.
-                Err(
-                    error @ Error::Connection {
-                        may_have_been_sent: false,
-                        ..
-                    },
-                ) if source.reopens() && retry < inner.retry.max_retries => {
-                    let delay = inner.retry.delay(retry, None);
+            .await;
+            // Nothing left: the file can be sent again if it can be read again.
+            let never_left = matches!(
+                outcome,
+                Err(Error::Connection {
+                    may_have_been_sent: false,
+                    ..
+                })
+            );
+            let delay = (never_left && source.reopens())
+                .then(|| inner.retry.next_delay(retry, started, None))
+                .flatten();
+            match (outcome, delay) {
+                (Err(error), Some(delay)) => {
                     let error = inner.redactor.error(error);
                     tracing::warn!(retry = retry + 1, delay_ms = delay.as_millis() as u64, error = %error, "retrying an upload that was not sent");
                     tokio::time::sleep(delay).await;
                     retry += 1;
                 }
-                outcome => break (outcome?, sent),
+                (outcome, _) => break (outcome?, sent),
             }
         };
         let retry_after = super::retry_after(&response);
