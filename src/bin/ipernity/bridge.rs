@@ -1,14 +1,13 @@
 //! `ipernity bridge`: the library's bridge on an address until interrupted.
 
+use ipernity::Protocol;
+use ipernity::bridge::Bridge;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
-
-use ipernity::Protocol;
-use ipernity::bridge::Bridge;
 
 use crate::error::CliError;
+use crate::positive_seconds;
 
 /// The arguments of `ipernity bridge`.
 #[derive(Debug, clap::Args)]
@@ -43,20 +42,13 @@ pub(crate) struct BridgeArgs {
     spool: Option<PathBuf>,
 }
 
-fn seconds(value: f64, flag: &str) -> Result<Duration, CliError> {
-    Duration::try_from_secs_f64(value)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| CliError::usage(format!("{flag} takes a positive number of seconds")))
-}
-
 /// Runs the bridge until Ctrl-C or SIGTERM.
 pub(crate) async fn run(args: BridgeArgs) -> Result<ExitCode, CliError> {
     let mut builder = Bridge::builder(args.upstream.as_str())
         .listen(args.listen)
         .upstream_protocol(args.upstream_protocol)
-        .call_timeout(seconds(args.timeout, "--timeout")?)
-        .idle_timeout(seconds(args.idle_timeout, "--idle-timeout")?)
+        .call_timeout(positive_seconds(args.timeout, "--timeout")?)
+        .idle_timeout(positive_seconds(args.idle_timeout, "--idle-timeout")?)
         .max_in_flight(args.max_in_flight)
         .max_connections(args.max_connections);
     if let Some(dir) = &args.record {

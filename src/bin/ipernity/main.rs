@@ -263,10 +263,7 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
             cases,
             case_timeout,
         } => {
-            let case_timeout = std::time::Duration::try_from_secs_f64(case_timeout)
-                .ok()
-                .filter(|d| !d.is_zero())
-                .ok_or("--case-timeout takes a positive number of seconds")?;
+            let case_timeout = positive_seconds(case_timeout, "--case-timeout")?;
             match cases {
                 Some(dir) => replay_recorded(target, &dir, case_timeout).await,
                 None => run_conformance(target, suite.as_deref(), case_timeout).await,
@@ -536,6 +533,14 @@ async fn check_tickets(
     Ok(ExitCode::SUCCESS)
 }
 
+/// A duration given in seconds on the command line with `flag`, which must be positive.
+fn positive_seconds(value: f64, flag: &str) -> Result<std::time::Duration, CliError> {
+    std::time::Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| CliError::usage(format!("{flag} takes a positive number of seconds")))
+}
+
 /// `conformance --cases DIR`: recorded exchanges replayed in order.
 async fn replay_recorded(
     target: Remote,
@@ -677,10 +682,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
         key_rate,
         address_rate,
     } = args;
-    let idle = std::time::Duration::try_from_secs_f64(idle_timeout)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or("--idle-timeout takes a positive number of seconds")?;
+    let idle = positive_seconds(idle_timeout, "--idle-timeout")?;
     let mut builder = Emulator::builder()
         .addr(addr)
         .idle_timeout(idle)
